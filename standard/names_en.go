@@ -1,0 +1,166 @@
+package standard
+
+// divisionNames are the English names maintained by hand: every
+// provincial-level division, the prefecture-level cities of Hebei, Jiangsu,
+// Zhejiang and Anhui, and the districts of Beijing, Tianjin and Shanghai (the
+// hub's 京津冀 and 长三角 regions). Names are Hanyu Pinyin without the
+// administrative suffix, as the provinces and cities use them in English.
+// The Chinese name is kept beside each so a test can check it against the
+// vendored GB/T 2260 list.
+var divisionNames = []struct{ code, zh, en string }{
+	{"110000", "北京市", "Beijing"},
+	{"120000", "天津市", "Tianjin"},
+	{"130000", "河北省", "Hebei"},
+	{"140000", "山西省", "Shanxi"},
+	{"150000", "内蒙古自治区", "Inner Mongolia"},
+	{"210000", "辽宁省", "Liaoning"},
+	{"220000", "吉林省", "Jilin"},
+	{"230000", "黑龙江省", "Heilongjiang"},
+	{"310000", "上海市", "Shanghai"},
+	{"320000", "江苏省", "Jiangsu"},
+	{"330000", "浙江省", "Zhejiang"},
+	{"340000", "安徽省", "Anhui"},
+	{"350000", "福建省", "Fujian"},
+	{"360000", "江西省", "Jiangxi"},
+	{"370000", "山东省", "Shandong"},
+	{"410000", "河南省", "Henan"},
+	{"420000", "湖北省", "Hubei"},
+	{"430000", "湖南省", "Hunan"},
+	{"440000", "广东省", "Guangdong"},
+	{"450000", "广西壮族自治区", "Guangxi"},
+	{"460000", "海南省", "Hainan"},
+	{"500000", "重庆市", "Chongqing"},
+	{"510000", "四川省", "Sichuan"},
+	{"520000", "贵州省", "Guizhou"},
+	{"530000", "云南省", "Yunnan"},
+	{"540000", "西藏自治区", "Xizang"},
+	{"610000", "陕西省", "Shaanxi"},
+	{"620000", "甘肃省", "Gansu"},
+	{"630000", "青海省", "Qinghai"},
+	{"640000", "宁夏回族自治区", "Ningxia"},
+	{"650000", "新疆维吾尔自治区", "Xinjiang"},
+	{"710000", "台湾省", "Taiwan"},
+	{"810000", "香港特别行政区", "Hong Kong"},
+	{"820000", "澳门特别行政区", "Macao"},
+
+	// Beijing.
+	{"110101", "东城区", "Dongcheng"},
+	{"110102", "西城区", "Xicheng"},
+	{"110105", "朝阳区", "Chaoyang"},
+	{"110106", "丰台区", "Fengtai"},
+	{"110107", "石景山区", "Shijingshan"},
+	{"110108", "海淀区", "Haidian"},
+	{"110109", "门头沟区", "Mentougou"},
+	{"110111", "房山区", "Fangshan"},
+	{"110112", "通州区", "Tongzhou"},
+	{"110113", "顺义区", "Shunyi"},
+	{"110114", "昌平区", "Changping"},
+	{"110115", "大兴区", "Daxing"},
+	{"110116", "怀柔区", "Huairou"},
+	{"110117", "平谷区", "Pinggu"},
+	{"110118", "密云区", "Miyun"},
+	{"110119", "延庆区", "Yanqing"},
+
+	// Tianjin.
+	{"120101", "和平区", "Heping"},
+	{"120102", "河东区", "Hedong"},
+	{"120103", "河西区", "Hexi"},
+	{"120104", "南开区", "Nankai"},
+	{"120105", "河北区", "Hebei District"},
+	{"120106", "红桥区", "Hongqiao"},
+	{"120110", "东丽区", "Dongli"},
+	{"120111", "西青区", "Xiqing"},
+	{"120112", "津南区", "Jinnan"},
+	{"120113", "北辰区", "Beichen"},
+	{"120114", "武清区", "Wuqing"},
+	{"120115", "宝坻区", "Baodi"},
+	{"120116", "滨海新区", "Binhai"},
+	{"120117", "宁河区", "Ninghe"},
+	{"120118", "静海区", "Jinghai"},
+	{"120119", "蓟州区", "Jizhou"},
+
+	// Hebei.
+	{"130100", "石家庄市", "Shijiazhuang"},
+	{"130200", "唐山市", "Tangshan"},
+	{"130300", "秦皇岛市", "Qinhuangdao"},
+	{"130400", "邯郸市", "Handan"},
+	{"130500", "邢台市", "Xingtai"},
+	{"130600", "保定市", "Baoding"},
+	{"130700", "张家口市", "Zhangjiakou"},
+	{"130800", "承德市", "Chengde"},
+	{"130900", "沧州市", "Cangzhou"},
+	{"131000", "廊坊市", "Langfang"},
+	{"131100", "衡水市", "Hengshui"},
+
+	// Shanghai.
+	{"310101", "黄浦区", "Huangpu"},
+	{"310104", "徐汇区", "Xuhui"},
+	{"310105", "长宁区", "Changning"},
+	{"310106", "静安区", "Jing'an"},
+	{"310107", "普陀区", "Putuo"},
+	{"310109", "虹口区", "Hongkou"},
+	{"310110", "杨浦区", "Yangpu"},
+	{"310112", "闵行区", "Minhang"},
+	{"310113", "宝山区", "Baoshan"},
+	{"310114", "嘉定区", "Jiading"},
+	{"310115", "浦东新区", "Pudong"},
+	{"310116", "金山区", "Jinshan"},
+	{"310117", "松江区", "Songjiang"},
+	{"310118", "青浦区", "Qingpu"},
+	{"310120", "奉贤区", "Fengxian"},
+	{"310151", "崇明区", "Chongming"},
+
+	// Jiangsu.
+	{"320100", "南京市", "Nanjing"},
+	{"320200", "无锡市", "Wuxi"},
+	{"320300", "徐州市", "Xuzhou"},
+	{"320400", "常州市", "Changzhou"},
+	{"320500", "苏州市", "Suzhou"},
+	{"320600", "南通市", "Nantong"},
+	{"320700", "连云港市", "Lianyungang"},
+	{"320800", "淮安市", "Huai'an"},
+	{"320900", "盐城市", "Yancheng"},
+	{"321000", "扬州市", "Yangzhou"},
+	{"321100", "镇江市", "Zhenjiang"},
+	{"321200", "泰州市", "Taizhou"},
+	{"321300", "宿迁市", "Suqian"},
+
+	// Zhejiang.
+	{"330100", "杭州市", "Hangzhou"},
+	{"330200", "宁波市", "Ningbo"},
+	{"330300", "温州市", "Wenzhou"},
+	{"330400", "嘉兴市", "Jiaxing"},
+	{"330500", "湖州市", "Huzhou"},
+	{"330600", "绍兴市", "Shaoxing"},
+	{"330700", "金华市", "Jinhua"},
+	{"330800", "衢州市", "Quzhou"},
+	{"330900", "舟山市", "Zhoushan"},
+	{"331000", "台州市", "Taizhou"},
+	{"331100", "丽水市", "Lishui"},
+
+	// Anhui.
+	{"340100", "合肥市", "Hefei"},
+	{"340200", "芜湖市", "Wuhu"},
+	{"340300", "蚌埠市", "Bengbu"},
+	{"340400", "淮南市", "Huainan"},
+	{"340500", "马鞍山市", "Ma'anshan"},
+	{"340600", "淮北市", "Huaibei"},
+	{"340700", "铜陵市", "Tongling"},
+	{"340800", "安庆市", "Anqing"},
+	{"341000", "黄山市", "Huangshan"},
+	{"341100", "滁州市", "Chuzhou"},
+	{"341200", "阜阳市", "Fuyang"},
+	{"341300", "宿州市", "Suzhou"},
+	{"341500", "六安市", "Lu'an"},
+	{"341600", "亳州市", "Bozhou"},
+	{"341700", "池州市", "Chizhou"},
+	{"341800", "宣城市", "Xuancheng"},
+}
+
+var divisionNamesEn = func() map[string]string {
+	m := make(map[string]string, len(divisionNames))
+	for _, n := range divisionNames {
+		m[n.code] = n.en
+	}
+	return m
+}()
