@@ -42,6 +42,16 @@ const (
 	MaskRedact   MaskRule = "redact"    // nothing of the value kept
 )
 
+// Valid reports whether m is one of the masking rules.
+func (m MaskRule) Valid() bool {
+	switch m {
+	case MaskNone, MaskName, MaskMobile, MaskPhone, MaskIDNumber, MaskAddress,
+		MaskBankCard, MaskEmail, MaskPlate, MaskHash, MaskRedact:
+		return true
+	}
+	return false
+}
+
 // Strength orders masking rules: none < any partial rule < hash < redact.
 // An agreement may tighten an item's default masking, never loosen it.
 func (m MaskRule) Strength() int {

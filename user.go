@@ -136,3 +136,32 @@ type AuthService interface {
 	// RevokeCredential revokes a key; the next call with it is refused.
 	RevokeCredential(ctx context.Context, id string) error
 }
+
+// CanManage reports whether the actor may publish for, import into and
+// decide requests of the department dept in division region: a platform
+// admin, the region admin of region's province, or a steward of dept.
+func (a *Actor) CanManage(dept, region string) bool {
+	switch {
+	case a == nil || a.User == nil:
+		return false
+	case a.User.Has(RoleAdmin):
+		return true
+	case a.AdministersRegion(region):
+		return true
+	case a.User.Has(RoleSteward) && a.User.Department == dept:
+		return true
+	}
+	return false
+}
+
+// AdministersRegion reports whether the actor is a platform admin or the
+// region admin of the province that contains region.
+func (a *Actor) AdministersRegion(region string) bool {
+	switch {
+	case a == nil || a.User == nil:
+		return false
+	case a.User.Has(RoleAdmin):
+		return true
+	}
+	return a.User.Has(RoleRegionAdmin) && a.User.Region != "" && RegionContains(a.User.Region, region)
+}

@@ -1,0 +1,129 @@
+// Package postgres stores hutong in PostgreSQL, the database governments
+// already run, through pgx. The SQL itself lives in sqlstore; this package
+// connects, migrates under an advisory lock and says how PostgreSQL differs.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Dialect is PostgreSQL's sqlstore dialect: typed DATE, TIMESTAMPTZ and
+// BOOLEAN columns, $n placeholders.
+var Dialect = sqlstore.Dialect{
+	Name:      "postgres",
+	Dollar:    true,
+	MaxParams: 65535,
+	RowID:     "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+	ColumnType: func(t hutong.ValueType) string {
+		switch t {
+		case hutong.TypeInteger:
+			return "BIGINT"
+		case hutong.TypeDecimal:
+			return "DOUBLE PRECISION"
+		case hutong.TypeDate:
+			return "DATE"
+		case hutong.TypeDateTime:
+			return "TIMESTAMPTZ"
+		case hutong.TypeBoolean:
+			return "BOOLEAN"
+		}
+		return "TEXT"
+	},
+	Encode: func(t hutong.ValueType, v any) any {
+		s, ok := v.(string)
+		if !ok {
+			return v
+		}
+		switch t {
+		case hutong.TypeDate:
+			if d, err := time.Parse(time.DateOnly, s); err == nil {
+				return d
+			}
+		case hutong.TypeDateTime:
+			if d, err := time.Parse(time.RFC3339, s); err == nil {
+				return d
+			}
+		}
+		return v
+	},
+	Decode: func(t hutong.ValueType, v any) any {
+		tm, ok := v.(time.Time)
+		if !ok {
+			return v
+		}
+		switch t {
+		case hutong.TypeDate:
+			return tm.Format(time.DateOnly)
+		case hutong.TypeDateTime:
+			return tm.UTC().Format(time.RFC3339)
+		}
+		return v
+	},
+	IsUniqueViolation: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && e.Code == "23505"
+	},
+}
+
+// Open connects to the PostgreSQL database at dsn (a URL or key=value
+// string pgx understands), migrates it to the current schema and returns
+// the store.
+func Open(ctx context.Context, dsn string, opt sqlstore.Options) (*sqlstore.DB, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	store, err := sqlstore.Open(ctx, db, nil, Dialect, opt)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub,
+		goose.WithDisableGlobalRegistry(true), goose.WithSessionLocker(locker))
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return nil
+}
