@@ -1,0 +1,232 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hutong/hutong"
+)
+
+// Client calls a hutong hub's API. It is the Go SDK and what the CLI uses.
+// A Client is safe for concurrent use.
+type Client struct {
+	// URL is the hub's base URL, e.g. "http://localhost:8080".
+	URL string
+	// Token is sent as Authorization: Bearer; a user's or an application's.
+	Token      string
+	HTTPClient *http.Client
+}
+
+// NewClient returns a client of the hub at baseURL.
+func NewClient(baseURL, token string) *Client {
+	return &Client{
+		URL:        strings.TrimSuffix(baseURL, "/"),
+		Token:      token,
+		HTTPClient: &http.Client{Timeout: 5 * time.Minute},
+	}
+}
+
+// do sends a request and decodes a JSON answer into out (when not nil).
+// Error answers come back as *hutong.Error with the hub's code, message and
+// details.
+func (c *Client) do(ctx context.Context, method, path string, contentType string, body io.Reader, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.URL+path, body)
+	if err != nil {
+		return err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.HTTPClient.Do(req)
+	if err != nil {
+		return &hutong.Error{Code: hutong.EUNAVAILABLE, Message: fmt.Sprintf("cannot reach the hub at %s", c.URL), Err: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		return decodeError(resp)
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("decode %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+func decodeError(resp *http.Response) error {
+	var body errorBody
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err := json.Unmarshal(raw, &body); err != nil || body.Error.Code == "" {
+		return &hutong.Error{Code: codeForStatus(resp.StatusCode), Message: fmt.Sprintf("%s: %s", resp.Status, strings.TrimSpace(string(raw)))}
+	}
+	return &hutong.Error{Code: body.Error.Code, Message: body.Error.Message, Details: body.Error.Details}
+}
+
+func (c *Client) getJSON(ctx context.Context, path string, out any) error {
+	return c.do(ctx, http.MethodGet, path, "", nil, out)
+}
+
+func (c *Client) sendJSON(ctx context.Context, method, path string, in, out any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, method, path, "application/json", bytes.NewReader(b), out)
+}
+
+// Regions lists divisions.
+func (c *Client) Regions(ctx context.Context, f hutong.RegionFilter) ([]hutong.Region, error) {
+	q := url.Values{}
+	setNonEmpty(q, "parent", f.Parent)
+	setNonEmpty(q, "level", f.Level)
+	if f.All {
+		q.Set("all", "true")
+	}
+	var out list[hutong.Region]
+	err := c.getJSON(ctx, "/api/v1/regions?"+q.Encode(), &out)
+	return out.Items, err
+}
+
+// Departments lists departments.
+func (c *Client) Departments(ctx context.Context, f hutong.DepartmentFilter) ([]hutong.Department, error) {
+	q := url.Values{}
+	setNonEmpty(q, "region", f.Region)
+	var out list[hutong.Department]
+	err := c.getJSON(ctx, "/api/v1/departments?"+q.Encode(), &out)
+	return out.Items, err
+}
+
+// Elements lists the standard data elements.
+func (c *Client) Elements(ctx context.Context) ([]hutong.Element, error) {
+	var out list[hutong.Element]
+	err := c.getJSON(ctx, "/api/v1/elements", &out)
+	return out.Items, err
+}
+
+// Resources returns one page of the catalog.
+func (c *Client) Resources(ctx context.Context, f hutong.ResourceFilter) (*hutong.ResourcePage, error) {
+	q := url.Values{}
+	setNonEmpty(q, "q", f.Query)
+	setNonEmpty(q, "tag", f.Tag)
+	setNonEmpty(q, "region", f.Region)
+	setNonEmpty(q, "provider", f.Provider)
+	setNonEmpty(q, "share_type", string(f.ShareType))
+	setNonEmpty(q, "cursor", f.Cursor)
+	if f.Level != 0 {
+		q.Set("level", strconv.Itoa(f.Level))
+	}
+	if f.Limit != 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var page hutong.ResourcePage
+	if err := c.getJSON(ctx, "/api/v1/resources?"+q.Encode(), &page); err != nil {
+		return nil, err
+	}
+	return &page, nil
+}
+
+// Resource returns one resource.
+func (c *Client) Resource(ctx context.Context, code string) (*hutong.Resource, error) {
+	var r hutong.Resource
+	if err := c.getJSON(ctx, "/api/v1/resources/"+url.PathEscape(code), &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// PublishResource publishes r and returns it as the hub stored it.
+func (c *Client) PublishResource(ctx context.Context, r *hutong.Resource) (*hutong.Resource, error) {
+	in := resourceInput{
+		Code: r.Code, Name: r.Name, NameEn: r.NameEn, Provider: r.Provider, Region: r.Region,
+		Summary: r.Summary, Format: r.Format, Items: r.Items, ShareType: string(r.ShareType),
+		ShareConditions: r.ShareConditions, LegalBasis: r.LegalBasis, OpenType: string(r.OpenType),
+		UpdateCycle: r.UpdateCycle, PublishDate: r.PublishDate, Related: r.Related, Level: r.Level,
+		Grade: string(r.Grade), Tags: r.Tags, Hosted: string(r.Hosted),
+	}
+	var out hutong.Resource
+	if err := c.sendJSON(ctx, http.MethodPost, "/api/v1/resources", in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ImportCatalog sends a catalog sheet (CSV or XLSX) and returns the codes
+// of the resources it published.
+func (c *Client) ImportCatalog(ctx context.Context, contentType string, body io.Reader) ([]string, error) {
+	var out catalogImport
+	if err := c.do(ctx, http.MethodPost, "/api/v1/catalog/import", contentType, body, &out); err != nil {
+		return nil, err
+	}
+	return out.Codes, nil
+}
+
+// ImportRows sends rows (CSV or NDJSON) into a hub-hosted resource.
+func (c *Client) ImportRows(ctx context.Context, code, contentType string, body io.Reader, mode hutong.ImportMode) (*hutong.ImportResult, error) {
+	path := "/api/v1/resources/" + url.PathEscape(code) + "/rows"
+	if mode != "" {
+		path += "?mode=" + url.QueryEscape(string(mode))
+	}
+	var out hutong.ImportResult
+	if err := c.do(ctx, http.MethodPost, path, contentType, body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SignIn exchanges a login and password for a session token, which the
+// client then uses.
+func (c *Client) SignIn(ctx context.Context, login, password string) (*hutong.User, error) {
+	var out session
+	if err := c.sendJSON(ctx, http.MethodPost, "/api/v1/sessions", signIn{Login: login, Password: password}, &out); err != nil {
+		return nil, err
+	}
+	c.Token = out.Token
+	return out.User, nil
+}
+
+// CreateCredential creates an application key and returns it with the key,
+// which the hub shows only this once.
+func (c *Client) CreateCredential(ctx context.Context, dept, name string) (*hutong.Credential, string, error) {
+	var out createdCredential
+	if err := c.sendJSON(ctx, http.MethodPost, "/api/v1/credentials", newCredential{Name: name, Department: dept}, &out); err != nil {
+		return nil, "", err
+	}
+	return &out.Credential, out.Key, nil
+}
+
+// Healthy reports whether the hub answers its health check.
+func (c *Client) Healthy(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.HTTPClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return errors.New(resp.Status)
+	}
+	return nil
+}
+
+func setNonEmpty(q url.Values, k, v string) {
+	if v != "" {
+		q.Set(k, v)
+	}
+}

@@ -1,0 +1,160 @@
+package http
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/hutong/hutong"
+)
+
+// statusCodes maps hutong error codes to HTTP statuses, in one place.
+var statusCodes = map[string]int{
+	hutong.EINVALID:      http.StatusBadRequest,
+	hutong.ENOTFOUND:     http.StatusNotFound,
+	hutong.ECONFLICT:     http.StatusConflict,
+	hutong.EUNAUTHORIZED: http.StatusUnauthorized,
+	hutong.EFORBIDDEN:    http.StatusForbidden,
+	hutong.ERATELIMITED:  http.StatusTooManyRequests,
+	hutong.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	hutong.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// codeForStatus is the reverse of statusCodes, for the client.
+func codeForStatus(status int) string {
+	for code, s := range statusCodes {
+		if s == status {
+			return code
+		}
+	}
+	switch {
+	case status == http.StatusRequestEntityTooLarge, status == http.StatusUnsupportedMediaType:
+		return hutong.EINVALID
+	case status >= 500:
+		return hutong.EINTERNAL
+	}
+	return hutong.EINVALID
+}
+
+// errorBody is the documented error shape.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string             `json:"code"`
+	Message string             `json:"message"`
+	Details []hutong.Violation `json:"details,omitempty"`
+}
+
+// writeError writes err in the documented shape. Only internal errors are
+// logged in full; their text never reaches the client.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := hutong.ErrorCode(err)
+	status := statusCodes[code]
+	msg := hutong.ErrorMessage(err)
+	var mbe *http.MaxBytesError
+	var he *httpError
+	switch {
+	case errors.As(err, &he):
+		code, status, msg = he.code, he.status, he.msg
+	case errors.As(err, &mbe):
+		code, status = hutong.EINVALID, http.StatusRequestEntityTooLarge
+		msg = "the request body is larger than the limit of " + formatBytes(mbe.Limit)
+	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
+		// The client went away; nobody reads the answer.
+		code, status, msg = hutong.EUNAVAILABLE, 499, "request cancelled"
+	case code == hutong.EINTERNAL:
+		s.Logger.ErrorContext(r.Context(), "internal error", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Any("err", err))
+	}
+	if code == hutong.ERATELIMITED && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(errorBody{Error: errorDetail{Code: code, Message: msg, Details: hutong.ErrorDetails(err)}})
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// writeJSON writes v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// decodeJSON reads one JSON object from the body into v. Unknown fields,
+// trailing data and a wrong content type are EINVALID; an oversize body is
+// the MaxBytesError that writeError turns into 413.
+func decodeJSON(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return hutong.Errorf(hutong.EINVALID, "Content-Type %q: this endpoint takes application/json", ct)
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return jsonError(err)
+		}
+		return hutong.Errorf(hutong.EINVALID, "the body has data after the JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var mbe *http.MaxBytesError
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &mbe):
+		return err
+	case errors.Is(err, io.EOF):
+		return hutong.Errorf(hutong.EINVALID, "the body is empty: a JSON object is needed")
+	case errors.As(err, &se):
+		return hutong.Errorf(hutong.EINVALID, "the body is not valid JSON at byte %d: %v", se.Offset, se)
+	case errors.As(err, &te):
+		return &hutong.Error{Code: hutong.EINVALID, Message: "field " + te.Field + " must be " + jsonType(te.Type.Kind().String()) + ", not " + te.Value,
+			Details: []hutong.Violation{{Field: te.Field, Rule: "type", Message: "must be " + jsonType(te.Type.Kind().String())}}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &hutong.Error{Code: hutong.EINVALID, Message: "unknown field " + field,
+			Details: []hutong.Violation{{Field: field, Rule: "unknown_field", Message: "not a field of this object"}}}
+	}
+	return hutong.Errorf(hutong.EINVALID, "the body is not valid JSON: %v", err)
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "int", "int64", "int32", "float64", "uint":
+		return "a number"
+	case "bool":
+		return "true or false"
+	case "slice":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	}
+	return kind
+}
