@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/demo"
+	hhttp "github.com/hutong/hutong/http"
+	"github.com/hutong/hutong/postgres"
+	"github.com/hutong/hutong/sqlite"
+	"github.com/hutong/hutong/sqlstore"
+)
+
+// Config is the hub's configuration: defaults, then an optional JSON file,
+// then environment variables, then flags.
+type Config struct {
+	// Addr is the HTTP listen address.
+	Addr string `json:"addr"`
+	// Data is the directory of the SQLite database and the ledger.
+	Data string `json:"data"`
+	// Postgres, when set, is the DSN of the PostgreSQL database to use
+	// instead of SQLite.
+	Postgres string `json:"postgres"`
+	// Members are the GB/T 2260 codes of the member provinces.
+	Members []string `json:"members"`
+	// MaxBodyBytes bounds request bodies.
+	MaxBodyBytes int64 `json:"max_body_bytes"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `json:"log_level"`
+
+	// Demo settings, used by `hutong demo`.
+	Seed  uint64  `json:"seed"`
+	Scale float64 `json:"scale"`
+}
+
+// DefaultConfig returns the embedded defaults: a 京津冀 hub on :8080 with its
+// data under ./hutong-data.
+func DefaultConfig() Config {
+	return Config{
+		Addr:         ":8080",
+		Data:         "hutong-data",
+		Members:      []string{"110000", "120000", "130000"},
+		MaxBodyBytes: hhttp.DefaultMaxBodyBytes,
+		LogLevel:     "info",
+		Seed:         demo.DefaultSeed,
+		Scale:        1,
+	}
+}
+
+// Main is the running hub: its store and its HTTP server.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+
+	DB   *sqlstore.DB
+	HTTP *hhttp.Server
+
+	demo bool
+}
+
+// NewMain returns a Main with the default configuration.
+func NewMain() *Main {
+	return &Main{Config: DefaultConfig()}
+}
+
+// ParseFlags fills m.Config from a configuration file, the environment and
+// the command line, in that order of precedence (flags win).
+func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("hutong", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "JSON configuration file")
+	addr := fs.String("addr", "", "listen address (default "+m.Config.Addr+")")
+	data := fs.String("data", "", "data directory (default ./"+m.Config.Data+")")
+	pg := fs.String("postgres", "", "PostgreSQL DSN; SQLite under --data when empty")
+	members := fs.String("members", "", "comma-separated member province codes (default 110000,120000,130000)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	seed := fs.Uint64("seed", 0, "demo seed (default 2260)")
+	scale := fs.Float64("scale", 0, "demo row-count scale (default 1: more than 100,000 rows)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if *configPath != "" {
+		b, err := os.ReadFile(*configPath)
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&m.Config); err != nil {
+			return fmt.Errorf("config %s: %w", *configPath, err)
+		}
+	}
+	env := func(name string, dst *string) {
+		if v := os.Getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	env("HUTONG_ADDR", &m.Config.Addr)
+	env("HUTONG_DATA", &m.Config.Data)
+	env("HUTONG_POSTGRES", &m.Config.Postgres)
+	set := func(v string, dst *string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(*addr, &m.Config.Addr)
+	set(*data, &m.Config.Data)
+	set(*pg, &m.Config.Postgres)
+	set(*logLevel, &m.Config.LogLevel)
+	if *members != "" {
+		m.Config.Members = strings.Split(*members, ",")
+	}
+	if *seed != 0 {
+		m.Config.Seed = *seed
+	}
+	if *scale != 0 {
+		m.Config.Scale = *scale
+	}
+	return m.Config.validate()
+}
+
+func (c Config) validate() error {
+	if c.Data == "" {
+		return errors.New("config: data directory is empty")
+	}
+	if len(c.Members) == 0 {
+		return errors.New("config: no member provinces")
+	}
+	if c.MaxBodyBytes <= 0 {
+		return errors.New("config: max_body_bytes must be positive")
+	}
+	if c.Scale < 0 || c.Scale > 100 {
+		return errors.New("config: scale must be between 0 and 100")
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return fmt.Errorf("config: log_level %q: %w", c.LogLevel, err)
+	}
+	return nil
+}
+
+// Open opens the store, loads the demo when asked and starts the server.
+func (m *Main) Open(ctx context.Context) error {
+	if m.Logger == nil {
+		var level slog.Level
+		level.UnmarshalText([]byte(m.Config.LogLevel))
+		m.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	}
+	if err := os.MkdirAll(m.Config.Data, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	opt := sqlstore.Options{Members: m.Config.Members, Logger: m.Logger}
+	var err error
+	if m.Config.Postgres != "" {
+		m.DB, err = postgres.Open(ctx, m.Config.Postgres, opt)
+	} else {
+		m.DB, err = sqlite.Open(ctx, filepath.Join(m.Config.Data, "hutong.db"), opt)
+	}
+	if err != nil {
+		return err
+	}
+	dir, catalog, rows, auth := sqlstore.NewDirectory(m.DB), sqlstore.NewCatalog(m.DB), sqlstore.NewRows(m.DB), sqlstore.NewAuth(m.DB)
+
+	if m.demo {
+		svc := demo.Services{Directory: dir, Catalog: catalog, Rows: rows, Auth: auth}
+		if err := demo.Load(ctx, svc, demo.Options{Seed: m.Config.Seed, Scale: m.Config.Scale}, m.Logger); err != nil {
+			return err
+		}
+	}
+
+	m.HTTP = hhttp.NewServer()
+	m.HTTP.Addr = m.Config.Addr
+	m.HTTP.MaxBodyBytes = m.Config.MaxBodyBytes
+	m.HTTP.Logger = m.Logger
+	m.HTTP.Directory, m.HTTP.Catalog, m.HTTP.Rows, m.HTTP.Auth = dir, catalog, rows, auth
+	if err := m.HTTP.Register(catalogGauge(catalog)); err != nil {
+		return err
+	}
+	if err := m.HTTP.Open(); err != nil {
+		return err
+	}
+
+	if m.demo {
+		if err := m.writeCredentials(ctx, auth); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// catalogGauge reports the number of resources in the catalog.
+func catalogGauge(c hutong.CatalogService) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hutong_catalog_resources",
+		Help: "Resources in the catalog.",
+	}, func() float64 {
+		page, err := c.Resources(context.Background(), hutong.ResourceFilter{Limit: 1})
+		if err != nil {
+			return 0
+		}
+		return float64(page.Total)
+	})
+}
+
+// credentialsPath is where the demo writes its credentials.
+func (m *Main) credentialsPath() string {
+	return filepath.Join(m.Config.Data, "demo-credentials.json")
+}
+
+// writeCredentials writes demo-credentials.json, reusing the tokens of an
+// earlier run when they are all still valid.
+func (m *Main) writeCredentials(ctx context.Context, auth hutong.AuthService) error {
+	var creds *demo.Credentials
+	if b, err := os.ReadFile(m.credentialsPath()); err == nil {
+		var old demo.Credentials
+		if json.Unmarshal(b, &old) == nil && old.Valid(ctx, auth) {
+			creds = &old
+		}
+	}
+	if creds == nil {
+		var err error
+		creds, err = demo.IssueCredentials(ctx, auth, m.HTTP.URL(), demo.Options{Seed: m.Config.Seed})
+		if err != nil {
+			return err
+		}
+	}
+	creds.Hub = m.HTTP.URL()
+	b, err := json.MarshalIndent(creds, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := m.credentialsPath() + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, m.credentialsPath())
+}
+
+// Close shuts the server down gracefully, then closes the store.
+func (m *Main) Close() error {
+	var errs []error
+	if m.HTTP != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		errs = append(errs, m.HTTP.Close(ctx))
+	}
+	if m.DB != nil {
+		errs = append(errs, m.DB.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// runHub runs `hutong demo` or `hutong serve` until ctx ends.
+func runHub(ctx context.Context, args []string, withDemo bool, stdout, stderr io.Writer) error {
+	m := NewMain()
+	m.demo = withDemo
+	if err := m.ParseFlags(args, stderr); err != nil {
+		return err
+	}
+	if err := m.Open(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "hutong hub listening on %s (data in %s)\n", m.HTTP.URL(), m.Config.Data)
+	if withDemo {
+		fmt.Fprintf(stdout, "  demo credentials: %s (users' password: %s)\n", m.credentialsPath(), demo.Password)
+		fmt.Fprintf(stdout, "  try: curl -H \"Authorization: Bearer $HUTONG_TOKEN\" '%s/api/v1/resources?q=医保'\n", m.HTTP.URL())
+		fmt.Fprintf(stdout, "  (eval \"$(go run ./cmd/hutong env --data %s)\" sets HUTONG_TOKEN and the demo's other tokens)\n", m.Config.Data)
+	}
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "shutting down")
+	return m.Close()
+}

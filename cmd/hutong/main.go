@@ -1,0 +1,119 @@
+// Command hutong is the hub, its demo, its region node and its CLI in one
+// binary.
+//
+//	hutong demo [--addr :8080] [--data ./hutong-data]   hub with the 京津冀 demo
+//	hutong serve [--config FILE]                          hub from a configuration
+//	hutong resources list|show|publish|import|rows …      catalog, through the API
+//	hutong elements list                                  the standard data elements
+//	hutong env [--data DIR]                               shell exports for the demo's tokens
+//	hutong bench search                                   search index benchmark
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hutong/hutong"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=…".
+var Version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "hutong:", describe(err))
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+const usage = `hutong (互通): cross-region government data sharing
+
+Usage:
+  hutong demo [--addr :8080] [--data ./hutong-data]   start a hub with the 京津冀 demo data
+  hutong serve [--config hutong.json] [flags]          start a hub from a configuration
+  hutong resources list [--q 医保] [--tag T] [--region 120000] [--share-type conditional] [--level 3]
+  hutong resources show CODE
+  hutong resources publish FILE.json                   publish one resource (JSON)
+  hutong resources import FILE.csv|FILE.xlsx           publish a catalog sheet, all or nothing
+  hutong resources rows CODE FILE.csv|FILE.ndjson [--replace]
+  hutong elements list                                 the standard data elements (数据元)
+  hutong env [--data ./hutong-data]                    print shell exports of the demo's hub and tokens
+  hutong bench search [--docs 100000] [--queries 2000] [--json]
+  hutong version
+
+Client commands talk to --hub (or $HUTONG_HUB, default http://localhost:8080) with
+--token (or $HUTONG_TOKEN; without either, the admin token of
+./hutong-data/demo-credentials.json when it exists).
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "demo":
+		return runHub(ctx, rest, true, stdout, stderr)
+	case "serve":
+		return runHub(ctx, rest, false, stdout, stderr)
+	case "resources":
+		return runResources(ctx, rest, stdout, stderr)
+	case "elements":
+		return runElements(ctx, rest, stdout, stderr)
+	case "env":
+		return runEnv(ctx, rest, stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "hutong", Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// describe renders an error for a person at a terminal, with the
+// violations of a rejected import one per line.
+func describe(err error) string {
+	msg := err.Error()
+	var e *hutong.Error
+	if errors.As(err, &e) {
+		msg = e.Message
+		if e.Code == hutong.EINTERNAL && e.Err != nil {
+			msg = e.Err.Error()
+		}
+		for _, v := range e.Details {
+			msg += "\n  " + v.String() + " [" + v.Rule + "]"
+		}
+	}
+	return msg
+}
+
+func exitCode(err error) int {
+	switch hutong.ErrorCode(err) {
+	case hutong.EINVALID, hutong.ENOTFOUND, hutong.ECONFLICT:
+		return 1
+	case hutong.EUNAUTHORIZED, hutong.EFORBIDDEN:
+		return 3
+	case hutong.EUNAVAILABLE:
+		return 4
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}

@@ -1,0 +1,49 @@
+package hutong_test
+
+import (
+	"go/build"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/hutong/hutong"
+
+// allowed lists, per package directory, the packages of this module and the
+// outside modules it may import (beside the standard library). Adapters
+// never import each other; only cmd/hutong wires them.
+var allowed = map[string][]string{
+	".":         {},
+	"standard":  {module},
+	"search":    {module},
+	"sqlstore":  {module, module + "/standard", module + "/search"},
+	"sqlite":    {module, module + "/sqlstore", "github.com/pressly/goose/v3", "modernc.org/sqlite"},
+	"postgres":  {module, module + "/sqlstore", "github.com/pressly/goose/v3", "github.com/jackc/pgx/v5"},
+	"storetest": {module, module + "/standard"},
+	"sheet":     {module, "github.com/xuri/excelize/v2", "golang.org/x/text"},
+	"http":      {module, module + "/sheet", "github.com/prometheus/client_golang"},
+	"demo":      {module, module + "/standard"},
+}
+
+// TestDeps fails when a package imports what the layout says it must not.
+func TestDeps(t *testing.T) {
+	for dir, allow := range allowed {
+		pkg, err := build.ImportDir(filepath.FromSlash(dir), 0)
+		if err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		for _, imp := range pkg.Imports {
+			first, _, _ := strings.Cut(imp, "/")
+			if !strings.Contains(first, ".") {
+				continue // standard library
+			}
+			ok := slices.ContainsFunc(allow, func(a string) bool {
+				return imp == a || !strings.HasPrefix(a, module) && strings.HasPrefix(imp, a+"/")
+			})
+			if !ok {
+				t.Errorf("package %s imports %s; allowed: the standard library and %v", dir, imp, allow)
+			}
+		}
+	}
+}
