@@ -61,28 +61,7 @@ func withSchema(t *testing.T, dsn string) string {
 }
 
 func open(t *testing.T, dsn string, now func() time.Time) storetest.Store {
-	t.Helper()
-	db, err := postgres.Open(context.Background(), dsn, sqlstore.Options{Members: []string{"110000", "120000", "130000"}, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := false
-	t.Cleanup(func() {
-		if !closed {
-			db.Close()
-		}
+	return storetest.FromDB(t, func() (*sqlstore.DB, error) {
+		return postgres.Open(context.Background(), dsn, sqlstore.Options{Members: []string{"110000", "120000", "130000"}, Now: now})
 	})
-	return storetest.Store{
-		Directory: sqlstore.NewDirectory(db),
-		Catalog:   sqlstore.NewCatalog(db),
-		Rows:      sqlstore.NewRows(db),
-		Auth:      sqlstore.NewAuth(db),
-		Reopen: func(t *testing.T) storetest.Store {
-			closed = true
-			if err := db.Close(); err != nil {
-				t.Fatal(err)
-			}
-			return open(t, dsn, now)
-		},
-	}
 }

@@ -162,12 +162,7 @@ func parseCatalog(records [][]string, lines []int, itemRecords [][]string) (*Cat
 		if blank(rec) {
 			continue
 		}
-		get := func(f string) string {
-			if c, ok := cols[f]; ok && c < len(rec) {
-				return strings.TrimSpace(rec[c])
-			}
-			return ""
-		}
+		get := cols.getter(rec)
 		r := &hutong.Resource{
 			Code:            get("code"),
 			Name:            get("name"),
@@ -214,9 +209,23 @@ func parseCatalog(records [][]string, lines []int, itemRecords [][]string) (*Cat
 	return cat, nil
 }
 
+// columns maps the fields of a sheet to their column index.
+type columns map[string]int
+
+// getter returns a function that reads a field of record rec, trimmed, or ""
+// when the sheet has no such column or the record is short.
+func (cols columns) getter(rec []string) func(field string) string {
+	return func(f string) string {
+		if c, ok := cols[f]; ok && c < len(rec) {
+			return strings.TrimSpace(rec[c])
+		}
+		return ""
+	}
+}
+
 // header maps the recognised column names of a header row to their index.
-func header(rec []string, known map[string]string) (map[string]int, []hutong.Violation) {
-	cols := map[string]int{}
+func header(rec []string, known map[string]string) (columns, []hutong.Violation) {
+	cols := columns{}
 	var vs []hutong.Violation
 	for i, h := range rec {
 		name := strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
@@ -364,12 +373,7 @@ func attachItems(records [][]string, byCode map[string]*hutong.Resource) []huton
 		if blank(rec) {
 			continue
 		}
-		get := func(f string) string {
-			if c, ok := cols[f]; ok && c < len(rec) {
-				return strings.TrimSpace(rec[c])
-			}
-			return ""
-		}
+		get := cols.getter(rec)
 		r, ok := byCode[get("code")]
 		if !ok {
 			vs = append(vs, hutong.Violation{Row: row, Field: "信息项.code", Rule: "unknown_resource", Message: fmt.Sprintf("items sheet row names resource %q, which the catalog sheet does not list", get("code"))})

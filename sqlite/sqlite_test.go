@@ -21,28 +21,7 @@ func TestContract(t *testing.T) {
 }
 
 func open(t *testing.T, path string, now func() time.Time) storetest.Store {
-	t.Helper()
-	db, err := sqlite.Open(context.Background(), path, sqlstore.Options{Members: []string{"110000", "120000", "130000"}, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := false
-	t.Cleanup(func() {
-		if !closed {
-			db.Close()
-		}
+	return storetest.FromDB(t, func() (*sqlstore.DB, error) {
+		return sqlite.Open(context.Background(), path, sqlstore.Options{Members: []string{"110000", "120000", "130000"}, Now: now})
 	})
-	return storetest.Store{
-		Directory: sqlstore.NewDirectory(db),
-		Catalog:   sqlstore.NewCatalog(db),
-		Rows:      sqlstore.NewRows(db),
-		Auth:      sqlstore.NewAuth(db),
-		Reopen: func(t *testing.T) storetest.Store {
-			closed = true
-			if err := db.Close(); err != nil {
-				t.Fatal(err)
-			}
-			return open(t, path, now)
-		},
-	}
 }

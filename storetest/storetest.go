@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/sqlstore"
 	"github.com/hutong/hutong/standard"
 )
 
@@ -213,4 +214,33 @@ func sortedCopy(s []string) []string {
 	c := slices.Clone(s)
 	slices.Sort(c)
 	return c
+}
+
+// FromDB opens a store with open, closes it when the test ends, and returns
+// its services; Reopen closes it and calls open again on the same database.
+func FromDB(t *testing.T, open func() (*sqlstore.DB, error)) Store {
+	t.Helper()
+	db, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			db.Close()
+		}
+	})
+	return Store{
+		Directory: sqlstore.NewDirectory(db),
+		Catalog:   sqlstore.NewCatalog(db),
+		Rows:      sqlstore.NewRows(db),
+		Auth:      sqlstore.NewAuth(db),
+		Reopen: func(t *testing.T) Store {
+			closed = true
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			return FromDB(t, open)
+		},
+	}
 }
