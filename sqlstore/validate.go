@@ -106,7 +106,7 @@ func (db *DB) normalizeResource(r *hutong.Resource, row int) []hutong.Violation 
 	}
 	r.PublishDate = strings.TrimSpace(r.PublishDate)
 	if r.PublishDate == "" {
-		r.PublishDate = db.now().In(chinaTime).Format(time.DateOnly)
+		r.PublishDate = db.now().In(hutong.ChinaTime).Format(time.DateOnly)
 	} else if d, err := time.Parse(time.DateOnly, r.PublishDate); err != nil || d.Format(time.DateOnly) != r.PublishDate {
 		bad("publish_date", "format", "publish_date %q must be a date YYYY-MM-DD", r.PublishDate)
 	}
@@ -208,7 +208,3 @@ func normalizeTags(tags []string) []string {
 	}
 	return out
 }
-
-// chinaTime is China Standard Time, which has no daylight saving; a fixed
-// zone needs no tzdata on the host.
-var chinaTime = time.FixedZone("CST", 8*3600)

@@ -1,0 +1,169 @@
+package hutong
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// SourceQuery is a planned read of a resource's rows: what the exchange
+// asks of a source after it has authorised the call. Fields and conditions
+// name items the agreement allows; the values of conditions are canonical
+// (checked against their elements).
+type SourceQuery struct {
+	Fields []string    // items to return, in this order
+	Where  []Condition // ANDed: the caller's filters and the row scope
+	After  int64       // return rows whose key is greater (keyset paging)
+	Limit  int         // at most this many rows; 0 for all (export)
+}
+
+// SourceRow is one row read from a source: its key, which orders rows and
+// pages through them, and its values in the order of SourceQuery.Fields, as
+// canonical Go values (string, int64, float64, bool; nil when missing).
+type SourceRow struct {
+	Key    int64
+	Values []any
+}
+
+// Source reads a resource's rows where they live: the hub's tables or a
+// region's node. The exchange plans, authorises, masks and audits; a
+// source only reads what it is told.
+type Source interface {
+	// Read calls yield for each row that matches q, in key order, and stops
+	// at the first error yield returns. A resource the source does not hold
+	// is ENOTFOUND; an unreachable source EUNAVAILABLE.
+	Read(ctx context.Context, r *Resource, q SourceQuery, yield func(SourceRow) error) error
+
+	// Count returns the number of rows that match q (ignoring After and Limit).
+	Count(ctx context.Context, r *Resource, q SourceQuery) (int64, error)
+}
+
+// Exchange actions.
+const (
+	ActionRead   = "read"
+	ActionExport = "export"
+)
+
+// Access is a call to the exchange as the policy sees it.
+type Access struct {
+	Department string // the calling department
+	Resource   *Resource
+	Action     string // ActionRead or ActionExport
+	Purpose    string
+	Fields     []string
+	Time       time.Time
+}
+
+// Decision is the policy's answer to an Access.
+type Decision struct {
+	Allowed bool
+	// Agreement is the agreement that permitted the call.
+	Agreement *Agreement
+	// Policies are the ids of the policies that decided: the permitting
+	// agreement's, or the forbidding ones; empty for a default deny.
+	Policies []string
+}
+
+// Authorizer decides calls to the exchange from the agreements that may
+// cover them, compiled to policies.
+type Authorizer interface {
+	// Authorize evaluates access against the candidate agreements (those of
+	// the department for the resource) and the platform's own policies.
+	Authorize(ctx context.Context, access Access, candidates []*Agreement) (Decision, error)
+}
+
+// AuditEvent is what the audit log records of one event: an exchange call,
+// allowed or refused, or a change in the sharing flow. It never holds the
+// data itself, only a digest of what was released.
+type AuditEvent struct {
+	Time       time.Time `json:"time"`
+	Kind       string    `json:"kind"` // e.g. "exchange.read", "request.approve"
+	Actor      string    `json:"actor"`
+	Department string    `json:"department,omitempty"`
+	Resource   string    `json:"resource,omitempty"`
+	Provider   string    `json:"provider,omitempty"`
+	Agreement  string    `json:"agreement,omitempty"`
+	Request    string    `json:"request,omitempty"`
+	Purpose    string    `json:"purpose,omitempty"`
+	Fields     []string  `json:"fields,omitempty"`
+	Rows       int64     `json:"rows"`
+	Decision   string    `json:"decision"` // "allow" or "deny"
+	Reason     string    `json:"reason,omitempty"`
+	Policies   []string  `json:"policies,omitempty"`
+	// Digest is the SHA-256 of the response body released, hex.
+	Digest string `json:"digest,omitempty"`
+}
+
+// Audit event kinds.
+const (
+	AuditRead            = "exchange.read"
+	AuditExport          = "exchange.export"
+	AuditExportDone      = "exchange.export.done"
+	AuditRequest         = "request.create"
+	AuditApprove         = "request.approve"
+	AuditReject          = "request.reject"
+	AuditRefuse          = "request.refuse"
+	AuditAgreement       = "agreement.create"
+	AuditRevoke          = "agreement.revoke"
+	AuditKeyCreate       = "credential.create"
+	AuditKeyRevoke       = "credential.revoke"
+	AuditResourcePublish = "resource.publish"
+	AuditResourceChange  = "resource.change"
+)
+
+// Receipt proves that an event was recorded: the log's origin, the entry's
+// index and its leaf hash (RFC 6962: SHA-256 of 0x00 and the entry).
+type Receipt struct {
+	Origin string `json:"origin"`
+	Index  uint64 `json:"index"`
+	Hash   []byte `json:"hash"`
+}
+
+// Auditor records audit events. Record returns only once the event is
+// durably stored; the exchange releases nothing before that.
+type Auditor interface {
+	// Record stores e and returns its receipt. When the log cannot accept
+	// events it returns EUNAVAILABLE, and the caller must not release data.
+	Record(ctx context.Context, e *AuditEvent) (*Receipt, error)
+}
+
+// Usage reports how much an agreement has been used, for volume limits.
+type Usage interface {
+	// RowsSince returns the rows released under agreement since t.
+	RowsSince(ctx context.Context, agreement string, t time.Time) (int64, error)
+}
+
+// RecordQuery is a consumer's call to the exchange.
+type RecordQuery struct {
+	Resource string
+	Purpose  string
+	Fields   []string    // empty: every field of the agreement
+	Filters  []Condition // on allowed fields only
+	Limit    int
+	Cursor   string
+}
+
+// RecordPage is the governed answer to a RecordQuery: the JSON body as it
+// was audited, and the receipt of its audit entry.
+type RecordPage struct {
+	Body    []byte
+	Receipt *Receipt
+	Rows    int
+}
+
+// ExchangeService is the governed read path.
+type ExchangeService interface {
+	// Records answers q for the calling department: it finds the agreement,
+	// checks the fields and filters, evaluates the policy, reads the source,
+	// masks, records the audit event and only then returns the body.
+	// Refusals are audited too: EFORBIDDEN naming what is not allowed,
+	// ERATELIMITED over a limit, EUNAVAILABLE when the audit log is down.
+	Records(ctx context.Context, q RecordQuery) (*RecordPage, error)
+
+	// Export streams every row q allows to w as NDJSON or CSV ("ndjson",
+	// "csv") with constant memory. Before the first byte it records the
+	// export's audit event and calls start with its receipt; after the last
+	// it records the rows released and the digest of the stream. It returns
+	// the rows written.
+	Export(ctx context.Context, q RecordQuery, format string, w io.Writer, start func(*Receipt)) (int64, error)
+}
