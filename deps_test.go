@@ -24,6 +24,8 @@ var allowed = map[string][]string{
 	"sheet":     {module, "github.com/xuri/excelize/v2", "golang.org/x/text"},
 	"http":      {module, module + "/sheet", "github.com/prometheus/client_golang"},
 	"demo":      {module, module + "/standard"},
+	"policy":    {module, "github.com/cedar-policy/cedar-go"},
+	"exchange":  {module, module + "/standard"},
 }
 
 // TestDeps fails when a package imports what the layout says it must not.

@@ -139,8 +139,11 @@ type RecordQuery struct {
 	Purpose  string
 	Fields   []string    // empty: every field of the agreement
 	Filters  []Condition // on allowed fields only
-	Limit    int
-	Cursor   string
+	// FilterText are filters as the API takes them, FIELD:OP:VALUE; the
+	// exchange parses them, so malformed ones are refused and audited too.
+	FilterText []string
+	Limit      int
+	Cursor     string
 }
 
 // RecordPage is the governed answer to a RecordQuery: the JSON body as it

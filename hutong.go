@@ -31,6 +31,10 @@ type Error struct {
 	Message string
 	Details []Violation
 
+	// RetryAfter is, for ERATELIMITED and EUNAVAILABLE, the seconds after
+	// which the call may succeed; 0 when unknown.
+	RetryAfter int
+
 	// Err is the underlying cause, kept for logs; it is never shown to clients.
 	Err error
 }
@@ -123,4 +127,13 @@ func ErrorDetails(err error) []Violation {
 		return e.Details
 	}
 	return nil
+}
+
+// ErrorRetryAfter returns the RetryAfter seconds of err, or 0.
+func ErrorRetryAfter(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }

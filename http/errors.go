@@ -72,8 +72,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.Logger.ErrorContext(r.Context(), "internal error", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Any("err", err))
 	}
-	if code == hutong.ERATELIMITED && w.Header().Get("Retry-After") == "" {
-		w.Header().Set("Retry-After", "1")
+	if code == hutong.ERATELIMITED || code == hutong.EUNAVAILABLE {
+		if secs := hutong.ErrorRetryAfter(err); secs > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+		} else if code == hutong.ERATELIMITED {
+			w.Header().Set("Retry-After", "1")
+		}
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

@@ -34,6 +34,10 @@ type Server struct {
 	Catalog   hutong.CatalogService
 	Rows      hutong.RowService
 	Auth      hutong.AuthService
+	Requests  hutong.RequestService
+	Exchange  hutong.ExchangeService
+	// PolicyText renders an agreement's compiled policy for its readers.
+	PolicyText func(*hutong.Agreement) (string, error)
 
 	ln      net.Listener
 	srv     *http.Server
@@ -90,6 +94,19 @@ func NewServer() *Server {
 		{"POST /api/v1/resources/{code}/rows", usersOnly, s.handleImportRows},
 		{"POST /api/v1/catalog/import", usersOnly, s.handleImportCatalog},
 
+		{"POST /api/v1/requests", usersOnly, s.handleCreateRequest},
+		{"GET /api/v1/requests", usersOnly, s.handleRequests},
+		{"GET /api/v1/requests/{id}", usersOnly, s.handleRequest},
+		{"POST /api/v1/requests/{id}/approve", usersOnly, s.handleApprove},
+		{"POST /api/v1/requests/{id}/reject", usersOnly, s.handleReject},
+		{"GET /api/v1/agreements", anyActor, s.handleAgreements},
+		{"GET /api/v1/agreements/{id}", anyActor, s.handleAgreement},
+		{"POST /api/v1/agreements/{id}/revoke", usersOnly, s.handleRevoke},
+		{"GET /api/v1/notifications", usersOnly, s.handleNotifications},
+
+		{"GET /api/v1/resources/{code}/records", anyActor, s.handleRecords},
+		{"GET /api/v1/resources/{code}/export", anyActor, s.handleExport},
+
 		{"POST /api/v1/credentials", usersOnly, s.handleCreateCredential},
 		{"GET /api/v1/credentials", usersOnly, s.handleCredentials},
 		{"POST /api/v1/credentials/{id}/revoke", usersOnly, s.handleRevokeCredential},
@@ -138,8 +155,8 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // Open validates the configuration, starts listening on Addr and serves in
 // the background. It returns once the listener is bound.
 func (s *Server) Open() error {
-	if s.Directory == nil || s.Catalog == nil || s.Rows == nil || s.Auth == nil {
-		return errors.New("http: server needs Directory, Catalog, Rows and Auth services")
+	if s.Directory == nil || s.Catalog == nil || s.Rows == nil || s.Auth == nil || s.Requests == nil || s.Exchange == nil {
+		return errors.New("http: server needs Directory, Catalog, Rows, Auth, Requests and Exchange services")
 	}
 	if s.MaxBodyBytes == 0 {
 		s.MaxBodyBytes = DefaultMaxBodyBytes

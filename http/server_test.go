@@ -17,9 +17,12 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/exchange"
 	hhttp "github.com/hutong/hutong/http"
+	"github.com/hutong/hutong/policy"
 	"github.com/hutong/hutong/sqlite"
 	"github.com/hutong/hutong/sqlstore"
+	"github.com/hutong/hutong/standard"
 	"github.com/hutong/hutong/storetest"
 )
 
@@ -43,12 +46,25 @@ func newHub(t *testing.T) *hub {
 	s.Addr = "127.0.0.1:0"
 	s.MaxBodyBytes = 1 << 20
 	s.Logger = slog.New(slog.DiscardHandler)
-	s.Directory, s.Catalog, s.Rows, s.Auth = sqlstore.NewDirectory(db), sqlstore.NewCatalog(db), sqlstore.NewRows(db), sqlstore.NewAuth(db)
+	rows := sqlstore.NewRows(db)
+	s.Directory, s.Catalog, s.Rows, s.Auth = sqlstore.NewDirectory(db), sqlstore.NewCatalog(db), rows, sqlstore.NewAuth(db)
+	audit, err := sqlstore.NewAuditLog(ctx, db, "test/hub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	requests, err := sqlstore.NewRequests(ctx, db, audit, sqlstore.RequestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Requests, s.PolicyText = requests, policy.Text
+	s.Exchange = &exchange.Service{Catalog: s.Catalog, Agreements: requests, Policy: policy.New(), Auditor: audit, Usage: audit,
+		Masker: &standard.Masker{Key: []byte("test key")}, Source: func(*hutong.Resource) (hutong.Source, error) { return rows, nil }}
 	if err := s.Open(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		s.Close(context.Background())
+		audit.Close()
 		db.Close()
 	})
 	h := &hub{srv: s, url: s.URL()}

@@ -89,11 +89,12 @@ func (s *Catalog) Resource(ctx context.Context, code string) (*hutong.Resource, 
 	if !validCode(code) {
 		return nil, hutong.Errorf(hutong.ENOTFOUND, "resource %q not found", code)
 	}
-	r, err := s.db.storedResource(ctx, s.db.ro, code)
+	r, err := s.db.cachedResource(ctx, code)
 	if err != nil {
 		return nil, err
 	}
-	return &r.Resource, nil
+	c := r.Resource // callers may change their copy, not the cache's
+	return &c, nil
 }
 
 // Resources answers a catalog query from the search index and loads the
@@ -247,11 +248,13 @@ func (s *Catalog) UpdateResource(ctx context.Context, r *hutong.Resource) error 
 	if vs := s.db.normalizeResource(r, 0); len(vs) > 0 {
 		return hutong.Invalid("invalid resource", vs)
 	}
+	var oldID int64
 	err := s.db.tx(ctx, func(tx *sql.Tx) error {
 		old, err := s.db.storedResource(ctx, tx, r.Code)
 		if err != nil {
 			return err
 		}
+		oldID = old.id
 		// Both the old and the new provider must be the actor's to manage.
 		if err := authorizePublish(ctx, &old.Resource); err != nil {
 			return err
@@ -289,6 +292,7 @@ func (s *Catalog) UpdateResource(ctx context.Context, r *hutong.Resource) error 
 		}
 		return nil
 	})
+	s.db.forget(r.Code, oldID)
 	if err != nil {
 		return err
 	}
@@ -313,13 +317,23 @@ func (s *Catalog) DeleteResource(ctx context.Context, code string) error {
 	if !validCode(code) {
 		return hutong.Errorf(hutong.ENOTFOUND, "resource %q not found", code)
 	}
+	var oldID int64
 	err := s.db.tx(ctx, func(tx *sql.Tx) error {
 		old, err := s.db.storedResource(ctx, tx, code)
 		if err != nil {
 			return err
 		}
+		oldID = old.id
 		if err := authorizePublish(ctx, &old.Resource); err != nil {
 			return err
+		}
+		var active int
+		if err := tx.QueryRowContext(ctx, s.db.q(`SELECT COUNT(*) FROM agreements WHERE resource = ? AND revoked_at IS NULL AND valid_until > ?`),
+			code, utc(s.db.now())).Scan(&active); err != nil {
+			return internal(err)
+		}
+		if active > 0 {
+			return hutong.Errorf(hutong.ECONFLICT, "resource %s has %d active agreements; revoke them before deleting it", code, active)
 		}
 		if _, err := tx.ExecContext(ctx, s.db.q(`DELETE FROM resources WHERE id = ?`), old.id); err != nil {
 			return internal(err)
@@ -329,6 +343,7 @@ func (s *Catalog) DeleteResource(ctx context.Context, code string) error {
 		}
 		return nil
 	})
+	s.db.forget(code, oldID)
 	if err != nil {
 		return err
 	}

@@ -70,6 +70,9 @@ type DB struct {
 
 	deptMu sync.RWMutex
 	depts  map[string]*hutong.Department // cache of the departments table
+
+	resources resourceCache
+	stmts     stmtCache
 }
 
 // Open returns a DB on rw (and ro for reads, or rw when ro is nil). The
@@ -106,11 +109,15 @@ func Open(ctx context.Context, rw, ro *sql.DB, d Dialect, opt Options) (*DB, err
 	if err := db.loadIndex(ctx); err != nil {
 		return nil, err
 	}
+	if err := db.ensureRowIndexes(ctx); err != nil {
+		return nil, err
+	}
 	return db, nil
 }
 
 // Close closes the connection pools.
 func (db *DB) Close() error {
+	db.stmts.close()
 	err := db.rw.Close()
 	if db.ro != db.rw {
 		err = errors.Join(err, db.ro.Close())

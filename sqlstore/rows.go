@@ -39,7 +39,7 @@ func (db *DB) createRowTable(ctx context.Context, tx *sql.Tx, id int64, items []
 	if _, err := tx.ExecContext(ctx, b.String()); err != nil {
 		return internal(fmt.Errorf("create %s: %w", rowTable(id), err))
 	}
-	return nil
+	return db.createRowIndexes(ctx, tx, id, items)
 }
 
 func (db *DB) dropRowTable(ctx context.Context, tx *sql.Tx, id int64) error {
@@ -142,6 +142,7 @@ func (s *Rows) ImportRows(ctx context.Context, code string, src hutong.RowReader
 		_, err = tx.ExecContext(ctx, s.db.q(`UPDATE resources SET row_count = ? WHERE id = ?`), result.TotalRows, res.id)
 		return internal(err)
 	})
+	s.db.resources.drop(code) // its row count changed
 	if err != nil {
 		return nil, err
 	}

@@ -10,17 +10,22 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hutong/hutong"
 	"github.com/hutong/hutong/demo"
+	"github.com/hutong/hutong/exchange"
 	hhttp "github.com/hutong/hutong/http"
+	"github.com/hutong/hutong/policy"
 	"github.com/hutong/hutong/postgres"
 	"github.com/hutong/hutong/sqlite"
 	"github.com/hutong/hutong/sqlstore"
+	"github.com/hutong/hutong/standard"
 )
 
 // Config is the hub's configuration: defaults, then an optional JSON file,
@@ -39,6 +44,15 @@ type Config struct {
 	MaxBodyBytes int64 `json:"max_body_bytes"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"log_level"`
+	// Origin names the hub's audit log in receipts.
+	Origin string `json:"origin"`
+
+	// ReplyDays is the reply limit of conditional requests in working
+	// days; Holidays and Workdays ("YYYY-MM-DD") adjust the calendar of
+	// working days for the State Council's holiday schedule (调休).
+	ReplyDays int      `json:"reply_days"`
+	Holidays  []string `json:"holidays"`
+	Workdays  []string `json:"workdays"`
 
 	// Demo settings, used by `hutong demo`.
 	Seed  uint64  `json:"seed"`
@@ -54,6 +68,8 @@ func DefaultConfig() Config {
 		Members:      []string{"110000", "120000", "130000"},
 		MaxBodyBytes: hhttp.DefaultMaxBodyBytes,
 		LogLevel:     "info",
+		Origin:       "hutong.local/jjj-hub",
+		ReplyDays:    10,
 		Seed:         demo.DefaultSeed,
 		Scale:        1,
 	}
@@ -64,10 +80,15 @@ type Main struct {
 	Config Config
 	Logger *slog.Logger
 
-	DB   *sqlstore.DB
-	HTTP *hhttp.Server
+	DB       *sqlstore.DB
+	Audit    *sqlstore.AuditLog
+	Requests *sqlstore.Requests
+	Exchange *exchange.Service
+	HTTP     *hhttp.Server
 
 	demo bool
+	stop context.CancelFunc // stops the background work
+	bg   sync.WaitGroup
 }
 
 // NewMain returns a Main with the default configuration.
@@ -151,6 +172,17 @@ func (c Config) validate() error {
 	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return fmt.Errorf("config: log_level %q: %w", c.LogLevel, err)
 	}
+	if c.ReplyDays < 1 || c.ReplyDays > 60 {
+		return fmt.Errorf("config: reply_days %d must be between 1 and 60", c.ReplyDays)
+	}
+	for _, d := range append(slices.Clone(c.Holidays), c.Workdays...) {
+		if t, err := time.Parse(time.DateOnly, d); err != nil || t.Format(time.DateOnly) != d {
+			return fmt.Errorf("config: %q in holidays or workdays is not a date YYYY-MM-DD", d)
+		}
+	}
+	if strings.TrimSpace(c.Origin) == "" || strings.ContainsAny(c.Origin, " ;\n") {
+		return fmt.Errorf("config: origin %q must be a name without spaces or semicolons", c.Origin)
+	}
 	return nil
 }
 
@@ -183,17 +215,46 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 
+	if m.Audit, err = sqlstore.NewAuditLog(ctx, m.DB, m.Config.Origin); err != nil {
+		return err
+	}
+	m.Requests, err = sqlstore.NewRequests(ctx, m.DB, m.Audit, sqlstore.RequestOptions{
+		Calendar:  hutong.NewCalendar(m.Config.Holidays, m.Config.Workdays),
+		ReplyDays: m.Config.ReplyDays,
+	})
+	if err != nil {
+		return err
+	}
+	key, err := m.DB.Secret(ctx, "masking_key")
+	if err != nil {
+		return err
+	}
+	engine := policy.New()
+	m.Exchange = &exchange.Service{
+		Catalog:    catalog,
+		Agreements: m.Requests,
+		Policy:     engine,
+		Source:     hubSource(rows),
+		Auditor:    m.Audit,
+		Usage:      m.Audit,
+		Masker:     &standard.Masker{Key: key},
+		Logger:     m.Logger,
+	}
+
 	m.HTTP = hhttp.NewServer()
 	m.HTTP.Addr = m.Config.Addr
 	m.HTTP.MaxBodyBytes = m.Config.MaxBodyBytes
 	m.HTTP.Logger = m.Logger
 	m.HTTP.Directory, m.HTTP.Catalog, m.HTTP.Rows, m.HTTP.Auth = dir, catalog, rows, auth
+	m.HTTP.Requests, m.HTTP.Exchange = m.Requests, m.Exchange
+	m.HTTP.PolicyText = policy.Text
 	if err := m.HTTP.Register(catalogGauge(catalog)); err != nil {
 		return err
 	}
 	if err := m.HTTP.Open(); err != nil {
 		return err
 	}
+	m.startBackground()
 
 	if m.demo {
 		if err := m.writeCredentials(ctx, auth); err != nil {
@@ -201,6 +262,42 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// hubSource returns the source of a resource's rows: the hub's tables for
+// hub-hosted resources. Node-hosted resources need their region's node.
+func hubSource(rows *sqlstore.Rows) func(*hutong.Resource) (hutong.Source, error) {
+	return func(r *hutong.Resource) (hutong.Source, error) {
+		if r.Hosted == hutong.HostedHub {
+			return rows, nil
+		}
+		return nil, hutong.Errorf(hutong.EUNAVAILABLE, "resource %s is held at the node of region %s, which is not connected", r.Code, r.Region)
+	}
+}
+
+// startBackground runs the hub's periodic work: escalating requests past
+// their reply limit to the region admins.
+func (m *Main) startBackground() {
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stop = cancel
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			if n, err := m.Requests.EscalateOverdue(ctx); err != nil && ctx.Err() == nil {
+				m.Logger.Error("escalating overdue requests", "err", err)
+			} else if n > 0 {
+				m.Logger.Info("escalated overdue requests to region admins", "requests", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 }
 
 // catalogGauge reports the number of resources in the catalog.
@@ -258,6 +355,13 @@ func (m *Main) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		errs = append(errs, m.HTTP.Close(ctx))
+	}
+	if m.stop != nil {
+		m.stop()
+		m.bg.Wait()
+	}
+	if m.Audit != nil {
+		errs = append(errs, m.Audit.Close())
 	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())

@@ -1,0 +1,244 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hutong/hutong"
+)
+
+var (
+	_ hutong.Auditor = (*AuditLog)(nil)
+	_ hutong.Usage   = (*AuditLog)(nil)
+)
+
+// AuditLog records audit events in the audit_log table, appending them in
+// batches: concurrent Record calls share one transaction, so an exchange
+// under load pays for a commit per batch, not per call. Each entry is the
+// event's canonical JSON with its RFC 6962 leaf hash; the table is also the
+// index the usage limits read.
+//
+// It is the stand-in of the verifiable ledger, which replaces it as the
+// Auditor; Usage keeps reading this table.
+type AuditLog struct {
+	db     *DB
+	origin string
+
+	queue chan *pendingEvent
+	done  chan struct{}
+	wg    sync.WaitGroup
+
+	mu   sync.Mutex
+	next uint64 // index of the next entry
+}
+
+type pendingEvent struct {
+	e     *hutong.AuditEvent
+	entry []byte
+	rec   *hutong.Receipt
+	err   error
+	done  chan struct{}
+}
+
+// maxBatch bounds the events of one transaction.
+const maxBatch = 512
+
+// NewAuditLog starts the audit log of db with the given origin (the name
+// receipts carry). Close stops it.
+func NewAuditLog(ctx context.Context, db *DB, origin string) (*AuditLog, error) {
+	l := &AuditLog{db: db, origin: origin, queue: make(chan *pendingEvent, 4*maxBatch), done: make(chan struct{})}
+	var max sql.NullInt64
+	if err := db.ro.QueryRowContext(ctx, `SELECT MAX(idx) FROM audit_log`).Scan(&max); err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	if max.Valid {
+		l.next = uint64(max.Int64) + 1
+	}
+	l.wg.Add(1)
+	go l.run()
+	return l, nil
+}
+
+// Close stops accepting events, writes those queued and returns.
+func (l *AuditLog) Close() error {
+	close(l.done)
+	l.wg.Wait()
+	return nil
+}
+
+// Entry returns the canonical JSON of an audit event: its fields in a fixed
+// order, times in UTC with nanoseconds, so the same event hashes the same.
+func Entry(e *hutong.AuditEvent) ([]byte, error) {
+	c := *e
+	c.Time = c.Time.UTC()
+	return json.Marshal(&c)
+}
+
+// LeafHash returns the RFC 6962 leaf hash of an entry.
+func LeafHash(entry []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte{0})
+	h.Write(entry)
+	return h.Sum(nil)
+}
+
+// Record appends e and returns its receipt once the batch holding it has
+// committed. It returns EUNAVAILABLE when the log cannot take it.
+func (l *AuditLog) Record(ctx context.Context, e *hutong.AuditEvent) (*hutong.Receipt, error) {
+	if e.Time.IsZero() {
+		e.Time = l.db.now()
+	}
+	entry, err := Entry(e)
+	if err != nil {
+		return nil, hutong.Internal(err)
+	}
+	p := &pendingEvent{e: e, entry: entry, done: make(chan struct{})}
+	select {
+	case l.queue <- p:
+	case <-l.done:
+		return nil, hutong.Errorf(hutong.EUNAVAILABLE, "the audit log is closed; nothing can be released")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	<-p.done // a queued event is always answered, even if the caller left
+	return p.rec, p.err
+}
+
+func (l *AuditLog) run() {
+	defer l.wg.Done()
+	batch := make([]*pendingEvent, 0, maxBatch)
+	for {
+		select {
+		case p := <-l.queue:
+			batch = append(batch[:0], p)
+		case <-l.done:
+			// Answer whatever is still queued, then stop.
+			for {
+				select {
+				case p := <-l.queue:
+					l.commit([]*pendingEvent{p})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case p := <-l.queue:
+				batch = append(batch, p)
+			default:
+				break fill
+			}
+		}
+		l.commit(batch)
+	}
+}
+
+// commit writes a batch in one transaction and answers its callers.
+func (l *AuditLog) commit(batch []*pendingEvent) {
+	l.mu.Lock()
+	first := l.next
+	l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := l.db.tx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, l.db.q(`INSERT INTO audit_log (idx, time, kind, actor, department, resource, provider, agreement, decision, rows, entry, leaf_hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for i, p := range batch {
+			e := p.e
+			hash := LeafHash(p.entry)
+			idx := first + uint64(i)
+			if _, err := st.ExecContext(ctx, int64(idx), utc(e.Time), e.Kind, e.Actor, e.Department, e.Resource, e.Provider,
+				e.Agreement, e.Decision, e.Rows, string(p.entry), hex.EncodeToString(hash)); err != nil {
+				return err
+			}
+			p.rec = &hutong.Receipt{Origin: l.origin, Index: idx, Hash: hash}
+		}
+		return nil
+	})
+	if err == nil {
+		l.mu.Lock()
+		l.next = first + uint64(len(batch))
+		l.mu.Unlock()
+	} else {
+		l.db.log.Error("audit log: batch not recorded", "events", len(batch), "err", err)
+	}
+	for _, p := range batch {
+		if err != nil {
+			p.rec, p.err = nil, &hutong.Error{Code: hutong.EUNAVAILABLE, Message: "the audit log cannot record the call; nothing is released", Err: err}
+		}
+		close(p.done)
+	}
+}
+
+// RowsSince returns the rows released under agreement since t.
+func (l *AuditLog) RowsSince(ctx context.Context, agreement string, t time.Time) (int64, error) {
+	var n sql.NullInt64
+	err := l.db.ro.QueryRowContext(ctx, l.db.q(`SELECT SUM(rows) FROM audit_log WHERE agreement = ? AND time >= ? AND decision = 'allow' AND kind IN (?, ?)`),
+		agreement, utc(t), hutong.AuditRead, hutong.AuditExportDone).Scan(&n)
+	if err != nil {
+		return 0, internal(err)
+	}
+	return n.Int64, nil
+}
+
+// AuditEntry is one stored entry of the audit log.
+type AuditEntry struct {
+	Index    uint64
+	Entry    []byte
+	LeafHash []byte
+}
+
+// Entries returns the entries from index from on, at most limit of them.
+func (l *AuditLog) Entries(ctx context.Context, from uint64, limit int) ([]AuditEntry, error) {
+	rows, err := l.db.ro.QueryContext(ctx, l.db.q(`SELECT idx, entry, leaf_hash FROM audit_log WHERE idx >= ? ORDER BY idx LIMIT ?`), int64(from), limit)
+	if err != nil {
+		return nil, internal(err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var idx int64
+		var entry, hash string
+		if err := rows.Scan(&idx, &entry, &hash); err != nil {
+			return nil, internal(err)
+		}
+		e.Index, e.Entry = uint64(idx), []byte(entry)
+		if e.LeafHash, err = hex.DecodeString(hash); err != nil {
+			return nil, internal(err)
+		}
+		out = append(out, e)
+	}
+	return out, internal(rows.Err())
+}
+
+// Secret returns the named hub secret, creating it (32 random bytes) on
+// first use. Secrets key the masking digests, so they must survive
+// restarts.
+func (db *DB) Secret(ctx context.Context, name string) ([]byte, error) {
+	var v string
+	err := db.ro.QueryRowContext(ctx, db.q(`SELECT value FROM settings WHERE name = ?`), name).Scan(&v)
+	if err == sql.ErrNoRows {
+		v = randomString(32)
+		if _, err := db.rw.ExecContext(ctx, db.q(`INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`), name, v); err != nil {
+			return nil, internal(err)
+		}
+		err = db.ro.QueryRowContext(ctx, db.q(`SELECT value FROM settings WHERE name = ?`), name).Scan(&v)
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	return []byte(v), nil
+}

@@ -1,0 +1,986 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/standard"
+)
+
+// RequestOptions configure the request flow.
+type RequestOptions struct {
+	// Calendar decides working days; weekends only when nil.
+	Calendar *hutong.Calendar
+	// ReplyDays is the reply limit in working days; 10 by the 2016 rules.
+	ReplyDays int
+	// DefaultRowsPerDay and DefaultRequestsPerMinute apply when a request
+	// names no volume.
+	DefaultRowsPerDay        int64
+	DefaultRequestsPerMinute int
+	// MaxValidity bounds how long an agreement may run.
+	MaxValidity time.Duration
+}
+
+func (o RequestOptions) withDefaults() RequestOptions {
+	if o.Calendar == nil {
+		o.Calendar = hutong.NewCalendar(nil, nil)
+	}
+	if o.ReplyDays == 0 {
+		o.ReplyDays = 10
+	}
+	if o.DefaultRowsPerDay == 0 {
+		o.DefaultRowsPerDay = 100_000
+	}
+	if o.DefaultRequestsPerMinute == 0 {
+		o.DefaultRequestsPerMinute = 600
+	}
+	if o.MaxValidity == 0 {
+		o.MaxValidity = 3 * 366 * 24 * time.Hour
+	}
+	return o
+}
+
+// Request limits.
+const (
+	maxPurposeRunes    = 200
+	maxBasisRunes      = 1000
+	maxReasonRunes     = 1000
+	maxRowsPerDay      = 1_000_000_000
+	maxRequestsPerMin  = 1_000_000
+	maxScopeConditions = 10
+)
+
+// Requests implements hutong.RequestService. It keeps the active agreements
+// in memory, loaded when it starts and changed with every agreement made or
+// revoked through it, so the exchange finds them without a query; one hub
+// process runs the flow of a database.
+type Requests struct {
+	db      *DB
+	audit   hutong.Auditor
+	opt     RequestOptions
+	mu      sync.RWMutex
+	active  map[string][]*hutong.Agreement // consumer + "\x00" + resource
+	revoked map[string]bool
+}
+
+var _ hutong.RequestService = (*Requests)(nil)
+
+// NewRequests returns the request flow of db, recording its events in audit.
+func NewRequests(ctx context.Context, db *DB, audit hutong.Auditor, opt RequestOptions) (*Requests, error) {
+	s := &Requests{db: db, audit: audit, opt: opt.withDefaults()}
+	if err := s.loadActive(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func newID(prefix string) string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+func activeKey(consumer, resource string) string { return consumer + "\x00" + resource }
+
+// ActiveAgreements returns the agreements that may cover a call.
+func (s *Requests) ActiveAgreements(ctx context.Context, consumer, resource string) ([]*hutong.Agreement, error) {
+	now := s.db.now()
+	s.mu.RLock()
+	list := s.active[activeKey(consumer, resource)]
+	s.mu.RUnlock()
+	if !slices.ContainsFunc(list, func(a *hutong.Agreement) bool { return !now.Before(a.ValidUntil) }) {
+		return list, nil // the common case: nothing has ended, nothing to copy
+	}
+	return slices.DeleteFunc(slices.Clone(list), func(a *hutong.Agreement) bool { return !now.Before(a.ValidUntil) }), nil
+}
+
+func (s *Requests) loadActive(ctx context.Context) error {
+	rows, err := s.db.ro.QueryContext(ctx, s.db.q(`SELECT `+agreementColumns+` FROM agreements WHERE revoked_at IS NULL AND valid_until > ?`), utc(s.db.now()))
+	if err != nil {
+		return fmt.Errorf("load agreements: %w", err)
+	}
+	defer rows.Close()
+	active := map[string][]*hutong.Agreement{}
+	for rows.Next() {
+		a, err := scanAgreement(rows)
+		if err != nil {
+			return fmt.Errorf("load agreements: %w", err)
+		}
+		k := activeKey(a.Consumer, a.Resource)
+		active[k] = append(active[k], a)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load agreements: %w", err)
+	}
+	s.mu.Lock()
+	s.active = active
+	s.mu.Unlock()
+	return nil
+}
+
+// parseTime reads a date (whole day in China Standard Time: its start, or
+// with end its end) or an RFC 3339 time.
+func parseTime(s string, end bool) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), true
+	}
+	d, err := time.ParseInLocation(time.DateOnly, s, hutong.ChinaTime)
+	if err != nil {
+		return time.Time{}, false
+	}
+	if end {
+		d = d.AddDate(0, 0, 1)
+	}
+	return d.UTC(), true
+}
+
+// checkScope checks row-scope conditions against the resource's items and
+// returns them canonical.
+func checkScope(r *hutong.Resource, scope []hutong.Condition, field string) ([]hutong.Condition, []hutong.Violation) {
+	var vs []hutong.Violation
+	if len(scope) > maxScopeConditions {
+		vs = append(vs, hutong.Violation{Field: field, Rule: "length", Message: fmt.Sprintf("at most %d row-scope conditions", maxScopeConditions)})
+		return nil, vs
+	}
+	out := make([]hutong.Condition, 0, len(scope))
+	for i, c := range scope {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		it := r.Item(c.Field)
+		if it == nil {
+			vs = append(vs, hutong.Violation{Field: f, Rule: "unknown_item", Message: fmt.Sprintf("%q is not an item of %s", c.Field, r.Code)})
+			continue
+		}
+		cc, err := standard.CheckCondition(*it, c)
+		if err != nil {
+			vs = append(vs, ruleViolation(0, f, err))
+			continue
+		}
+		out = append(out, cc)
+	}
+	return out, vs
+}
+
+// CreateRequest files a request and, by share type, grants, queues or
+// refuses it.
+func (s *Requests) CreateRequest(ctx context.Context, in *hutong.RequestInput) (*hutong.Request, error) {
+	a := hutong.ActorFromContext(ctx)
+	if a == nil || a.User == nil {
+		return nil, hutong.Errorf(hutong.EFORBIDDEN, "requests are filed by signed-in users of the consuming department")
+	}
+	consumer := strings.ToUpper(strings.TrimSpace(in.Consumer))
+	switch {
+	case consumer == "":
+		consumer = a.User.Department
+	case consumer != a.User.Department && !a.IsAdmin():
+		return nil, hutong.Errorf(hutong.EFORBIDDEN, "%s files requests for its own department only", a)
+	}
+	if consumer == "" {
+		return nil, hutong.Errorf(hutong.EINVALID, "a request needs a consumer department; platform staff name it in consumer")
+	}
+	if !a.IsAdmin() && !a.Has(hutong.RoleConsumer) && !a.Has(hutong.RoleSteward) {
+		return nil, hutong.Errorf(hutong.EFORBIDDEN, "only a department's consumers and stewards file requests")
+	}
+	dept := s.db.department(consumer)
+	if dept == nil {
+		return nil, hutong.Errorf(hutong.EINVALID, "consumer department %q is not registered", consumer)
+	}
+	res, err := s.db.cachedResource(ctx, strings.TrimSpace(in.Resource))
+	if err != nil {
+		return nil, err
+	}
+	now := utc(s.db.now())
+
+	var vs []hutong.Violation
+	bad := func(field, rule, format string, args ...any) {
+		vs = append(vs, hutong.Violation{Field: field, Rule: rule, Message: fmt.Sprintf(format, args...)})
+	}
+	if len(in.Fields) == 0 {
+		bad("fields", "required", "name the fields you need; the resource has %s", itemNames(&res.Resource))
+	}
+	var unknown []string
+	fields := make([]string, 0, len(in.Fields))
+	for _, f := range in.Fields {
+		f = strings.TrimSpace(f)
+		switch {
+		case res.Item(f) == nil:
+			unknown = append(unknown, f)
+		case slices.Contains(fields, f):
+			bad("fields", "duplicate", "field %s is named twice", f)
+		default:
+			fields = append(fields, f)
+		}
+	}
+	if len(unknown) > 0 {
+		bad("fields", "unknown_item", "%s not items of %s (it has %s)", strings.Join(unknown, ", "), res.Code, itemNames(&res.Resource))
+	}
+	purpose := strings.TrimSpace(in.Purpose)
+	if n := utf8.RuneCountInString(purpose); n == 0 || n > maxPurposeRunes {
+		bad("purpose", "length", "purpose (用途) must have 1 to %d characters", maxPurposeRunes)
+	}
+	basis := strings.TrimSpace(in.LegalBasis)
+	switch n := utf8.RuneCountInString(basis); {
+	case n > maxBasisRunes:
+		bad("legal_basis", "length", "legal_basis has more than %d characters", maxBasisRunes)
+	case n == 0 && res.ShareType == hutong.ShareConditional:
+		bad("legal_basis", "required", "a conditionally shared resource needs the legal basis (依据) of the request")
+	}
+	// Periods are whole seconds: the policy compares Unix seconds.
+	from := now.Truncate(time.Second)
+	if in.ValidFrom != "" {
+		t, ok := parseTime(in.ValidFrom, false)
+		if !ok {
+			bad("valid_from", "format", "valid_from %q must be YYYY-MM-DD or RFC 3339", in.ValidFrom)
+		} else if t.After(now) {
+			from = t.Truncate(time.Second)
+		}
+	}
+	until, ok := parseTime(in.ValidUntil, true)
+	until = until.Truncate(time.Second)
+	switch {
+	case in.ValidUntil == "":
+		bad("valid_until", "required", "valid_until is required: the day the agreement ends")
+	case !ok:
+		bad("valid_until", "format", "valid_until %q must be YYYY-MM-DD or RFC 3339", in.ValidUntil)
+	case !until.After(from):
+		bad("valid_until", "range", "valid_until must be after the start of the period")
+	case until.Sub(now) > s.opt.MaxValidity:
+		bad("valid_until", "range", "an agreement runs at most %d days", int(s.opt.MaxValidity.Hours()/24))
+	}
+	if in.RowsPerDay < 0 || in.RowsPerDay > maxRowsPerDay {
+		bad("rows_per_day", "range", "rows_per_day must be between 0 and %d", maxRowsPerDay)
+	}
+	if in.RequestsPerMinute < 0 || in.RequestsPerMinute > maxRequestsPerMin {
+		bad("requests_per_minute", "range", "requests_per_minute must be between 0 and %d", maxRequestsPerMin)
+	}
+	scope, svs := checkScope(&res.Resource, in.RowScope, "row_scope")
+	vs = append(vs, svs...)
+	if len(vs) > 0 {
+		return nil, hutong.Invalid("invalid request", vs)
+	}
+
+	req := &hutong.Request{
+		ID: newID("req_"), Consumer: consumer, ConsumerName: dept.Name, Resource: res.Code, ResourceName: res.Name,
+		Provider: res.Provider, Fields: fields, Purpose: purpose, LegalBasis: basis,
+		ValidFrom: from, ValidUntil: until, RowScope: scope,
+		RowsPerDay: cmpOr(in.RowsPerDay, s.opt.DefaultRowsPerDay), RequestsPerMinute: cmpOr(in.RequestsPerMinute, s.opt.DefaultRequestsPerMinute),
+		Status: hutong.RequestPending, RequestedBy: a.User.Login, CreatedAt: now,
+		DueAt: utc(s.opt.Calendar.Deadline(now, s.opt.ReplyDays)),
+	}
+	events := []*hutong.AuditEvent{s.event(ctx, hutong.AuditRequest, req, "")}
+	var ag *hutong.Agreement
+	switch res.ShareType {
+	case hutong.ShareNone:
+		req.Status = hutong.RequestRefused
+		req.Reason = "不予共享 (not shared): " + res.LegalBasis
+		req.DecidedAt, req.DecidedBy = &now, "hub: share type none"
+		events = append(events, s.event(ctx, hutong.AuditRefuse, req, req.Reason))
+	case hutong.ShareUnconditional:
+		ag = s.newAgreement(req, &res.Resource, hutong.Narrowing{}, now)
+		req.Status, req.AgreementID = hutong.RequestApproved, ag.ID
+		req.DecidedAt, req.DecidedBy = &now, "hub: unconditional share"
+		events = append(events, s.event(ctx, hutong.AuditApprove, req, "无条件共享: granted on request"), s.agreementEvent(ctx, hutong.AuditAgreement, ag, ""))
+	}
+	if err := s.store(ctx, req, ag, true, events); err != nil {
+		return nil, err
+	}
+	s.fill(req, now)
+	return req, nil
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+func itemNames(r *hutong.Resource) string {
+	names := make([]string, len(r.Items))
+	for i, it := range r.Items {
+		names[i] = it.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// newAgreement makes the agreement of an approved request, narrowed by n.
+func (s *Requests) newAgreement(req *hutong.Request, res *hutong.Resource, n hutong.Narrowing, now time.Time) *hutong.Agreement {
+	fields := req.Fields
+	if len(n.Fields) > 0 {
+		fields = n.Fields
+	}
+	ag := &hutong.Agreement{
+		ID: newID("agr_"), RequestID: req.ID, Consumer: req.Consumer, Resource: req.Resource, Provider: req.Provider,
+		RowScope: append(slices.Clone(req.RowScope), n.RowScope...), Purpose: req.Purpose, LegalBasis: req.LegalBasis,
+		ValidFrom: req.ValidFrom, ValidUntil: req.ValidUntil,
+		RequestsPerMinute: req.RequestsPerMinute, RowsPerDay: req.RowsPerDay, CreatedAt: now,
+	}
+	if t, ok := parseTime(n.ValidUntil, true); ok && n.ValidUntil != "" {
+		ag.ValidUntil = t
+	}
+	if n.RowsPerDay > 0 {
+		ag.RowsPerDay = n.RowsPerDay
+	}
+	if n.RequestsPerMinute > 0 {
+		ag.RequestsPerMinute = n.RequestsPerMinute
+	}
+	for _, f := range fields {
+		m := res.Item(f).Masking
+		if nm, ok := n.Masking[f]; ok {
+			m = nm
+		}
+		ag.Fields = append(ag.Fields, hutong.AgreementField{Name: f, Masking: m})
+	}
+	return ag
+}
+
+// checkNarrowing checks that n only narrows req.
+func checkNarrowing(req *hutong.Request, res *hutong.Resource, n *hutong.Narrowing) []hutong.Violation {
+	var vs []hutong.Violation
+	bad := func(field, rule, format string, args ...any) {
+		vs = append(vs, hutong.Violation{Field: field, Rule: rule, Message: fmt.Sprintf(format, args...)})
+	}
+	for i, f := range n.Fields {
+		n.Fields[i] = strings.TrimSpace(f)
+		if !slices.Contains(req.Fields, n.Fields[i]) {
+			bad("fields", "not_requested", "%s was not requested; approval may only drop fields", f)
+		}
+	}
+	if n.ValidUntil != "" {
+		t, ok := parseTime(n.ValidUntil, true)
+		switch {
+		case !ok:
+			bad("valid_until", "format", "valid_until %q must be YYYY-MM-DD or RFC 3339", n.ValidUntil)
+		case t.After(req.ValidUntil):
+			bad("valid_until", "wider", "valid_until may only be earlier than the requested %s", req.ValidUntil.In(hutong.ChinaTime).Format(time.DateOnly))
+		case !t.After(req.ValidFrom):
+			bad("valid_until", "range", "valid_until must be after the start of the period")
+		}
+	}
+	if n.RowsPerDay < 0 || n.RowsPerDay > req.RowsPerDay {
+		bad("rows_per_day", "wider", "rows_per_day may only be lowered (requested %d)", req.RowsPerDay)
+	}
+	if n.RequestsPerMinute < 0 || n.RequestsPerMinute > req.RequestsPerMinute {
+		bad("requests_per_minute", "wider", "requests_per_minute may only be lowered (requested %d)", req.RequestsPerMinute)
+	}
+	for f, m := range n.Masking {
+		it := res.Item(f)
+		switch {
+		case it == nil || !slices.Contains(req.Fields, f):
+			bad("masking", "not_requested", "masking names %s, which was not requested", f)
+		case !m.Valid():
+			bad("masking", "enum", "unknown masking %q for %s", m, f)
+		case m.Strength() < it.Masking.Strength():
+			bad("masking", "weaker", "masking %s of %s is weaker than its default %s", m, f, it.Masking)
+		}
+	}
+	scope, svs := checkScope(res, n.RowScope, "row_scope")
+	n.RowScope = scope
+	return append(vs, svs...)
+}
+
+// decider checks that the actor may decide req: a steward of the provider
+// or a platform admin, and never for its own department's request to
+// another's resource.
+func decider(ctx context.Context, req *hutong.Request) (*hutong.Actor, error) {
+	a := hutong.ActorFromContext(ctx)
+	switch {
+	case a == nil || a.User == nil:
+		return nil, hutong.Errorf(hutong.EFORBIDDEN, "requests are decided by signed-in stewards")
+	case a.User.Department == req.Consumer && req.Consumer != req.Provider:
+		return nil, hutong.Errorf(hutong.EFORBIDDEN, "%s may not decide its own department's request for another department's resource", a)
+	case a.IsAdmin():
+		return a, nil
+	case a.Has(hutong.RoleSteward) && a.User.Department == req.Provider:
+		return a, nil
+	}
+	return nil, hutong.Errorf(hutong.EFORBIDDEN, "only a steward of the providing department %s decides this request", req.Provider)
+}
+
+// Approve approves a pending request and makes its agreement.
+func (s *Requests) Approve(ctx context.Context, id string, n hutong.Narrowing) (*hutong.Request, error) {
+	req, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	a, err := decider(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if req.Status != hutong.RequestPending {
+		return nil, hutong.Errorf(hutong.ECONFLICT, "request %s is already %s", id, req.Status)
+	}
+	res, err := s.db.cachedResource(ctx, req.Resource)
+	if err != nil {
+		return nil, err
+	}
+	if vs := checkNarrowing(req, &res.Resource, &n); len(vs) > 0 {
+		return nil, hutong.Invalid("invalid approval", vs)
+	}
+	now := utc(s.db.now())
+	if !req.ValidUntil.After(now) {
+		return nil, hutong.Errorf(hutong.ECONFLICT, "request %s asked for a period that has ended; the consumer must file a new one", id)
+	}
+	ag := s.newAgreement(req, &res.Resource, n, now)
+	req.Status, req.AgreementID, req.DecidedAt, req.DecidedBy = hutong.RequestApproved, ag.ID, &now, a.User.Login
+	events := []*hutong.AuditEvent{s.event(ctx, hutong.AuditApprove, req, ""), s.agreementEvent(ctx, hutong.AuditAgreement, ag, "")}
+	if err := s.store(ctx, req, ag, false, events); err != nil {
+		return nil, err
+	}
+	s.fill(req, now)
+	return req, nil
+}
+
+// Reject rejects a pending request.
+func (s *Requests) Reject(ctx context.Context, id, reason string) (*hutong.Request, error) {
+	req, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	a, err := decider(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if req.Status != hutong.RequestPending {
+		return nil, hutong.Errorf(hutong.ECONFLICT, "request %s is already %s", id, req.Status)
+	}
+	reason = strings.TrimSpace(reason)
+	if n := utf8.RuneCountInString(reason); n == 0 || n > maxReasonRunes {
+		return nil, hutong.Invalid("invalid rejection", []hutong.Violation{{Field: "reason", Rule: "length", Message: fmt.Sprintf("a rejection needs a reason of 1 to %d characters", maxReasonRunes)}})
+	}
+	now := utc(s.db.now())
+	req.Status, req.Reason, req.DecidedAt, req.DecidedBy = hutong.RequestRejected, reason, &now, a.User.Login
+	if err := s.store(ctx, req, nil, false, []*hutong.AuditEvent{s.event(ctx, hutong.AuditReject, req, reason)}); err != nil {
+		return nil, err
+	}
+	s.fill(req, now)
+	return req, nil
+}
+
+// event describes a step of the flow for the audit log.
+func (s *Requests) event(ctx context.Context, kind string, req *hutong.Request, reason string) *hutong.AuditEvent {
+	return &hutong.AuditEvent{
+		Time: s.db.now(), Kind: kind, Actor: hutong.ActorFromContext(ctx).String(), Department: req.Consumer,
+		Resource: req.Resource, Provider: req.Provider, Request: req.ID, Agreement: req.AgreementID,
+		Purpose: req.Purpose, Fields: req.Fields, Decision: decisionOf(req.Status), Reason: reason,
+	}
+}
+
+func (s *Requests) agreementEvent(ctx context.Context, kind string, ag *hutong.Agreement, reason string) *hutong.AuditEvent {
+	fields := make([]string, len(ag.Fields))
+	for i, f := range ag.Fields {
+		fields[i] = f.Name + ":" + string(f.Masking)
+	}
+	decision := "allow"
+	if kind == hutong.AuditRevoke {
+		decision = "deny"
+	}
+	return &hutong.AuditEvent{
+		Time: s.db.now(), Kind: kind, Actor: hutong.ActorFromContext(ctx).String(), Department: ag.Consumer,
+		Resource: ag.Resource, Provider: ag.Provider, Request: ag.RequestID, Agreement: ag.ID,
+		Purpose: ag.Purpose, Fields: fields, Decision: decision, Reason: reason,
+	}
+}
+
+func decisionOf(st hutong.RequestStatus) string {
+	switch st {
+	case hutong.RequestApproved:
+		return "allow"
+	case hutong.RequestRejected, hutong.RequestRefused:
+		return "deny"
+	}
+	return "pending"
+}
+
+// store writes req (inserting it when insert) and ag in one transaction,
+// after recording events: the audit log holds every step the database does.
+func (s *Requests) store(ctx context.Context, req *hutong.Request, ag *hutong.Agreement, insert bool, events []*hutong.AuditEvent) error {
+	for _, e := range events {
+		if _, err := s.audit.Record(ctx, e); err != nil {
+			return err
+		}
+	}
+	fields, _ := json.Marshal(req.Fields)
+	scope, _ := json.Marshal(orEmptyConds(req.RowScope))
+	err := s.db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if insert {
+			_, err = tx.ExecContext(ctx, s.db.q(`INSERT INTO requests (id, consumer, resource, provider, fields, purpose, legal_basis,
+				valid_from, valid_until, row_scope, rows_per_day, requests_per_minute, status, reason, agreement_id, requested_by,
+				created_at, due_at, decided_at, decided_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				req.ID, req.Consumer, req.Resource, req.Provider, string(fields), req.Purpose, req.LegalBasis,
+				req.ValidFrom, req.ValidUntil, string(scope), req.RowsPerDay, req.RequestsPerMinute, req.Status, req.Reason,
+				req.AgreementID, req.RequestedBy, req.CreatedAt, req.DueAt, req.DecidedAt, req.DecidedBy)
+		} else {
+			var res sql.Result
+			res, err = tx.ExecContext(ctx, s.db.q(`UPDATE requests SET status = ?, reason = ?, agreement_id = ?, decided_at = ?, decided_by = ?
+				WHERE id = ? AND status = 'pending'`), req.Status, req.Reason, req.AgreementID, req.DecidedAt, req.DecidedBy, req.ID)
+			if err == nil {
+				if n, _ := res.RowsAffected(); n != 1 {
+					return hutong.Errorf(hutong.ECONFLICT, "request %s was decided meanwhile", req.ID)
+				}
+			}
+		}
+		if err != nil {
+			return internal(err)
+		}
+		if ag != nil {
+			return s.insertAgreement(ctx, tx, ag)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if ag != nil {
+		s.mu.Lock()
+		k := activeKey(ag.Consumer, ag.Resource)
+		s.active[k] = append(slices.Clone(s.active[k]), ag)
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+func orEmptyConds(c []hutong.Condition) []hutong.Condition {
+	if c == nil {
+		return []hutong.Condition{}
+	}
+	return c
+}
+
+func (s *Requests) insertAgreement(ctx context.Context, tx *sql.Tx, ag *hutong.Agreement) error {
+	fields, _ := json.Marshal(ag.Fields)
+	scope, _ := json.Marshal(orEmptyConds(ag.RowScope))
+	_, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO agreements (id, request_id, consumer, resource, provider, fields, row_scope, purpose,
+		legal_basis, valid_from, valid_until, requests_per_minute, rows_per_day, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		ag.ID, ag.RequestID, ag.Consumer, ag.Resource, ag.Provider, string(fields), string(scope), ag.Purpose, ag.LegalBasis,
+		ag.ValidFrom, ag.ValidUntil, ag.RequestsPerMinute, ag.RowsPerDay, ag.CreatedAt)
+	return internal(err)
+}
+
+const requestColumns = `id, consumer, resource, provider, fields, purpose, legal_basis, valid_from, valid_until, row_scope,
+	rows_per_day, requests_per_minute, status, reason, agreement_id, requested_by, created_at, due_at, decided_at, decided_by`
+
+func scanRequest(sc interface{ Scan(...any) error }) (*hutong.Request, error) {
+	var r hutong.Request
+	var fields, scope string
+	var decided sql.NullTime
+	err := sc.Scan(&r.ID, &r.Consumer, &r.Resource, &r.Provider, &fields, &r.Purpose, &r.LegalBasis, &r.ValidFrom, &r.ValidUntil,
+		&scope, &r.RowsPerDay, &r.RequestsPerMinute, &r.Status, &r.Reason, &r.AgreementID, &r.RequestedBy, &r.CreatedAt, &r.DueAt,
+		&decided, &r.DecidedBy)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(fields), &r.Fields); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(scope), &r.RowScope); err != nil {
+		return nil, err
+	}
+	if len(r.RowScope) == 0 {
+		r.RowScope = nil
+	}
+	r.ValidFrom, r.ValidUntil, r.CreatedAt, r.DueAt = r.ValidFrom.UTC(), r.ValidUntil.UTC(), r.CreatedAt.UTC(), r.DueAt.UTC()
+	if decided.Valid {
+		t := decided.Time.UTC()
+		r.DecidedAt = &t
+	}
+	return &r, nil
+}
+
+// fill adds the derived fields of a request: names, overdue, days left.
+func (s *Requests) fill(r *hutong.Request, now time.Time) {
+	if d := s.db.department(r.Consumer); d != nil {
+		r.ConsumerName = d.Name
+	}
+	if res := s.db.resources.get(r.Resource); res != nil {
+		r.ResourceName = res.Name
+	}
+	if r.Status == hutong.RequestPending {
+		r.Overdue = !now.Before(r.DueAt)
+		r.WorkingDaysLeft = s.opt.Calendar.WorkingDaysLeft(now, r.DueAt)
+	}
+}
+
+// load reads a request without checking who may see it.
+func (s *Requests) load(ctx context.Context, id string) (*hutong.Request, error) {
+	r, err := scanRequest(s.db.ro.QueryRowContext(ctx, s.db.q(`SELECT `+requestColumns+` FROM requests WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hutong.Errorf(hutong.ENOTFOUND, "request %q not found", id)
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	return r, nil
+}
+
+// maysee reports whether the actor may see what consumer and provider
+// share: their own departments, their region admins, platform staff.
+func (s *Requests) maysee(a *hutong.Actor, consumer, provider string) bool {
+	if a == nil {
+		return false
+	}
+	if a.IsAdmin() || a.Has(hutong.RoleAuditor) {
+		return true
+	}
+	if d := a.Department(); d != "" && (d == consumer || d == provider) {
+		return true
+	}
+	for _, dept := range []string{consumer, provider} {
+		if d := s.db.department(dept); d != nil && a.User != nil && a.Has(hutong.RoleRegionAdmin) && a.AdministersRegion(d.Region) {
+			return true
+		}
+	}
+	return false
+}
+
+// Request returns one request the actor may see.
+func (s *Requests) Request(ctx context.Context, id string) (*hutong.Request, error) {
+	r, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.maysee(hutong.ActorFromContext(ctx), r.Consumer, r.Provider) {
+		return nil, hutong.Errorf(hutong.ENOTFOUND, "request %q not found", id)
+	}
+	s.fill(r, s.db.now())
+	return r, nil
+}
+
+// Requests lists requests.
+func (s *Requests) Requests(ctx context.Context, f hutong.RequestFilter) ([]*hutong.Request, error) {
+	a := hutong.ActorFromContext(ctx)
+	if a == nil {
+		return nil, hutong.Errorf(hutong.EUNAUTHORIZED, "sign in to list requests")
+	}
+	var where []string
+	var args []any
+	dept := a.Department()
+	switch f.Box {
+	case "inbox":
+		if dept == "" {
+			return nil, hutong.Errorf(hutong.EINVALID, "the inbox belongs to a department; %s has none", a)
+		}
+		where, args = append(where, "provider = ?"), append(args, dept)
+	case "outbox":
+		if dept == "" {
+			return nil, hutong.Errorf(hutong.EINVALID, "the outbox belongs to a department; %s has none", a)
+		}
+		where, args = append(where, "consumer = ?"), append(args, dept)
+	case "region", "":
+		if !a.IsAdmin() && !a.Has(hutong.RoleAuditor) {
+			// Requests of the actor's department, and for a region admin
+			// those of its province's departments.
+			depts := s.db.departmentsWhere(func(d *hutong.Department) bool {
+				return d.ID == dept || a.Has(hutong.RoleRegionAdmin) && a.AdministersRegion(d.Region)
+			})
+			if len(depts) == 0 {
+				return []*hutong.Request{}, nil
+			}
+			in := "IN (" + placeholders(len(depts)) + ")"
+			if f.Box == "region" {
+				where = append(where, "provider "+in)
+				args = appendStrings(args, depts)
+			} else {
+				where = append(where, "(provider "+in+" OR consumer "+in+")")
+				args = appendStrings(appendStrings(args, depts), depts)
+			}
+		}
+	default:
+		return nil, hutong.Errorf(hutong.EINVALID, "box %q must be inbox, outbox or region", f.Box)
+	}
+	switch f.Status {
+	case "":
+	case hutong.RequestPending, hutong.RequestApproved, hutong.RequestRejected, hutong.RequestRefused:
+		where, args = append(where, "status = ?"), append(args, f.Status)
+	default:
+		return nil, hutong.Errorf(hutong.EINVALID, "status %q must be pending, approved, rejected or refused", f.Status)
+	}
+	now := utc(s.db.now())
+	if f.Overdue {
+		where, args = append(where, "status = 'pending' AND due_at <= ?"), append(args, now)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 200
+	}
+	q := `SELECT ` + requestColumns + ` FROM requests`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_at DESC, id LIMIT ?"
+	args = append(args, limit)
+	rows, err := s.db.ro.QueryContext(ctx, s.db.q(q), args...)
+	if err != nil {
+		return nil, internal(err)
+	}
+	defer rows.Close()
+	out := []*hutong.Request{}
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, internal(err)
+		}
+		s.fill(r, now)
+		out = append(out, r)
+	}
+	return out, internal(rows.Err())
+}
+
+func appendStrings(args []any, ss []string) []any {
+	for _, s := range ss {
+		args = append(args, s)
+	}
+	return args
+}
+
+// departmentsWhere returns the ids of the departments that match keep.
+func (db *DB) departmentsWhere(keep func(*hutong.Department) bool) []string {
+	db.deptMu.RLock()
+	defer db.deptMu.RUnlock()
+	var out []string
+	for _, d := range db.depts {
+		if keep(d) {
+			out = append(out, d.ID)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+const agreementColumns = `id, request_id, consumer, resource, provider, fields, row_scope, purpose, legal_basis, valid_from,
+	valid_until, requests_per_minute, rows_per_day, created_at, revoked_at, revoked_by, revoke_reason`
+
+func scanAgreement(sc interface{ Scan(...any) error }) (*hutong.Agreement, error) {
+	var a hutong.Agreement
+	var fields, scope string
+	var revoked sql.NullTime
+	err := sc.Scan(&a.ID, &a.RequestID, &a.Consumer, &a.Resource, &a.Provider, &fields, &scope, &a.Purpose, &a.LegalBasis,
+		&a.ValidFrom, &a.ValidUntil, &a.RequestsPerMinute, &a.RowsPerDay, &a.CreatedAt, &revoked, &a.RevokedBy, &a.RevokeReason)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(fields), &a.Fields); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(scope), &a.RowScope); err != nil {
+		return nil, err
+	}
+	if len(a.RowScope) == 0 {
+		a.RowScope = nil
+	}
+	a.ValidFrom, a.ValidUntil, a.CreatedAt = a.ValidFrom.UTC(), a.ValidUntil.UTC(), a.CreatedAt.UTC()
+	if revoked.Valid {
+		t := revoked.Time.UTC()
+		a.RevokedAt = &t
+	}
+	return &a, nil
+}
+
+func (s *Requests) loadAgreement(ctx context.Context, id string) (*hutong.Agreement, error) {
+	a, err := scanAgreement(s.db.ro.QueryRowContext(ctx, s.db.q(`SELECT `+agreementColumns+` FROM agreements WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hutong.Errorf(hutong.ENOTFOUND, "agreement %q not found", id)
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	return a, nil
+}
+
+// Agreement returns one agreement the actor may see.
+func (s *Requests) Agreement(ctx context.Context, id string) (*hutong.Agreement, error) {
+	a, err := s.loadAgreement(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.maysee(hutong.ActorFromContext(ctx), a.Consumer, a.Provider) {
+		return nil, hutong.Errorf(hutong.ENOTFOUND, "agreement %q not found", id)
+	}
+	a.Status = a.StatusAt(s.db.now())
+	return a, nil
+}
+
+// Agreements lists agreements.
+func (s *Requests) Agreements(ctx context.Context, f hutong.AgreementFilter) ([]*hutong.Agreement, error) {
+	a := hutong.ActorFromContext(ctx)
+	if a == nil {
+		return nil, hutong.Errorf(hutong.EUNAUTHORIZED, "sign in to list agreements")
+	}
+	var where []string
+	var args []any
+	dept := a.Department()
+	switch f.Role {
+	case "consumer":
+		where, args = append(where, "consumer = ?"), append(args, dept)
+	case "provider":
+		where, args = append(where, "provider = ?"), append(args, dept)
+	case "":
+		if !a.IsAdmin() && !a.Has(hutong.RoleAuditor) {
+			where, args = append(where, "(consumer = ? OR provider = ?)"), append(args, dept, dept)
+		}
+	default:
+		return nil, hutong.Errorf(hutong.EINVALID, "role %q must be consumer or provider", f.Role)
+	}
+	if f.Resource != "" {
+		where, args = append(where, "resource = ?"), append(args, f.Resource)
+	}
+	now := utc(s.db.now())
+	if f.Active {
+		where, args = append(where, "revoked_at IS NULL AND valid_until > ?"), append(args, now)
+	}
+	q := `SELECT ` + agreementColumns + ` FROM agreements`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_at DESC, id LIMIT 1000"
+	rows, err := s.db.ro.QueryContext(ctx, s.db.q(q), args...)
+	if err != nil {
+		return nil, internal(err)
+	}
+	defer rows.Close()
+	out := []*hutong.Agreement{}
+	for rows.Next() {
+		ag, err := scanAgreement(rows)
+		if err != nil {
+			return nil, internal(err)
+		}
+		ag.Status = ag.StatusAt(now)
+		out = append(out, ag)
+	}
+	return out, internal(rows.Err())
+}
+
+// RevokeAgreement revokes an agreement; it stops covering calls at once.
+func (s *Requests) RevokeAgreement(ctx context.Context, id, reason string) (*hutong.Agreement, error) {
+	ag, err := s.loadAgreement(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	a := hutong.ActorFromContext(ctx)
+	if !a.IsAdmin() && !(a.Has(hutong.RoleSteward) && a.Department() == ag.Provider) {
+		if s.maysee(a, ag.Consumer, ag.Provider) {
+			return nil, hutong.Errorf(hutong.EFORBIDDEN, "only a steward of the providing department %s revokes this agreement", ag.Provider)
+		}
+		return nil, hutong.Errorf(hutong.ENOTFOUND, "agreement %q not found", id)
+	}
+	if ag.RevokedAt != nil {
+		return nil, hutong.Errorf(hutong.ECONFLICT, "agreement %s was revoked at %s", id, ag.RevokedAt.Format(time.RFC3339))
+	}
+	reason = strings.TrimSpace(reason)
+	if utf8.RuneCountInString(reason) > maxReasonRunes {
+		return nil, hutong.Errorf(hutong.EINVALID, "reason has more than %d characters", maxReasonRunes)
+	}
+	// Stop the exchange first: revocation takes effect even if recording it
+	// below fails.
+	s.mu.Lock()
+	k := activeKey(ag.Consumer, ag.Resource)
+	s.active[k] = slices.DeleteFunc(slices.Clone(s.active[k]), func(x *hutong.Agreement) bool { return x.ID == id })
+	s.mu.Unlock()
+
+	now := utc(s.db.now())
+	ag.RevokedAt, ag.RevokedBy, ag.RevokeReason = &now, a.User.Login, reason
+	if _, err := s.audit.Record(ctx, s.agreementEvent(ctx, hutong.AuditRevoke, ag, reason)); err != nil {
+		return nil, err
+	}
+	_, err = s.db.rw.ExecContext(ctx, s.db.q(`UPDATE agreements SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL`),
+		now, ag.RevokedBy, reason, id)
+	if err != nil {
+		return nil, internal(err)
+	}
+	ag.Status = ag.StatusAt(now)
+	return ag, nil
+}
+
+// Notifications lists the actor's notifications.
+func (s *Requests) Notifications(ctx context.Context) ([]hutong.Notification, error) {
+	a := hutong.ActorFromContext(ctx)
+	if a == nil || a.User == nil {
+		return nil, hutong.Errorf(hutong.EFORBIDDEN, "notifications are for signed-in users")
+	}
+	q := `SELECT id, region, kind, request_id, message, created_at FROM notifications`
+	var args []any
+	switch {
+	case a.IsAdmin():
+	case a.Has(hutong.RoleRegionAdmin):
+		q, args = q+` WHERE region = ?`, append(args, a.User.Region)
+	case a.User.Department != "":
+		q, args = q+` WHERE department = ?`, append(args, a.User.Department)
+	default:
+		return []hutong.Notification{}, nil
+	}
+	rows, err := s.db.ro.QueryContext(ctx, s.db.q(q+` ORDER BY id DESC LIMIT 200`), args...)
+	if err != nil {
+		return nil, internal(err)
+	}
+	defer rows.Close()
+	out := []hutong.Notification{}
+	for rows.Next() {
+		var n hutong.Notification
+		if err := rows.Scan(&n.ID, &n.Region, &n.Kind, &n.RequestID, &n.Message, &n.CreatedAt); err != nil {
+			return nil, internal(err)
+		}
+		n.CreatedAt = n.CreatedAt.UTC()
+		out = append(out, n)
+	}
+	return out, internal(rows.Err())
+}
+
+// EscalateOverdue notifies region admins and the provider's stewards of
+// pending requests past their reply limit, once each.
+func (s *Requests) EscalateOverdue(ctx context.Context) (int, error) {
+	now := utc(s.db.now())
+	rows, err := s.db.ro.QueryContext(ctx, s.db.q(`SELECT `+requestColumns+` FROM requests WHERE status = 'pending' AND due_at <= ? AND escalated_at IS NULL`), now)
+	if err != nil {
+		return 0, internal(err)
+	}
+	var due []*hutong.Request
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			rows.Close()
+			return 0, internal(err)
+		}
+		due = append(due, r)
+	}
+	rows.Close()
+	n := 0
+	for _, r := range due {
+		s.fill(r, now)
+		region := ""
+		if d := s.db.department(r.Provider); d != nil {
+			region = hutong.ProvinceOf(d.Region)
+		}
+		msg := fmt.Sprintf("共享申请 %s（%s 申请 %s）已超过答复期限 %s，仍未处理。Request %s by %s for %s passed its reply limit.",
+			r.ID, r.ConsumerName, r.ResourceName, r.DueAt.In(hutong.ChinaTime).Format("2006-01-02 15:04"), r.ID, r.ConsumerName, r.Resource)
+		err := s.db.tx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, s.db.q(`UPDATE requests SET escalated_at = ? WHERE id = ? AND escalated_at IS NULL`), now, r.ID)
+			if err != nil {
+				return err
+			}
+			if k, _ := res.RowsAffected(); k != 1 {
+				return nil // another sweep took it
+			}
+			_, err = tx.ExecContext(ctx, s.db.q(`INSERT INTO notifications (region, department, kind, request_id, message, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
+				region, r.Provider, "request_overdue", r.ID, msg, now)
+			return err
+		})
+		if err != nil {
+			return n, internal(err)
+		}
+		n++
+	}
+	return n, nil
+}
