@@ -116,3 +116,19 @@ func text(v any) string {
 	}
 	return ""
 }
+
+// AppendRecord appends one row as a JSON object of fields and values, as
+// the exchange writes it. Benchmarks use it to render an ungoverned
+// baseline the same way.
+func AppendRecord(b []byte, fields []string, vals []any) []byte {
+	b = append(b, '{')
+	for i, v := range vals {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, fields[i])
+		b = append(b, ':')
+		b = appendValue(b, v)
+	}
+	return append(b, '}')
+}

@@ -230,3 +230,151 @@ func setNonEmpty(q url.Values, k, v string) {
 		q.Set(k, v)
 	}
 }
+
+// CreateRequest files a request for the client's department.
+func (c *Client) CreateRequest(ctx context.Context, in *hutong.RequestInput) (*hutong.Request, error) {
+	var out hutong.Request
+	if err := c.sendJSON(ctx, http.MethodPost, "/api/v1/requests", in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Requests lists requests.
+func (c *Client) Requests(ctx context.Context, f hutong.RequestFilter) ([]*hutong.Request, error) {
+	q := url.Values{}
+	setNonEmpty(q, "box", f.Box)
+	setNonEmpty(q, "status", string(f.Status))
+	if f.Overdue {
+		q.Set("overdue", "true")
+	}
+	var out list[*hutong.Request]
+	err := c.getJSON(ctx, "/api/v1/requests?"+q.Encode(), &out)
+	return out.Items, err
+}
+
+// Approve approves a request, narrowed by n.
+func (c *Client) Approve(ctx context.Context, id string, n hutong.Narrowing) (*hutong.Request, error) {
+	var out hutong.Request
+	if err := c.sendJSON(ctx, http.MethodPost, "/api/v1/requests/"+url.PathEscape(id)+"/approve", n, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Reject rejects a request with a reason.
+func (c *Client) Reject(ctx context.Context, id, why string) (*hutong.Request, error) {
+	var out hutong.Request
+	if err := c.sendJSON(ctx, http.MethodPost, "/api/v1/requests/"+url.PathEscape(id)+"/reject", reason{Reason: why}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Agreement returns one agreement with its compiled policy.
+func (c *Client) Agreement(ctx context.Context, id string) (*hutong.Agreement, error) {
+	var out hutong.Agreement
+	if err := c.getJSON(ctx, "/api/v1/agreements/"+url.PathEscape(id), &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Agreements lists agreements.
+func (c *Client) Agreements(ctx context.Context, f hutong.AgreementFilter) ([]*hutong.Agreement, error) {
+	q := url.Values{}
+	setNonEmpty(q, "role", f.Role)
+	setNonEmpty(q, "resource", f.Resource)
+	if f.Active {
+		q.Set("active", "true")
+	}
+	var out list[*hutong.Agreement]
+	err := c.getJSON(ctx, "/api/v1/agreements?"+q.Encode(), &out)
+	return out.Items, err
+}
+
+// RevokeAgreement revokes an agreement.
+func (c *Client) RevokeAgreement(ctx context.Context, id, why string) (*hutong.Agreement, error) {
+	var out hutong.Agreement
+	if err := c.sendJSON(ctx, http.MethodPost, "/api/v1/agreements/"+url.PathEscape(id)+"/revoke", reason{Reason: why}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// recordsURL is the path and query of an exchange call.
+func recordsURL(endpoint string, q hutong.RecordQuery, extra url.Values) string {
+	v := url.Values{}
+	if len(q.Fields) > 0 {
+		v.Set("fields", strings.Join(q.Fields, ","))
+	}
+	for _, f := range q.Filters {
+		v.Add("filter", f.Field+":"+string(f.Op)+":"+strings.Join(f.Values, "|"))
+	}
+	for _, f := range q.FilterText {
+		v.Add("filter", f)
+	}
+	if q.Limit != 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	setNonEmpty(v, "cursor", q.Cursor)
+	for k, vs := range extra {
+		v[k] = vs
+	}
+	return "/api/v1/resources/" + url.PathEscape(q.Resource) + "/" + endpoint + "?" + v.Encode()
+}
+
+// exchange sends an exchange call and returns the open response.
+func (c *Client) exchange(ctx context.Context, path, purpose string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	req.Header.Set(PurposeHeader, url.PathEscape(purpose))
+	resp, err := c.HTTPClient.Do(req)
+	if err != nil {
+		return nil, &hutong.Error{Code: hutong.EUNAVAILABLE, Message: fmt.Sprintf("cannot reach the hub at %s", c.URL), Err: err}
+	}
+	if resp.StatusCode >= 400 {
+		defer resp.Body.Close()
+		return nil, decodeError(resp)
+	}
+	return resp, nil
+}
+
+// Records reads one page through the exchange. The purpose travels
+// percent-encoded, so any client library can send it.
+func (c *Client) Records(ctx context.Context, q hutong.RecordQuery) (*hutong.RecordPage, error) {
+	resp, err := c.exchange(ctx, recordsURL("records", q, nil), q.Purpose)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := ParseReceipt(resp.Header.Get(ReceiptHeader))
+	if err != nil {
+		return nil, err
+	}
+	return &hutong.RecordPage{Body: body, Receipt: rec}, nil
+}
+
+// Export streams an export to w and returns its receipt.
+func (c *Client) Export(ctx context.Context, q hutong.RecordQuery, format string, w io.Writer) (*hutong.Receipt, error) {
+	resp, err := c.exchange(ctx, recordsURL("export", q, url.Values{"format": {format}}), q.Purpose)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	rec, err := ParseReceipt(resp.Header.Get(ReceiptHeader))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return rec, fmt.Errorf("export cut off: %w", err)
+	}
+	return rec, nil
+}

@@ -3,6 +3,7 @@ package http
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,9 +37,57 @@ func newMetrics() *metrics {
 	return m
 }
 
-func (m *metrics) observe(route, method string, status int, took time.Duration) {
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(route).Observe(took.Seconds())
+// routeMetrics are one route's metrics, resolved once: looking label
+// values up on every request costs more than the rest of a cheap request.
+type routeMetrics struct {
+	m        *metrics
+	route    string
+	duration prometheus.Observer
+
+	mu       sync.RWMutex
+	requests map[[2]string]prometheus.Counter // method, status
+}
+
+func (m *metrics) route(name string) *routeMetrics {
+	return &routeMetrics{m: m, route: name, duration: m.duration.WithLabelValues(name), requests: map[[2]string]prometheus.Counter{}}
+}
+
+func (r *routeMetrics) observe(method string, status int, took time.Duration) {
+	r.duration.Observe(took.Seconds())
+	key := [2]string{method, statusText(status)}
+	r.mu.RLock()
+	c, ok := r.requests[key]
+	r.mu.RUnlock()
+	if !ok {
+		c = r.m.requests.WithLabelValues(r.route, method, key[1])
+		r.mu.Lock()
+		r.requests[key] = c
+		r.mu.Unlock()
+	}
+	c.Inc()
+}
+
+// statusText is strconv.Itoa without allocating for the common statuses.
+func statusText(status int) string {
+	switch status {
+	case 200:
+		return "200"
+	case 201:
+		return "201"
+	case 204:
+		return "204"
+	case 400:
+		return "400"
+	case 401:
+		return "401"
+	case 403:
+		return "403"
+	case 404:
+		return "404"
+	case 429:
+		return "429"
+	}
+	return strconv.Itoa(status)
 }
 
 // Register adds collectors (the store's gauges, the exchange's counters) to

@@ -205,6 +205,7 @@ func (s *Server) serve(rt route) http.Handler {
 	if name == "" {
 		name = "unmatched"
 	}
+	obs := s.metrics.route(name)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -221,14 +222,17 @@ func (s *Server) serve(rt route) http.Handler {
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
-		s.metrics.observe(name, r.Method, sw.status, time.Since(start))
+		took := time.Since(start)
+		obs.observe(r.Method, sw.status, took)
 		level := slog.LevelDebug
 		if sw.status >= 400 {
 			level = slog.LevelInfo
 		}
-		s.Logger.LogAttrs(r.Context(), level, "request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
-			slog.Duration("took", time.Since(start)), slog.String("actor", hutong.ActorFromContext(r.Context()).String()))
+		if s.Logger.Enabled(r.Context(), level) {
+			s.Logger.LogAttrs(r.Context(), level, "request",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
+				slog.Duration("took", took), slog.String("actor", hutong.ActorFromContext(r.Context()).String()))
+		}
 	})
 }
 

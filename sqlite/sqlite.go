@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path/filepath"
 	"strings"
 
 	"github.com/pressly/goose/v3"
@@ -22,7 +23,7 @@ import (
 	"github.com/hutong/hutong/sqlstore"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/audit/*.sql
 var migrations embed.FS
 
 // Dialect is SQLite's sqlstore dialect. Dates and datetimes are stored as
@@ -75,47 +76,69 @@ var Dialect = sqlstore.Dialect{
 	},
 }
 
-// Open opens (creating when missing) the SQLite database at path, migrates
-// it to the current schema and returns the store. Writes go through one
-// connection, reads through a pool, with the file in WAL mode so readers do
-// not wait for the writer.
+// Open opens (creating when missing) the SQLite database at path and its
+// audit log beside it (hutong.db → hutong.audit.db), migrates both to the
+// current schema and returns the store. Writes go through one connection
+// per file, reads through a pool, with the files in WAL mode so readers do
+// not wait for the writer. The audit log has a file of its own because
+// SQLite empties the page caches of a file's readers on every commit to
+// it, and the exchange appends to the log on every call.
 func Open(ctx context.Context, path string, opt sqlstore.Options) (*sqlstore.DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty path")
 	}
-	pragmas := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
-		pragmas.Add("_pragma", p)
-	}
-	dsn := "file:" + strings.ReplaceAll(path, "?", "%3F") + "?"
-	rw, err := sql.Open("sqlite", dsn+pragmas.Encode()+"&_txlock=immediate")
+	rw, ro, err := openFile(ctx, path, "migrations")
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
-	rw.SetMaxOpenConns(1)
-	if err := migrate(ctx, rw); err != nil {
-		rw.Close()
 		return nil, err
 	}
-	pragmas.Add("_pragma", "query_only(1)")
-	ro, err := sql.Open("sqlite", dsn+pragmas.Encode())
-	if err != nil {
-		rw.Close()
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
-	ro.SetMaxOpenConns(8)
-	ro.SetMaxIdleConns(8)
-	db, err := sqlstore.Open(ctx, rw, ro, Dialect, opt)
+	auditPath := strings.TrimSuffix(path, filepath.Ext(path)) + ".audit.db"
+	arw, aro, err := openFile(ctx, auditPath, "migrations/audit")
 	if err != nil {
 		rw.Close()
 		ro.Close()
 		return nil, err
 	}
+	opt.AuditRW, opt.AuditRO = arw, aro
+	db, err := sqlstore.Open(ctx, rw, ro, Dialect, opt)
+	if err != nil {
+		for _, p := range []*sql.DB{rw, ro, arw, aro} {
+			p.Close()
+		}
+		return nil, err
+	}
 	return db, nil
 }
 
-func migrate(ctx context.Context, db *sql.DB) error {
-	sub, err := fs.Sub(migrations, "migrations")
+// openFile opens the writing connection and the reading pool of one file
+// and migrates it with the migrations in dir.
+func openFile(ctx context.Context, path, dir string) (rw, ro *sql.DB, err error) {
+	pragmas := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)", "mmap_size(1073741824)", "cache_size(-16000)"} {
+		pragmas.Add("_pragma", p)
+	}
+	dsn := "file:" + strings.ReplaceAll(path, "?", "%3F") + "?"
+	rw, err = sql.Open("sqlite", dsn+pragmas.Encode()+"&_txlock=immediate")
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlite: %w", err)
+	}
+	rw.SetMaxOpenConns(1)
+	if err := migrate(ctx, rw, dir); err != nil {
+		rw.Close()
+		return nil, nil, err
+	}
+	pragmas.Add("_pragma", "query_only(1)")
+	ro, err = sql.Open("sqlite", dsn+pragmas.Encode())
+	if err != nil {
+		rw.Close()
+		return nil, nil, fmt.Errorf("sqlite: %w", err)
+	}
+	ro.SetMaxOpenConns(8)
+	ro.SetMaxIdleConns(8)
+	return rw, ro, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB, dir string) error {
+	sub, err := fs.Sub(migrations, dir)
 	if err != nil {
 		return err
 	}

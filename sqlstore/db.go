@@ -48,6 +48,11 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives internal errors; slog.Default() when nil.
 	Logger *slog.Logger
+	// AuditRW and AuditRO, when set, hold the audit_log table apart from
+	// the catalog: on SQLite every commit empties the page caches of the
+	// readers of its file, so the audit log's constant appends must not
+	// share a file with the rows the exchange reads.
+	AuditRW, AuditRO *sql.DB
 }
 
 // DB is a hutong store on one SQL database. It keeps the catalog's search
@@ -58,6 +63,8 @@ type DB struct {
 	rw *sql.DB // the connection pool that writes
 	ro *sql.DB // the pool that only reads; may be rw
 	d  Dialect
+
+	auditRW, auditRO *sql.DB // the audit log's pools; may be rw and ro
 
 	now     func() time.Time
 	log     *slog.Logger
@@ -91,6 +98,14 @@ func Open(ctx context.Context, rw, ro *sql.DB, d Dialect, opt Options) (*DB, err
 		members: opt.Members,
 		index:   search.New(),
 		rebound: map[string]string{},
+		auditRW: opt.AuditRW,
+		auditRO: opt.AuditRO,
+	}
+	if db.auditRW == nil {
+		db.auditRW, db.auditRO = rw, ro
+	}
+	if db.auditRO == nil {
+		db.auditRO = db.auditRW
 	}
 	if db.now == nil {
 		db.now = time.Now
@@ -118,9 +133,13 @@ func Open(ctx context.Context, rw, ro *sql.DB, d Dialect, opt Options) (*DB, err
 // Close closes the connection pools.
 func (db *DB) Close() error {
 	db.stmts.close()
-	err := db.rw.Close()
-	if db.ro != db.rw {
-		err = errors.Join(err, db.ro.Close())
+	var err error
+	closed := map[*sql.DB]bool{}
+	for _, p := range []*sql.DB{db.rw, db.ro, db.auditRW, db.auditRO} {
+		if !closed[p] {
+			closed[p] = true
+			err = errors.Join(err, p.Close())
+		}
 	}
 	return err
 }

@@ -23,6 +23,9 @@ type Store struct {
 	Catalog   hutong.CatalogService
 	Rows      hutong.RowService
 	Auth      hutong.AuthService
+	Source    hutong.Source
+	Requests  hutong.RequestService
+	Audit     *sqlstore.AuditLog
 	// Reopen closes the store and opens it again on the same database.
 	Reopen func(t *testing.T) Store
 }
@@ -72,6 +75,9 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ImportCatalog", func(t *testing.T) { testImportCatalog(t, open) })
 	t.Run("ImportRows", func(t *testing.T) { testImportRows(t, open) })
 	t.Run("Auth", func(t *testing.T) { testAuth(t, open) })
+	t.Run("Source", func(t *testing.T) { testSource(t, open) })
+	t.Run("Requests", func(t *testing.T) { testRequests(t, open) })
+	t.Run("AuditLog", func(t *testing.T) { testAuditLog(t, open) })
 }
 
 // Admin returns ctx acting as a platform admin.
@@ -227,23 +233,40 @@ func sortedCopy(s []string) []string {
 // its services; Reopen closes it and calls open again on the same database.
 func FromDB(t *testing.T, open func() (*sqlstore.DB, error)) Store {
 	t.Helper()
+	ctx := context.Background()
 	db, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit, err := sqlstore.NewAuditLog(ctx, db, "storetest/hub")
 	if err != nil {
 		t.Fatal(err)
 	}
 	closed := false
 	t.Cleanup(func() {
 		if !closed {
+			audit.Close()
 			db.Close()
 		}
 	})
+	requests, err := sqlstore.NewRequests(ctx, db, audit, sqlstore.RequestOptions{
+		Calendar: hutong.NewCalendar([]string{"2026-11-05"}, []string{"2026-11-08"}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := sqlstore.NewRows(db)
 	return Store{
 		Directory: sqlstore.NewDirectory(db),
 		Catalog:   sqlstore.NewCatalog(db),
-		Rows:      sqlstore.NewRows(db),
+		Rows:      rows,
+		Source:    rows,
 		Auth:      sqlstore.NewAuth(db),
+		Requests:  requests,
+		Audit:     audit,
 		Reopen: func(t *testing.T) Store {
 			closed = true
+			audit.Close()
 			if err := db.Close(); err != nil {
 				t.Fatal(err)
 			}

@@ -5,6 +5,8 @@
 //	hutong serve [--config FILE]                          hub from a configuration
 //	hutong resources list|show|publish|import|rows …      catalog, through the API
 //	hutong elements list                                  the standard data elements
+//	hutong request|requests|agreements|keys …             the sharing flow
+//	hutong records|export RESOURCE --purpose P …          the governed exchange
 //	hutong env [--data DIR]                               shell exports for the demo's tokens
 //	hutong bench search                                   search index benchmark
 package main
@@ -47,7 +49,16 @@ Usage:
   hutong resources import FILE.csv|FILE.xlsx           publish a catalog sheet, all or nothing
   hutong resources rows CODE FILE.csv|FILE.ndjson [--replace]
   hutong elements list                                 the standard data elements (数据元)
+  hutong request RESOURCE --fields a,b --purpose P --legal-basis L --valid-until YYYY-MM-DD [--row-scope F:OP:V]
+  hutong requests list [--box inbox|outbox|region] [--status pending] [--overdue]
+  hutong requests approve ID [--fields a,b] [--valid-until D] [--rows-per-day N] [--mask FIELD=RULE]
+  hutong requests reject ID --reason R
+  hutong agreements list|show ID|revoke ID [--reason R]
+  hutong keys create NAME                              an application key of your department (shown once)
+  hutong records RESOURCE --purpose P [--fields a,b] [--filter F:OP:V] [--limit N] [--cursor C]
+  hutong export RESOURCE --purpose P [--format ndjson|csv] [-o FILE]
   hutong env [--data ./hutong-data]                    print shell exports of the demo's hub and tokens
+  hutong bench exchange [--rows 200000] [--clients 16] [--duration 8s] [--json]
   hutong bench search [--docs 100000] [--queries 2000] [--json]
   hutong version
 
@@ -71,6 +82,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runResources(ctx, rest, stdout, stderr)
 	case "elements":
 		return runElements(ctx, rest, stdout, stderr)
+	case "request":
+		return runRequest(ctx, rest, stdout, stderr)
+	case "requests":
+		return runRequests(ctx, rest, stdout, stderr)
+	case "agreements":
+		return runAgreements(ctx, rest, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, rest, stdout, stderr)
+	case "records":
+		return runRecords(ctx, rest, false, stdout, stderr)
+	case "export":
+		return runRecords(ctx, rest, true, stdout, stderr)
 	case "env":
 		return runEnv(ctx, rest, stdout, stderr)
 	case "bench":

@@ -69,8 +69,7 @@ CREATE TABLE audit_log (
 	agreement  TEXT NOT NULL,
 	decision   TEXT NOT NULL,
 	rows       BIGINT NOT NULL,
-	entry      TEXT NOT NULL,
-	leaf_hash  TEXT NOT NULL
+	entry      TEXT NOT NULL
 );
 CREATE INDEX audit_log_agreement ON audit_log (agreement, time);
 CREATE INDEX audit_log_provider ON audit_log (provider, time);

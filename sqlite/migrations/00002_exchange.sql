@@ -58,23 +58,6 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_region ON notifications (region);
 
-CREATE TABLE audit_log (
-	idx        INTEGER PRIMARY KEY,
-	time       TIMESTAMP NOT NULL,
-	kind       TEXT NOT NULL,
-	actor      TEXT NOT NULL,
-	department TEXT NOT NULL,
-	resource   TEXT NOT NULL,
-	provider   TEXT NOT NULL,
-	agreement  TEXT NOT NULL,
-	decision   TEXT NOT NULL,
-	rows       INTEGER NOT NULL,
-	entry      TEXT NOT NULL,
-	leaf_hash  TEXT NOT NULL
-);
-CREATE INDEX audit_log_agreement ON audit_log (agreement, time);
-CREATE INDEX audit_log_provider ON audit_log (provider, time);
-
 CREATE TABLE settings (
 	name  TEXT PRIMARY KEY,
 	value TEXT NOT NULL
@@ -82,7 +65,6 @@ CREATE TABLE settings (
 
 -- +goose Down
 DROP TABLE settings;
-DROP TABLE audit_log;
 DROP TABLE notifications;
 DROP TABLE agreements;
 DROP TABLE requests;

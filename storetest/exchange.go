@@ -1,0 +1,457 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/sqlstore"
+)
+
+// typedResource has an item of every value type, so the source's reads
+// are checked against each column type of the engine.
+func typedResource(code, provider string) *hutong.Resource {
+	return &hutong.Resource{
+		Code: code, Name: "类型测试", Provider: provider, Summary: "每种值类型一列", ShareType: hutong.ShareUnconditional, UpdateCycle: "daily",
+		Items: []hutong.Item{
+			{Name: "名称", Element: "org_name", Required: true},
+			{Name: "数量", Element: "count"},
+			{Name: "金额", Element: "amount"},
+			{Name: "日期", Element: "date"},
+			{Name: "时间", Element: "datetime"},
+			{Name: "标志", Element: "flag"},
+		},
+	}
+}
+
+func readAll(t *testing.T, s Store, r *hutong.Resource, q hutong.SourceQuery) []hutong.SourceRow {
+	t.Helper()
+	var out []hutong.SourceRow
+	err := s.Source.Read(context.Background(), r, q, func(row hutong.SourceRow) error {
+		out = append(out, row)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Read(%+v): %v", q, err)
+	}
+	return out
+}
+
+func testSource(t *testing.T, open Opener) {
+	s := open(t, NewClock().Now)
+	ctx := Admin(context.Background())
+	tj, _, _ := Seed(t, s)
+	r := typedResource("T-1", tj.ID)
+	if err := s.Catalog.PublishResource(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]string
+	for i := range 50 {
+		row := map[string]string{
+			"名称": fmt.Sprintf("单位%02d", i),
+			"数量": fmt.Sprint(i * 3),
+			"金额": fmt.Sprintf("%d.%02d", 100+i, i),
+			"日期": time.Date(2026, 1, 1+i, 0, 0, 0, 0, time.UTC).Format(time.DateOnly),
+			"时间": time.Date(2026, 10, 1, i, 30, 0, 0, time.UTC).Format(time.RFC3339),
+			"标志": map[bool]string{true: "是", false: "否"}[i%2 == 0],
+		}
+		if i%10 == 9 {
+			delete(row, "金额") // a missing value reads back as nil
+		}
+		rows = append(rows, row)
+	}
+	if _, err := s.Rows.ImportRows(ctx, r.Code, Rows(rows...), ""); err != nil {
+		t.Fatal(err)
+	}
+	fields := []string{"名称", "数量", "金额", "日期", "时间", "标志"}
+
+	t.Run("values round-trip", func(t *testing.T) {
+		got := readAll(t, s, r, hutong.SourceQuery{Fields: fields})
+		if len(got) != 50 {
+			t.Fatalf("read %d rows, want 50", len(got))
+		}
+		for i, row := range got {
+			want := []any{fmt.Sprintf("单位%02d", i), int64(i * 3), 100 + float64(i) + float64(i)/100,
+				time.Date(2026, 1, 1+i, 0, 0, 0, 0, time.UTC).Format(time.DateOnly),
+				time.Date(2026, 10, 1, i, 30, 0, 0, time.UTC).Format(time.RFC3339), i%2 == 0}
+			if i%10 == 9 {
+				want[2] = nil
+			}
+			if fmt.Sprintf("%#v", row.Values) != fmt.Sprintf("%#v", want) {
+				t.Fatalf("row %d = %#v, want %#v", i, row.Values, want)
+			}
+			if i > 0 && row.Key <= got[i-1].Key {
+				t.Fatalf("keys not increasing: %d after %d", row.Key, got[i-1].Key)
+			}
+		}
+	})
+
+	t.Run("conditions", func(t *testing.T) {
+		tests := []struct {
+			name  string
+			where []hutong.Condition
+			want  int
+		}{
+			{"eq string", []hutong.Condition{{Field: "名称", Op: hutong.OpEq, Values: []string{"单位07"}}}, 1},
+			{"in", []hutong.Condition{{Field: "名称", Op: hutong.OpIn, Values: []string{"单位01", "单位02", "单位99"}}}, 2},
+			{"prefix", []hutong.Condition{{Field: "名称", Op: hutong.OpPrefix, Values: []string{"单位1"}}}, 10},
+			{"integer range", []hutong.Condition{{Field: "数量", Op: hutong.OpGte, Values: []string{"30"}}, {Field: "数量", Op: hutong.OpLt, Values: []string{"60"}}}, 10},
+			{"decimal", []hutong.Condition{{Field: "金额", Op: hutong.OpGt, Values: []string{"140.4"}}}, 8},
+			{"date", []hutong.Condition{{Field: "日期", Op: hutong.OpLte, Values: []string{"2026-01-10"}}}, 10},
+			{"datetime", []hutong.Condition{{Field: "时间", Op: hutong.OpGte, Values: []string{"2026-10-02T00:00:00Z"}}}, 26},
+			{"boolean", []hutong.Condition{{Field: "标志", Op: hutong.OpEq, Values: []string{"true"}}}, 25},
+			{"null never matches", []hutong.Condition{{Field: "金额", Op: hutong.OpGte, Values: []string{"0"}}}, 45},
+			{"sql in a value", []hutong.Condition{{Field: "名称", Op: hutong.OpEq, Values: []string{"x' OR '1'='1"}}}, 0},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				q := hutong.SourceQuery{Fields: []string{"名称"}, Where: tt.where}
+				if got := len(readAll(t, s, r, q)); got != tt.want {
+					t.Errorf("read %d rows, want %d", got, tt.want)
+				}
+				n, err := s.Source.Count(context.Background(), r, q)
+				if err != nil || n != int64(tt.want) {
+					t.Errorf("Count = %d, %v; want %d", n, err, tt.want)
+				}
+			})
+		}
+	})
+
+	t.Run("keyset paging", func(t *testing.T) {
+		var names []string
+		var after int64
+		for {
+			page := readAll(t, s, r, hutong.SourceQuery{Fields: []string{"名称"}, After: after, Limit: 7})
+			for _, row := range page {
+				names = append(names, row.Values[0].(string))
+				after = row.Key
+			}
+			if len(page) < 7 {
+				break
+			}
+		}
+		if len(names) != 50 || names[0] != "单位00" || names[49] != "单位49" {
+			t.Errorf("paged %d rows %v", len(names), names)
+		}
+	})
+
+	t.Run("stop early", func(t *testing.T) {
+		stop := errors.New("enough")
+		n := 0
+		err := s.Source.Read(context.Background(), r, hutong.SourceQuery{Fields: []string{"名称"}}, func(hutong.SourceRow) error {
+			n++
+			if n == 3 {
+				return stop
+			}
+			return nil
+		})
+		if !errors.Is(err, stop) || n != 3 {
+			t.Errorf("got %v after %d rows, want the yield error after 3", err, n)
+		}
+	})
+
+	t.Run("rejects", func(t *testing.T) {
+		for _, q := range []hutong.SourceQuery{
+			{Fields: []string{"c0"}},
+			{Fields: []string{"名称"}, Where: []hutong.Condition{{Field: "row_id", Op: hutong.OpEq, Values: []string{"1"}}}},
+			{Fields: []string{"名称"}, Where: []hutong.Condition{{Field: "数量", Op: hutong.OpEq, Values: []string{"abc"}}}},
+		} {
+			err := s.Source.Read(context.Background(), r, q, func(hutong.SourceRow) error { return nil })
+			wantCode(t, err, hutong.EINVALID)
+		}
+		err := s.Source.Read(context.Background(), &hutong.Resource{Code: "NO-SUCH"}, hutong.SourceQuery{Fields: []string{"x"}}, func(hutong.SourceRow) error { return nil })
+		wantCode(t, err, hutong.ENOTFOUND)
+	})
+}
+
+func testRequests(t *testing.T, open Opener) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	admin := Admin(context.Background())
+	tj, bj, hb := Seed(t, s)
+	insured := InsuredResource("120000-TJYB-03", tj.ID)
+	air := AirResource("130000-HBHJ-05", hb.ID)
+	secret := InsuredResource("120000-TJYB-08", tj.ID)
+	secret.ShareType, secret.LegalBasis = hutong.ShareNone, "《中华人民共和国个人信息保护法》第二十八条"
+	for _, r := range []*hutong.Resource{insured, air, secret} {
+		if err := s.Catalog.PublishResource(admin, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	consumer := As(context.Background(), bj.ID, hutong.RoleConsumer)
+	steward := As(context.Background(), tj.ID, hutong.RoleSteward)
+	request := func(in hutong.RequestInput) (*hutong.Request, error) {
+		in.Purpose = cmpOr(in.Purpose, "异地就医直接结算")
+		in.LegalBasis = cmpOr(in.LegalBasis, "国家医保局通知")
+		in.ValidUntil = cmpOr(in.ValidUntil, "2027-06-30")
+		return s.Requests.CreateRequest(consumer, &in)
+	}
+
+	t.Run("unconditional is granted at once", func(t *testing.T) {
+		req, err := request(hutong.RequestInput{Resource: air.Code, Fields: []string{"监测站点编码", "AQI"}, LegalBasis: " "})
+		if err != nil || req.Status != hutong.RequestApproved || req.AgreementID == "" || req.DecidedAt == nil {
+			t.Fatalf("CreateRequest = %+v, %v", req, err)
+		}
+		ags, _ := s.Requests.ActiveAgreements(context.Background(), bj.ID, air.Code)
+		if len(ags) != 1 || ags[0].ID != req.AgreementID || len(ags[0].Fields) != 2 {
+			t.Errorf("active agreements %+v", ags)
+		}
+	})
+
+	t.Run("not shared is refused with the legal basis", func(t *testing.T) {
+		req, err := request(hutong.RequestInput{Resource: secret.Code, Fields: []string{"姓名"}})
+		if err != nil || req.Status != hutong.RequestRefused || req.AgreementID != "" || req.Reason == "" ||
+			!strings.Contains(req.Reason, "个人信息保护法") {
+			t.Fatalf("CreateRequest = %+v, %v", req, err)
+		}
+	})
+
+	var pending *hutong.Request
+	t.Run("conditional waits ten working days", func(t *testing.T) {
+		req, err := request(hutong.RequestInput{Resource: insured.Code, Fields: []string{"姓名", "公民身份号码", "参保日期"},
+			RowScope: []hutong.Condition{{Field: "参保日期", Op: hutong.OpGte, Values: []string{"2020/1/1"}}}})
+		if err != nil || req.Status != hutong.RequestPending {
+			t.Fatalf("CreateRequest = %+v, %v", req, err)
+		}
+		// Submitted Monday 2 November 2026, 09:00 CST; Thursday the 5th is
+		// a holiday and Sunday the 8th a working day: the 10th working day
+		// after is Monday the 16th.
+		if want := time.Date(2026, 11, 17, 0, 0, 0, 0, hutong.ChinaTime); !req.DueAt.Equal(want) {
+			t.Errorf("due %s, want %s", req.DueAt, want)
+		}
+		if req.WorkingDaysLeft != 11 || req.Overdue || req.RowScope[0].Values[0] != "2020-01-01" {
+			t.Errorf("request %+v: want 11 working days left, canonical row scope", req)
+		}
+		pending = req
+		inbox, err := s.Requests.Requests(steward, hutong.RequestFilter{Box: "inbox", Status: hutong.RequestPending})
+		if err != nil || len(inbox) != 1 || inbox[0].ID != req.ID {
+			t.Errorf("steward inbox %v, %v", inbox, err)
+		}
+		outbox, err := s.Requests.Requests(consumer, hutong.RequestFilter{Box: "outbox"})
+		if err != nil || len(outbox) != 3 {
+			t.Errorf("consumer outbox %d requests, %v; want 3", len(outbox), err)
+		}
+		if _, err := s.Requests.Request(As(context.Background(), hb.ID, hutong.RoleSteward), req.ID); hutong.ErrorCode(err) != hutong.ENOTFOUND {
+			t.Errorf("a third department sees the request: %v", err)
+		}
+	})
+
+	t.Run("invalid requests", func(t *testing.T) {
+		_, err := request(hutong.RequestInput{Resource: insured.Code, Fields: []string{"姓名", "身高", "姓名"}, Purpose: " ", ValidUntil: "2020-01-01",
+			RowScope: []hutong.Condition{{Field: "参保日期", Op: hutong.OpPrefix, Values: []string{"2020"}}}})
+		wantCode(t, err, hutong.EINVALID)
+		for _, f := range []string{"fields", "purpose", "valid_until", "row_scope[0]"} {
+			wantViolation(t, err, 0, f, "")
+		}
+		_, err = request(hutong.RequestInput{Resource: insured.Code, Fields: []string{"姓名"}, LegalBasis: " "})
+		wantViolation(t, err, 0, "legal_basis", "required")
+		_, err = request(hutong.RequestInput{Resource: "NO-SUCH", Fields: []string{"姓名"}})
+		wantCode(t, err, hutong.ENOTFOUND)
+		_, err = s.Requests.CreateRequest(hutong.NewContextWithActor(context.Background(), &hutong.Actor{Credential: &hutong.Credential{ID: "k", Department: bj.ID}}),
+			&hutong.RequestInput{Resource: insured.Code, Fields: []string{"姓名"}, Purpose: "x", LegalBasis: "y", ValidUntil: "2027-01-01"})
+		wantCode(t, err, hutong.EFORBIDDEN)
+		_, err = s.Requests.CreateRequest(consumer, &hutong.RequestInput{Consumer: tj.ID, Resource: insured.Code, Fields: []string{"姓名"}, Purpose: "x", LegalBasis: "y", ValidUntil: "2027-01-01"})
+		wantCode(t, err, hutong.EFORBIDDEN)
+	})
+
+	t.Run("who decides", func(t *testing.T) {
+		for _, ctx := range []context.Context{consumer, As(context.Background(), bj.ID, hutong.RoleSteward), As(context.Background(), hb.ID, hutong.RoleSteward), As(context.Background(), tj.ID, hutong.RoleConsumer)} {
+			_, err := s.Requests.Approve(ctx, pending.ID, hutong.Narrowing{})
+			wantCode(t, err, hutong.EFORBIDDEN)
+		}
+	})
+
+	t.Run("approval only narrows", func(t *testing.T) {
+		for _, n := range []hutong.Narrowing{
+			{Fields: []string{"姓名", "手机号码"}},
+			{ValidUntil: "2028-01-01"},
+			{Masking: map[string]hutong.MaskRule{"公民身份号码": hutong.MaskNone}},
+			{Masking: map[string]hutong.MaskRule{"手机号码": hutong.MaskRedact}},
+			{RowsPerDay: 1 << 40},
+		} {
+			_, err := s.Requests.Approve(steward, pending.ID, n)
+			wantCode(t, err, hutong.EINVALID)
+		}
+		req, err := s.Requests.Approve(steward, pending.ID, hutong.Narrowing{Fields: []string{"姓名", "公民身份号码"}, ValidUntil: "2027-01-31",
+			Masking: map[string]hutong.MaskRule{"姓名": hutong.MaskRedact}, RowsPerDay: 500})
+		if err != nil || req.Status != hutong.RequestApproved {
+			t.Fatalf("Approve = %+v, %v", req, err)
+		}
+		ag, err := s.Requests.Agreement(consumer, req.AgreementID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ag.Fields) != 2 || ag.Field("姓名").Masking != hutong.MaskRedact || ag.Field("公民身份号码").Masking != hutong.MaskIDNumber ||
+			ag.RowsPerDay != 500 || ag.ValidUntil.In(hutong.ChinaTime).Format(time.DateOnly) != "2027-02-01" || len(ag.RowScope) != 1 || ag.Status != "active" {
+			t.Errorf("agreement %+v", ag)
+		}
+		_, err = s.Requests.Approve(steward, pending.ID, hutong.Narrowing{})
+		wantCode(t, err, hutong.ECONFLICT)
+		if _, err := s.Requests.Agreement(As(context.Background(), hb.ID, hutong.RoleSteward), ag.ID); hutong.ErrorCode(err) != hutong.ENOTFOUND {
+			t.Errorf("a third department sees the agreement: %v", err)
+		}
+		list, err := s.Requests.Agreements(steward, hutong.AgreementFilter{Role: "provider", Active: true})
+		if err != nil || len(list) != 1 {
+			t.Errorf("provider's agreements %v, %v", list, err)
+		}
+	})
+
+	t.Run("reject needs a reason", func(t *testing.T) {
+		req, err := request(hutong.RequestInput{Resource: insured.Code, Fields: []string{"姓名"}, Purpose: "第二用途"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Requests.Reject(steward, req.ID, "  ")
+		wantCode(t, err, hutong.EINVALID)
+		req, err = s.Requests.Reject(steward, req.ID, "用途与职责不符")
+		if err != nil || req.Status != hutong.RequestRejected || req.Reason != "用途与职责不符" {
+			t.Fatalf("Reject = %+v, %v", req, err)
+		}
+		_, err = s.Requests.Reject(steward, req.ID, "again")
+		wantCode(t, err, hutong.ECONFLICT)
+	})
+
+	t.Run("overdue requests are escalated once", func(t *testing.T) {
+		req, err := request(hutong.RequestInput{Resource: insured.Code, Fields: []string{"姓名"}, Purpose: "第三用途"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.Requests.EscalateOverdue(admin); err != nil || n != 0 {
+			t.Fatalf("EscalateOverdue before the limit = %d, %v", n, err)
+		}
+		clock.Advance(16 * 24 * time.Hour)
+		got, err := s.Requests.Request(consumer, req.ID)
+		if err != nil || !got.Overdue || got.WorkingDaysLeft != 0 {
+			t.Errorf("after the limit: %+v, %v", got, err)
+		}
+		late, err := s.Requests.Requests(admin, hutong.RequestFilter{Overdue: true})
+		if err != nil || len(late) != 1 || late[0].ID != req.ID {
+			t.Errorf("overdue list %v, %v", late, err)
+		}
+		if n, err := s.Requests.EscalateOverdue(admin); err != nil || n != 1 {
+			t.Fatalf("EscalateOverdue = %d, %v; want 1", n, err)
+		}
+		if n, _ := s.Requests.EscalateOverdue(admin); n != 0 {
+			t.Errorf("escalated twice")
+		}
+		tjAdmin := hutong.NewContextWithActor(context.Background(), &hutong.Actor{User: &hutong.User{Login: "tj-admin", Region: "120000", Roles: []hutong.Role{hutong.RoleRegionAdmin}}})
+		bjAdmin := hutong.NewContextWithActor(context.Background(), &hutong.Actor{User: &hutong.User{Login: "bj-admin", Region: "110000", Roles: []hutong.Role{hutong.RoleRegionAdmin}}})
+		for _, c := range []struct {
+			name string
+			ctx  context.Context
+			want int
+		}{{"region admin of the provider", tjAdmin, 1}, {"provider's steward", steward, 1}, {"other region admin", bjAdmin, 0}} {
+			ns, err := s.Requests.Notifications(c.ctx)
+			if err != nil || len(ns) != c.want || c.want == 1 && ns[0].RequestID != req.ID {
+				t.Errorf("%s: notifications %v, %v; want %d", c.name, ns, err, c.want)
+			}
+		}
+		region, err := s.Requests.Requests(tjAdmin, hutong.RequestFilter{Box: "region", Overdue: true})
+		if err != nil || len(region) != 1 {
+			t.Errorf("region admin's overdue requests %v, %v", region, err)
+		}
+		clock.Advance(-16 * 24 * time.Hour)
+	})
+
+	t.Run("revocation", func(t *testing.T) {
+		ags, _ := s.Requests.ActiveAgreements(context.Background(), bj.ID, insured.Code)
+		if len(ags) != 1 {
+			t.Fatalf("active agreements %v", ags)
+		}
+		_, err := s.Requests.RevokeAgreement(consumer, ags[0].ID, "")
+		wantCode(t, err, hutong.EFORBIDDEN)
+		ag, err := s.Requests.RevokeAgreement(steward, ags[0].ID, "任务结束")
+		if err != nil || ag.Status != "revoked" || ag.RevokedBy == "" {
+			t.Fatalf("RevokeAgreement = %+v, %v", ag, err)
+		}
+		if ags, _ := s.Requests.ActiveAgreements(context.Background(), bj.ID, insured.Code); len(ags) != 0 {
+			t.Errorf("a revoked agreement is still active")
+		}
+		_, err = s.Requests.RevokeAgreement(steward, ag.ID, "")
+		wantCode(t, err, hutong.ECONFLICT)
+	})
+
+	t.Run("a resource with active agreements is not deleted", func(t *testing.T) {
+		err := s.Catalog.DeleteResource(admin, air.Code)
+		wantCode(t, err, hutong.ECONFLICT)
+	})
+
+	t.Run("active agreements survive a restart", func(t *testing.T) {
+		if s.Reopen == nil {
+			t.Skip("no reopen")
+		}
+		s2 := s.Reopen(t)
+		ags, _ := s2.Requests.ActiveAgreements(context.Background(), bj.ID, air.Code)
+		if len(ags) != 1 {
+			t.Errorf("after reopen: %d active agreements, want 1", len(ags))
+		}
+		if ags, _ := s2.Requests.ActiveAgreements(context.Background(), bj.ID, insured.Code); len(ags) != 0 {
+			t.Errorf("after reopen a revoked agreement is active")
+		}
+	})
+}
+
+func cmpOr(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a
+}
+
+func testAuditLog(t *testing.T, open Opener) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	seen := map[uint64]bool{}
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				rec, err := s.Audit.Record(ctx, &hutong.AuditEvent{Kind: hutong.AuditRead, Actor: "key:k", Agreement: fmt.Sprintf("agr_%d", g%2),
+					Rows: int64(i), Decision: "allow"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				seen[rec.Index] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != 320 || !seen[0] || !seen[319] {
+		t.Fatalf("%d distinct indexes, want 0 … 319", len(seen))
+	}
+	es, err := s.Audit.Entries(ctx, 0, 1000)
+	if err != nil || len(es) != 320 {
+		t.Fatalf("Entries: %d, %v", len(es), err)
+	}
+	for i, e := range es {
+		if e.Index != uint64(i) || fmt.Sprint(e.LeafHash) != fmt.Sprint(sqlstore.LeafHash(e.Entry)) {
+			t.Fatalf("entry %d: index %d, hash mismatch", i, e.Index)
+		}
+	}
+	rows, err := s.Audit.RowsSince(ctx, "agr_0", clock.Now().Add(-time.Hour))
+	if err != nil || rows != 4*780 {
+		t.Errorf("RowsSince = %d, %v; want %d", rows, err, 4*780)
+	}
+	if rows, _ := s.Audit.RowsSince(ctx, "agr_0", clock.Now().Add(time.Hour)); rows != 0 {
+		t.Errorf("RowsSince the future = %d", rows)
+	}
+	if s.Reopen != nil {
+		s2 := s.Reopen(t)
+		rec, err := s2.Audit.Record(ctx, &hutong.AuditEvent{Kind: hutong.AuditRead, Decision: "deny"})
+		if err != nil || rec.Index != 320 {
+			t.Errorf("after reopen the next index is %v, %v; want 320", rec, err)
+		}
+	}
+}
