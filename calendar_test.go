@@ -31,7 +31,7 @@ func TestCalendar(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got := c.Deadline(at(tt.from), tt.days)
-		want := at(tt.want + " 00:00").AddDate(0, 0, 1)
+		want := at(tt.want+" 00:00").AddDate(0, 0, 1)
 		if !got.Equal(want) {
 			t.Errorf("Deadline(%s, %d) = %s, want %s", tt.from, tt.days, got.In(hutong.ChinaTime), want)
 		}

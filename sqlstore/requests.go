@@ -28,7 +28,8 @@ type RequestOptions struct {
 	// names no volume.
 	DefaultRowsPerDay        int64
 	DefaultRequestsPerMinute int
-	// MaxValidity bounds how long an agreement may run.
+	// MaxValidity bounds how long an agreement may run; longer requested
+	// periods are shortened to it.
 	MaxValidity time.Duration
 }
 
@@ -256,7 +257,9 @@ func (s *Requests) CreateRequest(ctx context.Context, in *hutong.RequestInput) (
 	case !until.After(from):
 		bad("valid_until", "range", "valid_until must be after the start of the period")
 	case until.Sub(now) > s.opt.MaxValidity:
-		bad("valid_until", "range", "an agreement runs at most %d days", int(s.opt.MaxValidity.Hours()/24))
+		// Longer periods are shortened, not refused: the answer shows the
+		// period granted, and the consumer files again when it ends.
+		until = now.Add(s.opt.MaxValidity).Truncate(time.Second)
 	}
 	if in.RowsPerDay < 0 || in.RowsPerDay > maxRowsPerDay {
 		bad("rows_per_day", "range", "rows_per_day must be between 0 and %d", maxRowsPerDay)

@@ -201,6 +201,11 @@ func testRequests(t *testing.T, open Opener) {
 		if len(ags) != 1 || ags[0].ID != req.AgreementID || len(ags[0].Fields) != 2 {
 			t.Errorf("active agreements %+v", ags)
 		}
+		// A period beyond the hub's limit is shortened, not refused.
+		long, err := request(hutong.RequestInput{Resource: air.Code, Fields: []string{"AQI"}, Purpose: "长期监测", ValidUntil: "2099-12-31T00:00:00Z"})
+		if err != nil || long.Status != hutong.RequestApproved || long.ValidUntil.After(clock.Now().AddDate(3, 1, 0)) || long.ValidUntil.Before(clock.Now().AddDate(2, 11, 0)) {
+			t.Errorf("a request to 2099: %+v, %v; want approved for about three years", long, err)
+		}
 	})
 
 	t.Run("not shared is refused with the legal basis", func(t *testing.T) {
@@ -233,8 +238,8 @@ func testRequests(t *testing.T, open Opener) {
 			t.Errorf("steward inbox %v, %v", inbox, err)
 		}
 		outbox, err := s.Requests.Requests(consumer, hutong.RequestFilter{Box: "outbox"})
-		if err != nil || len(outbox) != 3 {
-			t.Errorf("consumer outbox %d requests, %v; want 3", len(outbox), err)
+		if err != nil || len(outbox) != 4 {
+			t.Errorf("consumer outbox %d requests, %v; want 4", len(outbox), err)
 		}
 		if _, err := s.Requests.Request(As(context.Background(), hb.ID, hutong.RoleSteward), req.ID); hutong.ErrorCode(err) != hutong.ENOTFOUND {
 			t.Errorf("a third department sees the request: %v", err)
@@ -387,8 +392,8 @@ func testRequests(t *testing.T, open Opener) {
 		}
 		s2 := s.Reopen(t)
 		ags, _ := s2.Requests.ActiveAgreements(context.Background(), bj.ID, air.Code)
-		if len(ags) != 1 {
-			t.Errorf("after reopen: %d active agreements, want 1", len(ags))
+		if len(ags) != 2 {
+			t.Errorf("after reopen: %d active agreements, want 2", len(ags))
 		}
 		if ags, _ := s2.Requests.ActiveAgreements(context.Background(), bj.ID, insured.Code); len(ags) != 0 {
 			t.Errorf("after reopen a revoked agreement is active")
