@@ -127,6 +127,14 @@ type Auditor interface {
 	Record(ctx context.Context, e *AuditEvent) (*Receipt, error)
 }
 
+// LogEntry is one entry of the audit log: its index, its canonical bytes
+// and its RFC 6962 leaf hash.
+type LogEntry struct {
+	Index    uint64
+	Data     []byte
+	LeafHash []byte
+}
+
 // Usage reports how much an agreement has been used, for volume limits.
 type Usage interface {
 	// RowsSince returns the rows released under agreement since t.

@@ -191,7 +191,7 @@ func (f *fixture) entries(from uint64) []hutong.AuditEvent {
 	}
 	out := make([]hutong.AuditEvent, len(es))
 	for i, e := range es {
-		if err := json.Unmarshal(e.Entry, &out[i]); err != nil {
+		if err := json.Unmarshal(e.Data, &out[i]); err != nil {
 			f.t.Fatal(err)
 		}
 	}
@@ -249,11 +249,11 @@ func TestGovernedRead(t *testing.T) {
 		t.Errorf("audit entry %+v", e)
 	}
 	raw, _ := f.audit.Entries(context.Background(), from, 1)
-	if !bytes.Equal(raw[0].LeafHash, pg.Receipt.Hash) || !bytes.Equal(sqlstore.LeafHash(raw[0].Entry), pg.Receipt.Hash) {
+	if !bytes.Equal(raw[0].LeafHash, pg.Receipt.Hash) || !bytes.Equal(sqlstore.LeafHash(raw[0].Data), pg.Receipt.Hash) {
 		t.Errorf("receipt hash does not match the entry's leaf hash")
 	}
-	if strings.Contains(string(raw[0].Entry), f.rows[0]["公民身份号码"]) {
-		t.Errorf("the audit entry holds data: %s", raw[0].Entry)
+	if strings.Contains(string(raw[0].Data), f.rows[0]["公民身份号码"]) {
+		t.Errorf("the audit entry holds data: %s", raw[0].Data)
 	}
 
 	// Default fields: all of the agreement's.

@@ -38,6 +38,14 @@ type Server struct {
 	Exchange  hutong.ExchangeService
 	// PolicyText renders an agreement's compiled policy for its readers.
 	PolicyText func(*hutong.Agreement) (string, error)
+	Feedback   hutong.FeedbackService
+
+	// Ledger serves receipts and keys; LedgerDir holds its public files
+	// (checkpoint, tiles, bundles); Witnesses are the in-process witnesses
+	// by region. All may be unset in a hub without a ledger.
+	Ledger    hutong.Ledger
+	LedgerDir string
+	Witnesses map[string]http.Handler
 
 	ln      net.Listener
 	srv     *http.Server
@@ -104,6 +112,13 @@ func NewServer() *Server {
 		{"POST /api/v1/agreements/{id}/revoke", usersOnly, s.handleRevoke},
 		{"GET /api/v1/notifications", usersOnly, s.handleNotifications},
 
+		{"GET /api/v1/feedback", usersOnly, s.handleFeedback},
+		{"GET /api/v1/receipts/{index}", anyActor, s.handleReceipt},
+		{"GET /ledger/keys", public, s.handleLedgerKeys},
+		{"GET /ledger/checkpoint", public, s.handleLedgerFile},
+		{"GET /ledger/tile/{path...}", public, s.handleLedgerFile},
+		{"POST /witness/{region}/add-checkpoint", public, s.handleWitness},
+
 		{"GET /api/v1/resources/{code}/records", anyActor, s.handleRecords},
 		{"GET /api/v1/resources/{code}/export", anyActor, s.handleExport},
 
@@ -155,24 +170,43 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // Open validates the configuration, starts listening on Addr and serves in
 // the background. It returns once the listener is bound.
 func (s *Server) Open() error {
-	if s.Directory == nil || s.Catalog == nil || s.Rows == nil || s.Auth == nil || s.Requests == nil || s.Exchange == nil {
-		return errors.New("http: server needs Directory, Catalog, Rows, Auth, Requests and Exchange services")
+	if err := s.Listen(); err != nil {
+		return err
 	}
-	if s.MaxBodyBytes == 0 {
-		s.MaxBodyBytes = DefaultMaxBodyBytes
-	}
+	return s.Serve()
+}
+
+// Listen binds Addr, so that URL is known (to configure what must reach the
+// hub, such as its witnesses) before Serve.
+func (s *Server) Listen() error {
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
 		return fmt.Errorf("http: listen: %w", err)
 	}
 	s.ln = ln
+	return nil
+}
+
+// Serve validates the configuration and serves on the listener bound by
+// Listen, in the background.
+func (s *Server) Serve() error {
+	if s.ln == nil {
+		return errors.New("http: Serve before Listen")
+	}
+	if s.Directory == nil || s.Catalog == nil || s.Rows == nil || s.Auth == nil || s.Requests == nil || s.Exchange == nil {
+		s.ln.Close()
+		return errors.New("http: server needs Directory, Catalog, Rows, Auth, Requests and Exchange services")
+	}
+	if s.MaxBodyBytes == 0 {
+		s.MaxBodyBytes = DefaultMaxBodyBytes
+	}
 	s.srv = &http.Server{
 		Handler:           s.mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 	}
-	go s.srv.Serve(ln)
+	go s.srv.Serve(s.ln)
 	return nil
 }
 

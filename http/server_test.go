@@ -189,6 +189,9 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 	}
 	registered := hhttp.Routes(h.srv)
+	for i, r := range registered {
+		registered[i] = strings.ReplaceAll(r, "...}", "}") // {path...} is {path} in OpenAPI
+	}
 	slices.Sort(documented)
 	slices.Sort(registered)
 	for _, r := range registered {

@@ -87,12 +87,14 @@ func Open(ctx context.Context, path string, opt sqlstore.Options) (*sqlstore.DB,
 	if path == "" {
 		return nil, errors.New("sqlite: empty path")
 	}
-	rw, ro, err := openFile(ctx, path, "migrations")
+	rw, ro, err := openFile(ctx, path, "migrations", "NORMAL")
 	if err != nil {
 		return nil, err
 	}
 	auditPath := strings.TrimSuffix(path, filepath.Ext(path)) + ".audit.db"
-	arw, aro, err := openFile(ctx, auditPath, "migrations/audit")
+	// The audit log syncs every commit to disk: an entry is durable before
+	// the data it records is released, power failure included.
+	arw, aro, err := openFile(ctx, auditPath, "migrations/audit", "FULL")
 	if err != nil {
 		rw.Close()
 		ro.Close()
@@ -111,9 +113,11 @@ func Open(ctx context.Context, path string, opt sqlstore.Options) (*sqlstore.DB,
 
 // openFile opens the writing connection and the reading pool of one file
 // and migrates it with the migrations in dir.
-func openFile(ctx context.Context, path, dir string) (rw, ro *sql.DB, err error) {
+// synchronous is SQLite's synchronous setting for the file: NORMAL (WAL
+// commits survive a crash of the process) or FULL (they survive power loss).
+func openFile(ctx context.Context, path, dir, synchronous string) (rw, ro *sql.DB, err error) {
 	pragmas := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)", "mmap_size(1073741824)", "cache_size(-16000)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(" + synchronous + ")", "mmap_size(1073741824)", "cache_size(-16000)"} {
 		pragmas.Add("_pragma", p)
 	}
 	dsn := "file:" + strings.ReplaceAll(path, "?", "%3F") + "?"

@@ -42,6 +42,18 @@ type AuditLog struct {
 	stmts  map[int]*sql.Stmt // insert statements by batch size
 
 	events, batches atomic.Uint64
+	committed       chan struct{}
+}
+
+// Committed returns a channel that receives after entries were committed;
+// wake-ups coalesce, so a reader reads all new entries when it wakes.
+func (l *AuditLog) Committed() <-chan struct{} { return l.committed }
+
+// Next returns the index the next entry will get.
+func (l *AuditLog) Next() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.next
 }
 
 // Stats returns the events recorded and the batches they were written in.
@@ -91,7 +103,7 @@ const maxBatch = 256
 // NewAuditLog starts the audit log of db with the given origin (the name
 // receipts carry). Close stops it.
 func NewAuditLog(ctx context.Context, db *DB, origin string) (*AuditLog, error) {
-	l := &AuditLog{db: db, origin: origin, queue: make(chan *pendingEvent, 4*maxBatch), done: make(chan struct{})}
+	l := &AuditLog{db: db, origin: origin, queue: make(chan *pendingEvent, 4*maxBatch), done: make(chan struct{}), committed: make(chan struct{}, 1)}
 	var max sql.NullInt64
 	if err := db.auditRO.QueryRowContext(ctx, `SELECT MAX(idx) FROM audit_log`).Scan(&max); err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
@@ -181,6 +193,12 @@ func (l *AuditLog) run() {
 		deadline := time.Now().Add(linger)
 	fill:
 		for len(batch) < maxBatch {
+			select { // whatever is queued already joins the batch
+			case p := <-l.queue:
+				batch = append(batch, p)
+				continue
+			default:
+			}
 			wait := min(lingerGap, time.Until(deadline))
 			if wait <= 0 {
 				break
@@ -229,6 +247,10 @@ func (l *AuditLog) commit(batch []*pendingEvent) {
 		l.mu.Unlock()
 		l.events.Add(uint64(len(batch)))
 		l.batches.Add(1)
+		select {
+		case l.committed <- struct{}{}:
+		default: // a wake-up is already pending
+		}
 	} else {
 		l.db.log.Error("audit log: batch not recorded", "events", len(batch), "err", err)
 	}
@@ -251,30 +273,23 @@ func (l *AuditLog) RowsSince(ctx context.Context, agreement string, t time.Time)
 	return n.Int64, nil
 }
 
-// AuditEntry is one stored entry of the audit log.
-type AuditEntry struct {
-	Index    uint64
-	Entry    []byte
-	LeafHash []byte
-}
-
 // Entries returns the entries from index from on, at most limit of them.
-func (l *AuditLog) Entries(ctx context.Context, from uint64, limit int) ([]AuditEntry, error) {
+func (l *AuditLog) Entries(ctx context.Context, from uint64, limit int) ([]hutong.LogEntry, error) {
 	rows, err := l.db.auditRO.QueryContext(ctx, l.db.q(`SELECT idx, entry FROM audit_log WHERE idx >= ? ORDER BY idx LIMIT ?`), int64(from), limit)
 	if err != nil {
 		return nil, internal(err)
 	}
 	defer rows.Close()
-	var out []AuditEntry
+	var out []hutong.LogEntry
 	for rows.Next() {
-		var e AuditEntry
+		var e hutong.LogEntry
 		var idx int64
 		var entry string
 		if err := rows.Scan(&idx, &entry); err != nil {
 			return nil, internal(err)
 		}
-		e.Index, e.Entry = uint64(idx), []byte(entry)
-		e.LeafHash = LeafHash(e.Entry)
+		e.Index, e.Data = uint64(idx), []byte(entry)
+		e.LeafHash = LeafHash(e.Data)
 		out = append(out, e)
 	}
 	return out, internal(rows.Err())

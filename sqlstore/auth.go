@@ -343,6 +343,7 @@ func (s *Auth) CreateCredential(ctx context.Context, dept, name string) (*hutong
 	if err != nil {
 		return nil, "", internal(err)
 	}
+	s.db.audit(ctx, &hutong.AuditEvent{Kind: hutong.AuditKeyCreate, Department: dept, Agreement: "", Reason: "key " + c.ID + ": " + c.Name})
 	return c, keyPrefix + id + "_" + secret, nil
 }
 
@@ -401,5 +402,6 @@ func (s *Auth) RevokeCredential(ctx context.Context, id string) error {
 		}
 	}
 	s.mu.Unlock()
+	s.db.audit(ctx, &hutong.AuditEvent{Kind: hutong.AuditKeyRevoke, Department: dept, Decision: "deny", Reason: "key " + id + " revoked"})
 	return nil
 }

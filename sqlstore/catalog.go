@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/hutong/hutong"
@@ -208,7 +209,18 @@ func (s *Catalog) PublishResource(ctx context.Context, r *hutong.Resource) error
 		return err
 	}
 	s.db.index.Put(indexDoc(r))
+	s.db.audit(ctx, resourceEvent(hutong.AuditResourcePublish, r, ""))
 	return nil
+}
+
+// resourceEvent describes a catalog change for the audit log.
+func resourceEvent(kind string, r *hutong.Resource, reason string) *hutong.AuditEvent {
+	fields := make([]string, len(r.Items))
+	for i, it := range r.Items {
+		fields[i] = it.Name + ":" + it.Element + ":" + string(it.Masking)
+	}
+	return &hutong.AuditEvent{Kind: kind, Department: r.Provider, Resource: r.Code, Provider: r.Provider,
+		Fields: fields, Reason: reason, Purpose: string(r.ShareType) + " level " + strconv.Itoa(r.Level)}
 }
 
 // insertResource stores r and creates its row table.
@@ -297,6 +309,7 @@ func (s *Catalog) UpdateResource(ctx context.Context, r *hutong.Resource) error 
 		return err
 	}
 	s.db.index.Put(indexDoc(r))
+	s.db.audit(ctx, resourceEvent(hutong.AuditResourceChange, r, "updated"))
 	return nil
 }
 
@@ -348,6 +361,7 @@ func (s *Catalog) DeleteResource(ctx context.Context, code string) error {
 		return err
 	}
 	s.db.index.Delete(code)
+	s.db.audit(ctx, &hutong.AuditEvent{Kind: hutong.AuditResourceChange, Resource: code, Reason: "deleted"})
 	return nil
 }
 
@@ -407,6 +421,9 @@ func (s *Catalog) ImportCatalog(ctx context.Context, rs []*hutong.Resource) erro
 		docs[i] = indexDoc(r)
 	}
 	s.db.index.PutAll(docs)
+	for _, r := range rs {
+		s.db.audit(ctx, resourceEvent(hutong.AuditResourcePublish, r, "catalog import"))
+	}
 	return nil
 }
 

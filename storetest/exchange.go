@@ -441,7 +441,7 @@ func testAuditLog(t *testing.T, open Opener) {
 		t.Fatalf("Entries: %d, %v", len(es), err)
 	}
 	for i, e := range es {
-		if e.Index != uint64(i) || fmt.Sprint(e.LeafHash) != fmt.Sprint(sqlstore.LeafHash(e.Entry)) {
+		if e.Index != uint64(i) || fmt.Sprint(e.LeafHash) != fmt.Sprint(sqlstore.LeafHash(e.Data)) {
 			t.Fatalf("entry %d: index %d, hash mismatch", i, e.Index)
 		}
 	}

@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/transparency-dev/tessera/client"
+
 	"github.com/hutong/hutong"
 	"github.com/hutong/hutong/demo"
 	hhttp "github.com/hutong/hutong/http"
+	"github.com/hutong/hutong/ledger"
 )
 
 // get calls the hub as curl would and returns status, headers and body.
@@ -203,5 +207,94 @@ func TestRateLimitOverHTTP(t *testing.T) {
 	status, h, body := get(t, creds.Hub+"/api/v1/resources/110000-BJTJ-11/records", bj.APIKey, "测算")
 	if status != 429 || h.Get("Retry-After") == "" || !strings.Contains(string(body), `"code":"rate_limited"`) {
 		t.Errorf("second call: %d Retry-After %q %s", status, h.Get("Retry-After"), body)
+	}
+}
+
+// TestFeedbackMatchesLedger checks that a provider's feedback counts what a
+// full walk of the ledger counts.
+func TestFeedbackMatchesLedger(t *testing.T) {
+	dir := t.TempDir()
+	m := startDemo(t, dir)
+	defer m.Close()
+	creds := readCreds(t, dir)
+	ctx := context.Background()
+	bj, _ := credentialsOf(creds, "bjsj")
+	tj, _ := credentialsOf(creds, "tjhj")
+	_, hbSteward := credentialsOf(creds, "hbhj")
+	for _, c := range []demo.Consumer{bj, tj} {
+		if _, err := hhttp.NewClient(creds.Hub, c.Token).CreateRequest(ctx, &hutong.RequestInput{Resource: "130000-HBHJ-05",
+			Fields: []string{"监测站点编码", "AQI"}, Purpose: "联防联控", ValidUntil: "2027-12-31"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 12 {
+		c := []demo.Consumer{bj, tj}[i%2]
+		q := "/api/v1/resources/130000-HBHJ-05/records?limit=" + fmt.Sprint(1+i)
+		if i%5 == 4 {
+			q += "&fields=PM2.5" // outside the agreement: refused
+		}
+		get(t, creds.Hub+q, c.APIKey, "联防联控")
+	}
+	var out bytes.Buffer
+	hhttp.NewClient(creds.Hub, bj.APIKey).Export(ctx, hutong.RecordQuery{Resource: "130000-HBHJ-05", Purpose: "联防联控"}, "csv", &out)
+	if err := m.Ledger.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	status, _, body := get(t, creds.Hub+"/api/v1/feedback?department="+hbSteward.Department, hbSteward.Token, "")
+	if status != 200 {
+		t.Fatalf("feedback: %d %s", status, body)
+	}
+	var fb hutong.Feedback
+	json.Unmarshal(body, &fb)
+	type count struct{ calls, refused, rows int64 }
+	got := map[string]count{}
+	for _, l := range fb.Lines {
+		c := got[l.Resource+"/"+l.Consumer]
+		got[l.Resource+"/"+l.Consumer] = count{c.calls + l.Calls, c.refused + l.Refused, c.rows + l.Rows}
+		for _, idx := range l.Entries {
+			if idx >= 100000 {
+				t.Fatalf("entry %d out of range", idx)
+			}
+		}
+	}
+	// The ledger, walked from its files with the transparency-dev client.
+	v := &ledger.Verifier{Keys: m.Ledger.Keys(), Source: client.FileFetcher{Root: m.Ledger.Dir()}}
+	cp, err := v.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]count{}
+	for i := range cp.Size {
+		raw, err := v.Entry(ctx, i, cp.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e hutong.AuditEvent
+		json.Unmarshal(raw, &e)
+		if e.Provider != hbSteward.Department {
+			continue
+		}
+		k := e.Resource + "/" + e.Department
+		c := want[k]
+		switch {
+		case e.Kind != hutong.AuditRead && e.Kind != hutong.AuditExport && e.Kind != hutong.AuditExportDone:
+			continue
+		case e.Decision != "allow":
+			c.refused++
+		case e.Kind == hutong.AuditExportDone:
+			c.rows += e.Rows
+		default:
+			c.calls++
+			c.rows += e.Rows
+		}
+		want[k] = c
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(want) != 2 {
+		t.Errorf("feedback %v, the ledger says %v", got, want)
+	}
+	// Other departments may not read it.
+	if status, _, _ := get(t, creds.Hub+"/api/v1/feedback?department="+hbSteward.Department, bj.Token, ""); status != 403 {
+		t.Errorf("a consumer read the provider's feedback: %d", status)
 	}
 }

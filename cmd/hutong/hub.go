@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,11 +17,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/klog/v2"
 
 	"github.com/hutong/hutong"
 	"github.com/hutong/hutong/demo"
 	"github.com/hutong/hutong/exchange"
 	hhttp "github.com/hutong/hutong/http"
+	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/policy"
 	"github.com/hutong/hutong/postgres"
 	"github.com/hutong/hutong/sqlite"
@@ -47,6 +50,14 @@ type Config struct {
 	// Origin names the hub's audit log in receipts.
 	Origin string `json:"origin"`
 
+	// LocalWitnesses are the regions whose ledger witness runs in the hub's
+	// process (the demo's stand-in for the regions' own nodes); Witnesses
+	// are witnesses elsewhere. Quorum of them must cosign a checkpoint; 0
+	// takes a majority (2 of 3).
+	LocalWitnesses []string                 `json:"local_witnesses"`
+	Witnesses      []ledger.WitnessEndpoint `json:"witnesses"`
+	Quorum         int                      `json:"quorum"`
+
 	// ReplyDays is the reply limit of conditional requests in working
 	// days; Holidays and Workdays ("YYYY-MM-DD") adjust the calendar of
 	// working days for the State Council's holiday schedule (调休).
@@ -57,6 +68,24 @@ type Config struct {
 	// Demo settings, used by `hutong demo`.
 	Seed  uint64  `json:"seed"`
 	Scale float64 `json:"scale"`
+}
+
+// witnessRegions returns the regions whose witness runs in the hub: the
+// configured ones, or every member province.
+func (c Config) witnessRegions() []string {
+	if c.LocalWitnesses != nil {
+		return c.LocalWitnesses
+	}
+	return c.Members
+}
+
+// quorum returns the configured quorum, or a majority of the witnesses.
+func (c Config) quorum() int {
+	n := len(c.witnessRegions()) + len(c.Witnesses)
+	if c.Quorum > 0 || n == 0 {
+		return c.Quorum
+	}
+	return n/2 + 1
 }
 
 // DefaultConfig returns the embedded defaults: a 京津冀 hub on :8080 with its
@@ -80,11 +109,13 @@ type Main struct {
 	Config Config
 	Logger *slog.Logger
 
-	DB       *sqlstore.DB
-	Audit    *sqlstore.AuditLog
-	Requests *sqlstore.Requests
-	Exchange *exchange.Service
-	HTTP     *hhttp.Server
+	DB        *sqlstore.DB
+	Audit     *sqlstore.AuditLog
+	Ledger    *ledger.Log
+	Witnesses []*ledger.Witness
+	Requests  *sqlstore.Requests
+	Exchange  *exchange.Service
+	HTTP      *hhttp.Server
 
 	demo bool
 	stop context.CancelFunc // stops the background work
@@ -180,7 +211,10 @@ func (c Config) validate() error {
 			return fmt.Errorf("config: %q in holidays or workdays is not a date YYYY-MM-DD", d)
 		}
 	}
-	if strings.TrimSpace(c.Origin) == "" || strings.ContainsAny(c.Origin, " ;\n") {
+	if n := len(c.witnessRegions()) + len(c.Witnesses); c.Quorum < 0 || c.Quorum > n {
+		return fmt.Errorf("config: quorum %d, but %d witnesses", c.Quorum, n)
+	}
+	if strings.TrimSpace(c.Origin) == "" || strings.ContainsAny(c.Origin, " ;+\n") {
 		return fmt.Errorf("config: origin %q must be a name without spaces or semicolons", c.Origin)
 	}
 	return nil
@@ -193,6 +227,7 @@ func (m *Main) Open(ctx context.Context) error {
 		level.UnmarshalText([]byte(m.Config.LogLevel))
 		m.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	}
+	klog.SetSlogLogger(m.Logger.With("component", "tessera"))
 	if err := os.MkdirAll(m.Config.Data, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -206,6 +241,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if m.Audit, err = sqlstore.NewAuditLog(ctx, m.DB, m.Config.Origin); err != nil {
+		return err
+	}
+	m.DB.SetAuditor(m.Audit)
 	dir, catalog, rows, auth := sqlstore.NewDirectory(m.DB), sqlstore.NewCatalog(m.DB), sqlstore.NewRows(m.DB), sqlstore.NewAuth(m.DB)
 
 	if m.demo {
@@ -215,10 +254,11 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 
-	if m.Audit, err = sqlstore.NewAuditLog(ctx, m.DB, m.Config.Origin); err != nil {
+	if err := m.openLedger(ctx); err != nil {
 		return err
 	}
-	m.Requests, err = sqlstore.NewRequests(ctx, m.DB, m.Audit, sqlstore.RequestOptions{
+
+	m.Requests, err = sqlstore.NewRequests(ctx, m.DB, m.Ledger, sqlstore.RequestOptions{
 		Calendar:  hutong.NewCalendar(m.Config.Holidays, m.Config.Workdays),
 		ReplyDays: m.Config.ReplyDays,
 	})
@@ -235,7 +275,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Agreements: m.Requests,
 		Policy:     engine,
 		Source:     hubSource(rows),
-		Auditor:    m.Audit,
+		Auditor:    m.Ledger,
 		Usage:      m.Audit,
 		Masker:     &standard.Masker{Key: key},
 		Logger:     m.Logger,
@@ -245,10 +285,16 @@ func (m *Main) Open(ctx context.Context) error {
 	m.HTTP.Addr = m.Config.Addr
 	m.HTTP.MaxBodyBytes = m.Config.MaxBodyBytes
 	m.HTTP.Logger = m.Logger
+	m.HTTP.Witnesses = map[string]http.Handler{}
+	for _, w := range m.Witnesses {
+		m.HTTP.Witnesses[w.Name] = w
+	}
 	m.HTTP.Directory, m.HTTP.Catalog, m.HTTP.Rows, m.HTTP.Auth = dir, catalog, rows, auth
 	m.HTTP.Requests, m.HTTP.Exchange = m.Requests, m.Exchange
 	m.HTTP.PolicyText = policy.Text
-	if err := m.HTTP.Register(catalogGauge(catalog)); err != nil {
+	m.HTTP.Feedback = sqlstore.NewFeedback(m.DB)
+	m.HTTP.Ledger, m.HTTP.LedgerDir = m.Ledger, m.Ledger.Dir()
+	if err := m.HTTP.Register(catalogGauge(catalog), ledgerGauge(m.Ledger, m.Witnesses)); err != nil {
 		return err
 	}
 	if err := m.HTTP.Open(); err != nil {
@@ -262,6 +308,68 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// openLedger opens the hub's in-process witnesses and the ledger, which
+// follows the audit journal into a Tessera log under DATA/ledger.
+func (m *Main) openLedger(ctx context.Context) error {
+	dir := filepath.Join(m.Config.Data, "ledger")
+	logKey, err := ledger.LogKey(dir, m.Config.Origin)
+	if err != nil {
+		return err
+	}
+	local := map[string]http.Handler{}
+	endpoints := slices.Clone(m.Config.Witnesses)
+	for _, region := range m.Config.witnessRegions() {
+		w, err := ledger.OpenWitness(ctx, filepath.Join(m.Config.Data, "witness", region), region, m.Config.Origin, logKey, m.Logger, nil)
+		if err != nil {
+			return err
+		}
+		m.Witnesses = append(m.Witnesses, w)
+		local[region] = w
+		endpoints = append(endpoints, ledger.WitnessEndpoint{Name: region, Key: w.Key, URL: ledger.InProcessURL(region)})
+	}
+	m.Ledger, err = ledger.Open(ctx, ledger.Config{
+		Dir:        dir,
+		Origin:     m.Config.Origin,
+		Journal:    m.Audit,
+		Witnesses:  endpoints,
+		Quorum:     m.Config.Quorum,
+		Logger:     m.Logger,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: ledger.InProcess(local, nil)},
+	})
+	return err
+}
+
+// ledgerGauge reports the ledger's size and backlog and the witnesses'
+// refusals.
+func ledgerGauge(l *ledger.Log, ws []*ledger.Witness) prometheus.Collector {
+	return &ledgerCollector{l: l, ws: ws,
+		size:     prometheus.NewDesc("hutong_ledger_entries", "Entries the ledger's log holds.", nil, nil),
+		journal:  prometheus.NewDesc("hutong_ledger_journal_entries", "Entries the audit journal holds.", nil, nil),
+		refusals: prometheus.NewDesc("hutong_ledger_witness_refusals_total", "Checkpoints a witness refused as rolled back, forked or badly signed.", []string{"witness"}, nil),
+	}
+}
+
+type ledgerCollector struct {
+	l                       *ledger.Log
+	ws                      []*ledger.Witness
+	size, journal, refusals *prometheus.Desc
+}
+
+func (c *ledgerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.size
+	ch <- c.journal
+	ch <- c.refusals
+}
+
+func (c *ledgerCollector) Collect(ch chan<- prometheus.Metric) {
+	integrated, journal := c.l.Size()
+	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(integrated))
+	ch <- prometheus.MustNewConstMetric(c.journal, prometheus.GaugeValue, float64(journal))
+	for _, w := range c.ws {
+		ch <- prometheus.MustNewConstMetric(c.refusals, prometheus.CounterValue, float64(w.Refusals()), w.Name)
+	}
 }
 
 // hubSource returns the source of a resource's rows: the hub's tables for
@@ -359,6 +467,14 @@ func (m *Main) Close() error {
 	if m.stop != nil {
 		m.stop()
 		m.bg.Wait()
+	}
+	if m.Ledger != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		errs = append(errs, m.Ledger.Close(ctx))
+	}
+	for _, w := range m.Witnesses {
+		errs = append(errs, w.Close())
 	}
 	if m.Audit != nil {
 		errs = append(errs, m.Audit.Close())

@@ -58,6 +58,8 @@ Usage:
   hutong records RESOURCE --purpose P [--fields a,b] [--filter F:OP:V] [--limit N] [--cursor C]
   hutong export RESOURCE --purpose P [--format ndjson|csv] [-o FILE]
   hutong env [--data ./hutong-data]                    print shell exports of the demo's hub and tokens
+  hutong verify receipt INDEX|FILE [--hub URL] [--keys FILE]   check a receipt against the ledger's tiles and keys
+  hutong verify log [--hub URL] [--keys FILE] [--state FILE]   walk the whole ledger as a monitor
   hutong bench exchange [--rows 200000] [--clients 16] [--duration 8s] [--json]
   hutong bench search [--docs 100000] [--queries 2000] [--json]
   hutong version
@@ -98,6 +100,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runEnv(ctx, rest, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
+	case "verify":
+		return runVerify(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "hutong", Version)
 		return nil

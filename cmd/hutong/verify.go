@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/transparency-dev/tessera/client"
+
+	"github.com/hutong/hutong"
+	hhttp "github.com/hutong/hutong/http"
+	"github.com/hutong/hutong/ledger"
+)
+
+// runVerify verifies receipts and the whole log from the ledger's public
+// files and public keys: hutong verify receipt INDEX|FILE, hutong verify log.
+func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "receipt" && args[0] != "log" {
+		return errors.New("verify receipt INDEX|FILE [--hub URL] [--keys FILE] | verify log [--hub URL] [--keys FILE] [--state FILE]")
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("verify "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	hub := fs.String("hub", "", "hub URL (default $HUTONG_HUB or http://localhost:8080)")
+	keysFile := fs.String("keys", "", "the ledger's public keys (JSON of /ledger/keys); fetched from the hub when empty")
+	dir := fs.String("dir", "", "read the log's files from this directory (DATA/ledger/log) instead of the hub")
+	state := fs.String("state", "", "verify log: file keeping the last verified checkpoint, to check the new one extends it")
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	base := *hub
+	if base == "" {
+		base = os.Getenv("HUTONG_HUB")
+	}
+	if base == "" {
+		if creds, err := readCredentials("hutong-data"); err == nil {
+			base = creds.Hub
+		}
+	}
+	if base == "" {
+		base = "http://localhost:8080"
+	}
+	base = strings.TrimSuffix(base, "/")
+
+	keys, err := loadKeys(ctx, *keysFile, base, stderr)
+	if err != nil {
+		return err
+	}
+	v := &ledger.Verifier{Keys: keys}
+	if *dir != "" {
+		v.Source = client.FileFetcher{Root: *dir}
+	} else {
+		u, err := url.Parse(base + "/ledger/")
+		if err != nil {
+			return err
+		}
+		f, err := client.NewHTTPFetcher(u, &http.Client{Timeout: time.Minute})
+		if err != nil {
+			return err
+		}
+		v.Source = f
+	}
+
+	if sub == "log" {
+		var prev []byte
+		if *state != "" {
+			if b, err := os.ReadFile(*state); err == nil {
+				prev = b
+			} else if !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+		rep, err := v.VerifyLog(ctx, prev)
+		if err != nil {
+			return fmt.Errorf("ledger NOT verified: %w", err)
+		}
+		fmt.Fprintf(stdout, "ledger %s verified: %d entries, every one an audit event matching its tile; root %x\n", keys.Origin, rep.Entries, rep.Checkpoint.Hash)
+		fmt.Fprintf(stdout, "checkpoint of size %d signed by the log and cosigned by %d witnesses (quorum %d): %s\n",
+			rep.Checkpoint.Size, len(rep.Checkpoint.Witnesses), keys.Quorum, strings.Join(rep.Checkpoint.Witnesses, ", "))
+		if rep.Consistent {
+			fmt.Fprintln(stdout, "consistent with the checkpoint verified before")
+		}
+		if *state != "" {
+			if err := os.WriteFile(*state, rep.Checkpoint.Raw, 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
+	if len(pos) != 1 {
+		return errors.New("verify receipt INDEX|FILE")
+	}
+	r, proof, err := readReceipt(pos[0])
+	if err != nil {
+		return err
+	}
+	check, err := v.VerifyReceipt(ctx, r, proof)
+	if err != nil {
+		return fmt.Errorf("receipt %d NOT verified: %w", r.Index, err)
+	}
+	e := check.Event
+	fmt.Fprintf(stdout, "receipt verified: entry %d of %s\n", check.Index, keys.Origin)
+	fmt.Fprintf(stdout, "  %s %s by %s (department %s) on %s, decision %s", e.Time.In(hutong.ChinaTime).Format("2006-01-02 15:04:05"), e.Kind, e.Actor, e.Department, e.Resource, e.Decision)
+	if e.Purpose != "" {
+		fmt.Fprintf(stdout, ", purpose %q", e.Purpose)
+	}
+	if e.Rows > 0 {
+		fmt.Fprintf(stdout, ", %d rows", e.Rows)
+	}
+	fmt.Fprintln(stdout)
+	if check.Checkpoint != nil {
+		fmt.Fprintf(stdout, "  included in the checkpoint of size %d, cosigned by %s\n", check.Checkpoint.Size, strings.Join(check.Checkpoint.Witnesses, ", "))
+	}
+	return nil
+}
+
+// loadKeys reads the ledger's keys from a file or, failing that, from the
+// hub itself; a verifier that fetches the keys it checks against trusts the
+// hub, so it says so.
+func loadKeys(ctx context.Context, file, base string, stderr io.Writer) (ledger.Keys, error) {
+	if file != "" {
+		return ledger.ReadKeys(file)
+	}
+	fmt.Fprintf(stderr, "using the keys the hub serves at %s/ledger/keys; keep a copy and pass --keys to trust nothing the hub says\n", base)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/ledger/keys", nil)
+	if err != nil {
+		return ledger.Keys{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return ledger.Keys{}, &hutong.Error{Code: hutong.EUNAVAILABLE, Message: "cannot reach " + base, Err: err}
+	}
+	defer resp.Body.Close()
+	var k ledger.Keys
+	if resp.StatusCode != http.StatusOK {
+		return k, fmt.Errorf("%s/ledger/keys: %s", base, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&k); err != nil {
+		return k, fmt.Errorf("%s/ledger/keys: %w", base, err)
+	}
+	_, _, err = ledger.Verifiers(k)
+	return k, err
+}
+
+// readReceipt reads a receipt from an index, or from a file holding a
+// receipt proof (the JSON of /api/v1/receipts), a receipt object or the
+// Hutong-Receipt header value.
+func readReceipt(arg string) (hutong.Receipt, *ledger.Proof, error) {
+	if n, err := strconv.ParseUint(arg, 10, 64); err == nil {
+		return hutong.Receipt{Index: n}, nil, nil
+	}
+	b, err := os.ReadFile(arg)
+	if err != nil {
+		return hutong.Receipt{}, nil, err
+	}
+	text := strings.TrimSpace(string(b))
+	text = strings.TrimSpace(strings.TrimPrefix(text, hhttp.ReceiptHeader+":"))
+	if strings.HasPrefix(text, "origin=") {
+		r, err := hhttp.ParseReceipt(text)
+		if err != nil {
+			return hutong.Receipt{}, nil, err
+		}
+		return *r, nil, nil
+	}
+	var p ledger.Proof
+	if err := json.Unmarshal([]byte(text), &p); err == nil && len(p.Entry) > 0 {
+		return hutong.Receipt{Origin: p.Origin, Index: p.Index, Hash: p.LeafHash}, &p, nil
+	}
+	var r hutong.Receipt
+	if err := json.Unmarshal([]byte(text), &r); err != nil {
+		return r, nil, fmt.Errorf("%s is neither a receipt, a receipt proof nor a Hutong-Receipt header", arg)
+	}
+	return r, nil, nil
+}

@@ -1,0 +1,387 @@
+// Package ledger is hutong's verifiable audit log: a Tessera transparency
+// log (C2SP tlog-tiles, POSIX storage) of the audit journal's entries, with
+// Ed25519-signed checkpoints that the regions' witnesses cosign, receipts
+// with inclusion proofs, and the verification that anyone with the public
+// keys can run.
+//
+// The exchange records each event in the audit journal first: an fsync'd,
+// ordered journal that gives the event its index, so a call waits for one
+// disk sync rather than for the log's integration. The ledger feeds the
+// journal into Tessera in order and checks that Tessera assigns each entry
+// the journal's index; the receipt a caller gets is thus an index of the
+// log, provable as soon as the next checkpoint is published (about a
+// second). When the log falls too far behind, or fails, the ledger makes
+// the journal refuse new events, and the exchange answers 503.
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/transparency-dev/tessera"
+	"github.com/transparency-dev/tessera/storage/posix"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/hutong/hutong"
+)
+
+// Journal is the durable, ordered record of audit events the ledger
+// follows (sqlstore.AuditLog).
+type Journal interface {
+	hutong.Auditor
+	// Entries returns entries from index from on, at most limit of them.
+	Entries(ctx context.Context, from uint64, limit int) ([]hutong.LogEntry, error)
+	// Next returns the index the next entry will get.
+	Next() uint64
+	// Committed receives after new entries are committed.
+	Committed() <-chan struct{}
+}
+
+// WitnessEndpoint is a witness the log asks to cosign its checkpoints.
+type WitnessEndpoint struct {
+	Name string // region code
+	Key  string // cosignature/v1 verifier key
+	URL  string // root URL; the log posts to URL/add-checkpoint
+}
+
+// Config configures a Log.
+type Config struct {
+	// Dir holds the log (Dir/log, served under /ledger/) and its key (Dir/keys).
+	Dir string
+	// Origin names the log in its checkpoints, e.g. "hutong.local/jjj-hub".
+	Origin string
+	// Journal is the audit journal the log follows.
+	Journal Journal
+	// Witnesses cosign checkpoints; Quorum of them must (0: none needed).
+	Witnesses []WitnessEndpoint
+	Quorum    int
+	// CheckpointInterval is how often a checkpoint is published; 1 s when 0.
+	CheckpointInterval time.Duration
+	// MaxBacklog is how many journal entries may wait for the log before
+	// the journal refuses events; 100,000 when 0.
+	MaxBacklog uint64
+	// HTTPClient reaches the witnesses.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+}
+
+// Log is the hub's verifiable ledger.
+type Log struct {
+	cfg      Config
+	keys     Keys
+	signer   note.Signer
+	verifier note.Verifier
+	reader   tessera.LogReader
+	add      tessera.AddFn
+	stop     func(context.Context) error
+	cancel   context.CancelFunc // stops Tessera's background work
+	stopFeed context.CancelFunc // stops the feeder between appends
+	done     chan struct{}
+	log      *slog.Logger
+
+	integrated atomic.Uint64 // entries the log holds
+	mu         sync.Mutex
+	failure    error // set when feeding failed; the journal refuses until restart
+}
+
+// Feeding batches: the feeder hands Tessera at most this many entries at a
+// time and waits for all of them before the next, so a failed batch cannot
+// be overtaken by a later one.
+const feedChunk = 1024
+
+// Open opens (creating on first use) the ledger under cfg.Dir, checks that
+// the log and the journal agree, and starts feeding the journal into the
+// log. The witnesses must be reachable when checkpoints are published.
+func Open(ctx context.Context, cfg Config) (*Log, error) {
+	if cfg.Dir == "" || cfg.Origin == "" || cfg.Journal == nil {
+		return nil, errors.New("ledger: Dir, Origin and Journal are required")
+	}
+	if strings.ContainsAny(cfg.Origin, " \t\n+") {
+		return nil, fmt.Errorf("ledger: origin %q may not contain spaces or '+'", cfg.Origin)
+	}
+	if cfg.Quorum < 0 || cfg.Quorum > len(cfg.Witnesses) {
+		return nil, fmt.Errorf("ledger: quorum %d of %d witnesses", cfg.Quorum, len(cfg.Witnesses))
+	}
+	if cfg.CheckpointInterval == 0 {
+		cfg.CheckpointInterval = time.Second
+	}
+	if cfg.MaxBacklog == 0 {
+		cfg.MaxBacklog = 100_000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	skey, vkey, err := keyPair(filepath.Join(cfg.Dir, "keys"), "log", cfg.Origin)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	l := &Log{cfg: cfg, signer: signer, verifier: verifier, log: cfg.Logger, done: make(chan struct{}),
+		keys: Keys{Origin: cfg.Origin, LogKey: vkey, Quorum: cfg.Quorum, WitnessKeys: []string{}}}
+
+	opts := tessera.NewAppendOptions().
+		WithCheckpointSigner(signer).
+		WithBatching(feedChunk, 50*time.Millisecond).
+		WithCheckpointInterval(cfg.CheckpointInterval).
+		WithPushback(4 * feedChunk)
+	if len(cfg.Witnesses) > 0 {
+		group, err := tessera.NewWitnessGroupFromPolicy([]byte(WitnessPolicy(cfg.Witnesses, cfg.Quorum)))
+		if err != nil {
+			return nil, fmt.Errorf("ledger: witness policy: %w", err)
+		}
+		for _, w := range cfg.Witnesses {
+			l.keys.WitnessKeys = append(l.keys.WitnessKeys, w.Key)
+		}
+		opts = opts.WithWitnesses(group, &tessera.WitnessOptions{Timeout: 5 * time.Second})
+	}
+
+	logDir := filepath.Join(cfg.Dir, "log")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	driver, err := posix.New(ctx, posix.Config{Path: logDir, HTTPClient: cfg.HTTPClient})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	// Tessera's background work lives as long as the log, not the caller's ctx.
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	appender, shutdown, reader, err := tessera.NewAppender(bg, driver, opts)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	l.add, l.stop, l.reader, l.cancel = appender.Add, shutdown, reader, cancel
+
+	size, err := reader.IntegratedSize(ctx)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		cancel()
+		return nil, fmt.Errorf("ledger: size: %w", err)
+	}
+	if err := l.reconcile(ctx, size); err != nil {
+		cancel()
+		return nil, err
+	}
+	l.integrated.Store(size)
+	feedCtx, stopFeed := context.WithCancel(bg)
+	l.stopFeed = stopFeed
+	go l.feed(feedCtx)
+	return l, nil
+}
+
+// WitnessPolicy writes the witness policy in Sigsum's policy format, which
+// Tessera and other tlog tools read: every witness, and a group of them of
+// which quorum must cosign.
+func WitnessPolicy(ws []WitnessEndpoint, quorum int) string {
+	var b strings.Builder
+	names := make([]string, len(ws))
+	for i, w := range ws {
+		names[i] = "w" + w.Name
+		fmt.Fprintf(&b, "witness %s %s %s\n", names[i], w.Key, w.URL)
+	}
+	fmt.Fprintf(&b, "group regions %d %s\nquorum regions\n", quorum, strings.Join(names, " "))
+	return b.String()
+}
+
+// reconcile checks, before feeding, that the log holds exactly the
+// journal's first size entries: a log ahead of the journal, or with other
+// entries, means the two disagree and nothing may be appended until a
+// person has looked.
+func (l *Log) reconcile(ctx context.Context, size uint64) error {
+	next := l.cfg.Journal.Next()
+	if size > next {
+		return fmt.Errorf("ledger: the log holds %d entries but the journal only %d; refusing to start (restore the journal, or the log, from backup)", size, next)
+	}
+	if size == 0 {
+		return nil
+	}
+	// Compare the tail: what the last feeding wrote.
+	from := size - min(size, feedChunk)
+	entries, err := l.cfg.Journal.Entries(ctx, from, int(size-from))
+	if err != nil {
+		return fmt.Errorf("ledger: journal: %w", err)
+	}
+	hashes, err := l.leafHashes(ctx, from, size-from, size)
+	if err != nil {
+		return fmt.Errorf("ledger: log tiles: %w", err)
+	}
+	for i, e := range entries {
+		if string(e.LeafHash) != string(hashes[i]) {
+			return fmt.Errorf("ledger: entry %d of the log differs from the journal's; refusing to start", e.Index)
+		}
+	}
+	return nil
+}
+
+// feed appends the journal's entries to the log, in order, until the log
+// closes.
+func (l *Log) feed(ctx context.Context) {
+	defer close(l.done)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if l.failed() == nil {
+			if err := l.feedOnce(ctx); err != nil && ctx.Err() == nil {
+				l.fail(err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.cfg.Journal.Committed():
+			// Let entries gather: each append to the log writes and syncs
+			// a bundle and tiles, so fewer, larger appends cost less, and
+			// nobody waits for them (a receipt's proof follows with the
+			// next checkpoint).
+			if l.cfg.Journal.Next()-l.integrated.Load() < feedChunk {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(feedGather):
+				}
+			}
+		case <-tick.C:
+		}
+	}
+}
+
+// feedGather is how long the feeder lets journal entries gather before
+// appending them to the log.
+const feedGather = 100 * time.Millisecond
+
+// feedOnce appends everything the journal holds beyond the log.
+func (l *Log) feedOnce(ctx context.Context) error {
+	for ctx.Err() == nil {
+		next := l.integrated.Load()
+		entries, err := l.cfg.Journal.Entries(ctx, next, feedChunk)
+		if err != nil {
+			return fmt.Errorf("reading the journal: %w", err)
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		futures := make([]tessera.IndexFuture, len(entries))
+		for i, e := range entries {
+			if e.Index != next+uint64(i) {
+				return fmt.Errorf("journal entry %d where %d was expected", e.Index, next+uint64(i))
+			}
+			futures[i] = l.add(ctx, tessera.NewEntry(e.Data))
+		}
+		for i, f := range futures {
+			idx, err := f()
+			if err != nil {
+				return fmt.Errorf("appending entry %d: %w", entries[i].Index, err)
+			}
+			if idx.Index != entries[i].Index {
+				return fmt.Errorf("the log gave journal entry %d the index %d; receipts would not match", entries[i].Index, idx.Index)
+			}
+		}
+		l.integrated.Store(next + uint64(len(entries)))
+	}
+	return nil
+}
+
+func (l *Log) fail(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failure == nil {
+		l.failure = err
+		l.log.Error("ledger: feeding the log failed; the exchange refuses calls until the hub restarts", "err", err)
+	}
+}
+
+func (l *Log) failed() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failure
+}
+
+// Record records e in the journal, which gives it its log index, unless the
+// log cannot keep up or has failed: then it returns EUNAVAILABLE and the
+// caller releases nothing.
+func (l *Log) Record(ctx context.Context, e *hutong.AuditEvent) (*hutong.Receipt, error) {
+	if err := l.failed(); err != nil {
+		return nil, &hutong.Error{Code: hutong.EUNAVAILABLE, Message: "the ledger has failed; nothing is released until it is repaired", RetryAfter: 60, Err: err}
+	}
+	if backlog := l.cfg.Journal.Next() - l.integrated.Load(); backlog > l.cfg.MaxBacklog {
+		return nil, &hutong.Error{Code: hutong.EUNAVAILABLE, Message: fmt.Sprintf("the ledger is %d entries behind; try again shortly", backlog), RetryAfter: 5}
+	}
+	return l.cfg.Journal.Record(ctx, e)
+}
+
+// Keys returns the public keys of the ledger.
+func (l *Log) Keys() Keys { return l.keys }
+
+// Origin returns the log's origin.
+func (l *Log) Origin() string { return l.cfg.Origin }
+
+// Size returns how many entries the log holds (integrated, perhaps not yet
+// in a published checkpoint) and how many the journal holds.
+func (l *Log) Size() (integrated, journal uint64) {
+	return l.integrated.Load(), l.cfg.Journal.Next()
+}
+
+// Checkpoint returns the latest published checkpoint.
+func (l *Log) Checkpoint(ctx context.Context) ([]byte, error) {
+	return l.reader.ReadCheckpoint(ctx)
+}
+
+// Flush waits until the log holds every entry the journal held when it was
+// called and a checkpoint commits to them, or ctx ends.
+func (l *Log) Flush(ctx context.Context) error {
+	want := l.cfg.Journal.Next()
+	for {
+		if err := l.failed(); err != nil {
+			return err
+		}
+		if l.integrated.Load() >= want {
+			cp, err := l.reader.ReadCheckpoint(ctx)
+			if err == nil {
+				if c, err := l.checkpointSize(cp); err == nil && c >= want {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Close stops feeding (after the append in progress), lets Tessera
+// integrate and publish what it was given, and stops it. Entries still in
+// the journal are appended when the ledger opens again.
+func (l *Log) Close(ctx context.Context) error {
+	l.stopFeed()
+	select {
+	case <-l.done:
+	case <-ctx.Done():
+	}
+	err := l.stop(ctx)
+	l.cancel()
+	return err
+}
+
+// Dir returns the directory of the log's public files (checkpoint, tiles,
+// entry bundles), which /ledger/ serves.
+func (l *Log) Dir() string { return filepath.Join(l.cfg.Dir, "log") }
