@@ -333,3 +333,30 @@ func (l *Log) checkpointSize(raw []byte) (uint64, error) {
 func (l *Log) leafHashes(ctx context.Context, first, n, size uint64) ([][]byte, error) {
 	return client.FetchLeafHashes(ctx, l.reader.ReadTile, first, n, size)
 }
+
+var _ hutong.LedgerView = (*Log)(nil)
+
+// LatestCheckpoint returns the latest published checkpoint, verified with the
+// log's keys.
+func (l *Log) LatestCheckpoint(ctx context.Context) ([]byte, uint64, []string, error) {
+	cp, err := (&Verifier{Keys: l.keys, Source: l.reader}).Checkpoint(ctx)
+	if err != nil {
+		return nil, 0, nil, &hutong.Error{Code: hutong.EUNAVAILABLE, Message: "the ledger has no verifiable checkpoint yet", RetryAfter: 1, Err: err}
+	}
+	return cp.Raw, cp.Size, cp.Witnesses, nil
+}
+
+// Check verifies entry index against the log's files and public keys.
+func (l *Log) Check(ctx context.Context, index uint64) (*hutong.ReceiptCheck, error) {
+	if index >= l.cfg.Journal.Next() {
+		return nil, hutong.Errorf(hutong.ENOTFOUND, "the ledger has no entry %d", index)
+	}
+	out := &hutong.ReceiptCheck{Index: index, Witnesses: []string{}}
+	check, err := (&Verifier{Keys: l.keys, Source: l.reader}).VerifyReceipt(ctx, hutong.Receipt{Index: index}, nil)
+	if err != nil {
+		out.Problem = err.Error()
+		return out, nil
+	}
+	out.Verified, out.Event, out.TreeSize, out.Witnesses = true, check.Event, check.Checkpoint.Size, check.Checkpoint.Witnesses
+	return out, nil
+}
