@@ -26,6 +26,7 @@ var allowed = map[string][]string{
 	"demo":      {module, module + "/standard"},
 	"policy":    {module, "github.com/cedar-policy/cedar-go"},
 	"exchange":  {module, module + "/standard"},
+	"analytics": {module, module + "/standard"},
 	"ledger": {module, "github.com/transparency-dev/tessera", "github.com/transparency-dev/formats", "github.com/transparency-dev/merkle",
 		"github.com/transparency-dev/witness", "golang.org/x/mod"},
 }

@@ -47,6 +47,14 @@ type Server struct {
 	LedgerDir string
 	Witnesses map[string]http.Handler
 
+	// Dashboard services (dashboard*.go): exchange statistics, the
+	// air-quality comparison and the ledger's checkpoint and receipt
+	// checks. A nil one makes its page say the feature is unavailable.
+	Stats      hutong.StatsService
+	AirQuality hutong.AirQualityService
+	LedgerView hutong.LedgerView
+
+	dash    *dashboard // the web pages: every path that is not the API's
 	ln      net.Listener
 	srv     *http.Server
 	mux     *http.ServeMux
@@ -131,14 +139,16 @@ func NewServer() *Server {
 		s.mux.Handle(rt.pattern, s.serve(rt))
 		known.Handle(rt.pattern, http.NotFoundHandler())
 	}
-	s.mux.Handle("/", s.serve(route{pattern: "", access: public, h: func(w http.ResponseWriter, r *http.Request) error {
+	// The dashboard serves every path that is not the API's; the API's
+	// unknown paths get the JSON 404 and 405 below (dashboard.go).
+	s.mux.Handle("/", s.dashboardOr(s.serve(route{pattern: "", access: public, h: func(w http.ResponseWriter, r *http.Request) error {
 		if allow := allowed(known, r); len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
 			return &httpError{status: http.StatusMethodNotAllowed, code: hutong.EINVALID,
 				msg: fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allow, " or "))}
 		}
 		return hutong.Errorf(hutong.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path)
-	}}))
+	}})))
 	return s
 }
 

@@ -20,6 +20,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/analytics"
 	"github.com/hutong/hutong/demo"
 	"github.com/hutong/hutong/exchange"
 	hhttp "github.com/hutong/hutong/http"
@@ -294,6 +295,12 @@ func (m *Main) Open(ctx context.Context) error {
 	m.HTTP.PolicyText = policy.Text
 	m.HTTP.Feedback = sqlstore.NewFeedback(m.DB)
 	m.HTTP.Ledger, m.HTTP.LedgerDir = m.Ledger, m.Ledger.Dir()
+	// The dashboard's services: statistics, the air-quality comparison
+	// (reading through the exchange's sources, audited on the ledger) and
+	// the ledger's checkpoint and receipt checks.
+	m.HTTP.Stats = sqlstore.NewStats(m.DB)
+	m.HTTP.AirQuality = &analytics.AirQuality{Catalog: catalog, Source: m.Exchange.Source, Auditor: m.Ledger, Now: time.Now}
+	m.HTTP.LedgerView = m.Ledger
 	if err := m.HTTP.Register(catalogGauge(catalog), ledgerGauge(m.Ledger, m.Witnesses)); err != nil {
 		return err
 	}

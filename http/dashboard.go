@@ -1,0 +1,450 @@
+package http
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hutong/hutong"
+)
+
+// The dashboard is the hub's web interface for people: server-rendered
+// html/template pages with htmx for interaction and ECharts for charts,
+// every asset embedded. It serves every path that is not the API's (see
+// isAPIPath) from a ServeMux of its own, so the API's route table (and the
+// OpenAPI document that describes it) stays the API's alone.
+//
+// Sessions are the AuthService's session tokens in an HttpOnly,
+// SameSite=Strict cookie; every POST carries a CSRF token, the HMAC of the
+// session token under a key drawn at server start. The services enforce
+// who may do what; the pages only leave out what a role cannot do.
+
+//go:embed templates
+var templateFS embed.FS
+
+//go:embed assets
+var assetFS embed.FS
+
+// Cookies of the dashboard.
+const (
+	sessionCookie = "hutong_session"
+	loginCookie   = "hutong_login" // the nonce the sign-in form's CSRF token is bound to
+	langCookie    = "lang"
+)
+
+// maxFormBytes bounds a dashboard form.
+const maxFormBytes = 1 << 20
+
+// dashboard serves the web pages. It reads the Server's services at
+// request time, so they may be set after NewServer.
+type dashboard struct {
+	s     *Server
+	mux   *http.ServeMux
+	known *http.ServeMux // the routes alone, to tell 404 from 405
+	pages map[string]*template.Template
+	key   []byte // CSRF key
+	geo   *geoIndex
+}
+
+// viewFunc is a dashboard handler: it renders into w with v, or returns an
+// error that the adapter shows as an error page.
+type viewFunc func(w http.ResponseWriter, r *http.Request, v *view) error
+
+// dashRoute is one page or form action of the dashboard.
+type dashRoute struct {
+	pattern string
+	public  bool // served without a session
+	h       viewFunc
+}
+
+// errSignIn asks the adapter to send the browser to the sign-in page.
+var errSignIn = errors.New("sign-in needed")
+
+// isAPIPath reports whether path belongs to the API and the machine
+// endpoints rather than to the dashboard.
+func isAPIPath(p string) bool {
+	for _, prefix := range []string{"/api", "/ledger", "/witness"} {
+		if p == prefix || strings.HasPrefix(p, prefix+"/") {
+			return true
+		}
+	}
+	return p == "/healthz" || p == "/metrics"
+}
+
+// dashboardOr returns the handler of the server's unmatched paths: the
+// dashboard for its own paths, api for the API's (its JSON 404 and 405).
+func (s *Server) dashboardOr(api http.Handler) http.Handler {
+	s.dash = newDashboard(s)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isAPIPath(r.URL.Path) {
+			api.ServeHTTP(w, r)
+			return
+		}
+		s.dash.mux.ServeHTTP(w, r)
+	})
+}
+
+func newDashboard(s *Server) *dashboard {
+	d := &dashboard{s: s, mux: http.NewServeMux(), known: http.NewServeMux(), pages: map[string]*template.Template{}}
+	d.key = make([]byte, 32)
+	rand.Read(d.key)
+	d.geo = mustGeoIndex()
+	d.parseTemplates()
+	routes := []dashRoute{
+		{"GET /login", true, d.handleLogin},
+		{"POST /login", true, d.handleLoginPost},
+		{"POST /logout", false, d.handleLogout},
+		{"GET /{$}", false, d.handleOverview},
+		{"GET /catalog", false, d.handleCatalog},
+		{"GET /catalog/{code}", false, d.handleResource},
+		{"POST /catalog/{code}/request", false, d.handleRequestAccess},
+		{"GET /requests", false, d.handleRequests},
+		{"POST /requests/{id}/approve", false, d.handleApprove},
+		{"POST /requests/{id}/reject", false, d.handleReject},
+		{"GET /agreements", false, d.handleAgreements},
+		{"POST /agreements/{id}/revoke", false, d.handleRevokeAgreement},
+		{"POST /keys", false, d.handleCreateKey},
+		{"POST /keys/{id}/revoke", false, d.handleRevokeKey},
+		{"GET /feedback", false, d.handleFeedback},
+		{"GET /proof", false, d.handleProof},
+		{"GET /environment", false, d.handleEnvironment},
+	}
+	for _, rt := range routes {
+		d.mux.Handle(rt.pattern, d.adapt(rt))
+		d.known.Handle(rt.pattern, http.NotFoundHandler())
+	}
+	d.mux.Handle("GET /assets/", d.assets())
+	d.known.Handle("GET /assets/", http.NotFoundHandler())
+	d.mux.Handle("/", d.adapt(dashRoute{pattern: "", public: true, h: d.handleNotFound}))
+	return d
+}
+
+// parseTemplates parses each page with the layout. A broken template is a
+// programming error, found by any test that builds a server.
+func (d *dashboard) parseTemplates() {
+	funcs := template.FuncMap{
+		"join": strings.Join,
+		"contains": func(list []string, s string) bool {
+			return slices.Contains(list, s)
+		},
+		"pct": func(part, whole int64) float64 {
+			if whole <= 0 {
+				return 0
+			}
+			return float64(part) * 100 / float64(whole)
+		},
+		"add":  func(a, b int) int { return a + b },
+		"list": func(s ...string) []string { return s },
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	for _, name := range names {
+		base := strings.TrimSuffix(path.Base(name), ".html")
+		if base == "layout" {
+			continue
+		}
+		d.pages[base] = template.Must(template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", name))
+	}
+}
+
+// assets serves the embedded CSS, JavaScript and vendored packages.
+func (d *dashboard) assets() http.Handler {
+	sub, err := fs.Sub(assetFS, "assets")
+	if err != nil {
+		panic(err)
+	}
+	files := http.StripPrefix("/assets/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if strings.HasSuffix(r.URL.Path, ".geo.json") {
+			w.Header().Set("Content-Type", "application/geo+json")
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
+// adapt turns a viewFunc into a handler: it bounds the body, settles the
+// language, authenticates the session, checks the CSRF token of a POST,
+// renders errors as pages, and counts and logs the request.
+func (d *dashboard) adapt(rt dashRoute) http.Handler {
+	name := "dashboard " + rt.pattern
+	if rt.pattern == "" {
+		name = "dashboard unmatched"
+	}
+	obs := d.s.metrics.route(name)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		r.Body = http.MaxBytesReader(sw, r.Body, maxFormBytes)
+		h := sw.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
+		v := d.newView(sw, r)
+		err := d.authenticate(sw, r, v, rt.public)
+		if err == nil && r.Method == http.MethodPost && rt.pattern != "POST /login" {
+			err = d.checkCSRF(r, v)
+		}
+		if err == nil {
+			err = rt.h(sw, r, v)
+		}
+		if err != nil {
+			d.writeError(sw, r, v, err)
+		}
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		took := time.Since(start)
+		obs.observe(r.Method, sw.status, took)
+		level := slog.LevelDebug
+		if sw.status >= 400 {
+			level = slog.LevelInfo
+		}
+		if d.s.Logger.Enabled(r.Context(), level) {
+			d.s.Logger.LogAttrs(r.Context(), level, "request",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
+				slog.Duration("took", took), slog.String("actor", hutong.ActorFromContext(r.Context()).String()))
+		}
+	})
+}
+
+// newView settles the language: ?lang= (remembered in a cookie), the
+// cookie, or Chinese.
+func (d *dashboard) newView(w http.ResponseWriter, r *http.Request) *view {
+	v := &view{d: d, r: r, Lang: langZh, Path: r.URL.Path}
+	if l := langOf(r.URL.Query().Get("lang")); l != "" {
+		v.Lang = l
+		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+	} else if c, err := r.Cookie(langCookie); err == nil && langOf(c.Value) != "" {
+		v.Lang = langOf(c.Value)
+	}
+	return v
+}
+
+// authenticate resolves the session cookie into the request's actor. A
+// page that needs a session and has none gets errSignIn.
+func (d *dashboard) authenticate(w http.ResponseWriter, r *http.Request, v *view, public bool) error {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		if public {
+			return nil
+		}
+		return errSignIn
+	}
+	a, err := d.s.Auth.Authenticate(r.Context(), c.Value)
+	switch {
+	case hutong.ErrorCode(err) == hutong.EUNAUTHORIZED || err == nil && a.User == nil:
+		clearCookie(w, r, sessionCookie)
+		if public {
+			return nil
+		}
+		return errSignIn
+	case err != nil:
+		return err
+	}
+	v.User = a.User
+	v.CSRF = d.csrfToken(c.Value)
+	*r = *r.WithContext(hutong.NewContextWithActor(r.Context(), a))
+	return nil
+}
+
+// csrfToken binds a form to a session (or to the sign-in nonce).
+func (d *dashboard) csrfToken(bound string) string {
+	m := hmac.New(sha256.New, d.key)
+	m.Write([]byte(bound))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// checkCSRF checks a POST's token (form field csrf or header
+// X-CSRF-Token) and, when the browser says, that it comes from this origin.
+func (d *dashboard) checkCSRF(r *http.Request, v *view) error {
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return hutong.Errorf(hutong.EINVALID, "the form cannot be read: %v", err)
+	}
+	forbidden := hutong.Errorf(hutong.EFORBIDDEN, "%s", translate(v.Lang, "error.csrf"))
+	if o := r.Header.Get("Origin"); o != "" {
+		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
+			return forbidden
+		}
+	}
+	got := r.Header.Get("X-CSRF-Token")
+	if got == "" {
+		got = r.PostFormValue("csrf")
+	}
+	if v.CSRF == "" || !hmac.Equal([]byte(got), []byte(v.CSRF)) {
+		return forbidden
+	}
+	return nil
+}
+
+func clearCookie(w http.ResponseWriter, r *http.Request, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+}
+
+// isHTMX reports whether htmx made the request (it wants a fragment).
+func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
+
+// render executes page's layout (or, with block, one of its blocks) with
+// v, at status.
+func (d *dashboard) render(w http.ResponseWriter, v *view, status int, page, block string) error {
+	t, ok := d.pages[page]
+	if !ok {
+		return hutong.Internal(errors.New("dashboard: no template " + page))
+	}
+	if block == "" {
+		block = "layout"
+	}
+	var b strings.Builder
+	if err := t.ExecuteTemplate(&b, block, v); err != nil {
+		return hutong.Internal(err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, err := w.Write([]byte(b.String()))
+	return err
+}
+
+// writeError shows err: the sign-in page for a missing session, else an
+// error page (a fragment for htmx) with the message and its status. Only
+// internal errors are logged in full; their text never reaches the page.
+func (d *dashboard) writeError(w http.ResponseWriter, r *http.Request, v *view, err error) {
+	if errors.Is(err, errSignIn) {
+		next := r.URL.RequestURI()
+		if r.Method != http.MethodGet {
+			next = "/"
+		}
+		to := "/login?next=" + url.QueryEscape(next)
+		if isHTMX(r) {
+			w.Header().Set("HX-Redirect", to)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
+	code := hutong.ErrorCode(err)
+	status, ok := statusCodes[code]
+	msg := hutong.ErrorMessage(err)
+	var mbe *http.MaxBytesError
+	var he *httpError
+	switch {
+	case errors.As(err, &he):
+		status, msg = he.status, he.msg
+	case errors.As(err, &mbe):
+		code, status, msg = hutong.EINVALID, http.StatusRequestEntityTooLarge, "the form is larger than "+formatBytes(mbe.Limit)
+	case !ok || code == hutong.EINTERNAL:
+		status = http.StatusInternalServerError
+		d.s.Logger.ErrorContext(r.Context(), "internal error", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Any("err", err))
+	}
+	v.Title = "error." + code
+	if he != nil {
+		v.Title = "error.method"
+	}
+	v.Data = errorPage{Code: code, Message: msg}
+	block := ""
+	if isHTMX(r) {
+		block = "fragment"
+	}
+	if rerr := d.render(w, v, status, "error", block); rerr != nil {
+		http.Error(w, msg, status)
+	}
+}
+
+// errorPage is what the error template shows.
+type errorPage struct {
+	Code, Message string
+}
+
+func (d *dashboard) handleNotFound(w http.ResponseWriter, r *http.Request, v *view) error {
+	if allow := allowed(d.known, r); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		return &httpError{status: http.StatusMethodNotAllowed, code: hutong.EINVALID, msg: r.Method + " " + r.URL.Path}
+	}
+	return hutong.Errorf(hutong.ENOTFOUND, "%s", translate(v.Lang, "error.notfound.text", r.URL.Path))
+}
+
+// handleLogin shows the sign-in form, bound by its CSRF token to a nonce
+// cookie.
+func (d *dashboard) handleLogin(w http.ResponseWriter, r *http.Request, v *view) error {
+	if v.User != nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return nil
+	}
+	return d.renderLogin(w, r, v, http.StatusOK, "", r.URL.Query().Get("login"))
+}
+
+func (d *dashboard) renderLogin(w http.ResponseWriter, r *http.Request, v *view, status int, problem, login string) error {
+	nonce := rand.Text()
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: nonce, Path: "/login", MaxAge: 3600, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	v.CSRF = d.csrfToken("login:" + nonce)
+	v.Title = "login.title"
+	v.Error = problem
+	next := r.FormValue("next")
+	v.Data = struct{ Login, Next string }{login, safeNext(next)}
+	return d.render(w, v, status, "login", "")
+}
+
+// handleLoginPost signs in and sets the session cookie.
+func (d *dashboard) handleLoginPost(w http.ResponseWriter, r *http.Request, v *view) error {
+	if err := r.ParseForm(); err != nil {
+		return hutong.Errorf(hutong.EINVALID, "the form cannot be read")
+	}
+	login := strings.TrimSpace(r.PostFormValue("login"))
+	c, err := r.Cookie(loginCookie)
+	if err != nil || !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(d.csrfToken("login:"+c.Value))) {
+		return d.renderLogin(w, r, v, http.StatusForbidden, translate(v.Lang, "login.csrf"), login)
+	}
+	token, err := d.s.Auth.SignIn(r.Context(), login, r.PostFormValue("password"))
+	if hutong.ErrorCode(err) == hutong.EUNAUTHORIZED || hutong.ErrorCode(err) == hutong.EINVALID || hutong.ErrorCode(err) == hutong.ENOTFOUND {
+		return d.renderLogin(w, r, v, http.StatusUnauthorized, translate(v.Lang, "login.failed"), login)
+	}
+	if err != nil {
+		return err
+	}
+	clearCookie(w, r, loginCookie)
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+	return nil
+}
+
+// handleLogout forgets the session in this browser; the token itself
+// expires on its own.
+func (d *dashboard) handleLogout(w http.ResponseWriter, r *http.Request, v *view) error {
+	clearCookie(w, r, sessionCookie)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}
+
+// safeNext keeps a redirect target on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || isAPIPath(next) {
+		return "/"
+	}
+	return next
+}

@@ -1,0 +1,208 @@
+package http
+
+import (
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hutong/hutong"
+)
+
+// TestMessages keeps the translation table complete: every message has
+// both languages, and every id the templates and handlers use exists,
+// including those built from enumerations.
+func TestMessages(t *testing.T) {
+	for id, m := range messages {
+		if m[0] == "" || m[1] == "" {
+			t.Errorf("message %s lacks a translation: %q", id, m)
+		}
+	}
+	used := map[string]bool{}
+	literal := regexp.MustCompile(`\.T "([a-z_.]+)"|T\("([a-z_.]+)"|translate\([^,]+, "([a-z_.]+)"|"([a-z]+\.[a-z_.]+)"`)
+	scan := func(name string, b []byte) {
+		for _, m := range literal.FindAllSubmatch(b, -1) {
+			for _, g := range m[1:] {
+				if len(g) > 0 {
+					used[string(g)] = true
+				}
+			}
+		}
+	}
+	tpls, _ := fs.Glob(templateFS, "templates/*.html")
+	for _, name := range tpls {
+		b, _ := templateFS.ReadFile(name)
+		scan(name, b)
+	}
+	gos, _ := filepath.Glob("dashboard*.go")
+	for _, name := range gos {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scan(name, b)
+	}
+	for _, s := range []string{"unconditional", "conditional", "none"} {
+		used["share."+s] = true
+	}
+	for _, s := range []string{"open", "conditional", "closed"} {
+		used["open."+s] = true
+	}
+	for _, s := range []string{"general", "important", "core"} {
+		used["grade."+s] = true
+	}
+	for _, s := range []string{"pending", "approved", "rejected", "refused", "active", "revoked", "expired"} {
+		used["status."+s] = true
+	}
+	for _, r := range []hutong.Role{hutong.RoleAdmin, hutong.RoleRegionAdmin, hutong.RoleSteward, hutong.RoleConsumer, hutong.RoleAuditor} {
+		used["role."+string(r)] = true
+	}
+	for _, m := range []hutong.MaskRule{hutong.MaskNone, hutong.MaskName, hutong.MaskMobile, hutong.MaskPhone, hutong.MaskIDNumber, hutong.MaskAddress,
+		hutong.MaskBankCard, hutong.MaskEmail, hutong.MaskPlate, hutong.MaskHash, hutong.MaskRedact} {
+		used["mask."+string(m)] = true
+	}
+	for _, vt := range []hutong.ValueType{hutong.TypeString, hutong.TypeInteger, hutong.TypeDecimal, hutong.TypeDate, hutong.TypeDateTime, hutong.TypeBoolean} {
+		used["type."+string(vt)] = true
+	}
+	for c := range hutong.UpdateCycles {
+		used["cycle."+c] = true
+	}
+	for _, box := range []string{"inbox", "outbox", "region", "all"} {
+		used["requests."+box] = true
+	}
+	for code := range statusCodes {
+		used["error."+code] = true
+	}
+	var missing []string
+	for id := range used {
+		// A prefix ("status.") builds ids from enumerations, checked above.
+		if _, ok := messages[id]; !ok && !strings.HasSuffix(id, ".") {
+			missing = append(missing, id)
+		}
+	}
+	slices.Sort(missing)
+	// Strings that look like ids but are not messages (paths, JSON keys)
+	// are listed here when the scan picks them up.
+	for _, id := range missing {
+		if regexp.MustCompile(`^(overview|catalog|res|common|error|requests|agreements|keys|feedback|proof|env|aqi|login|nav|share|open|grade|status|type|mask|cycle|role|lang|app)\.`).MatchString(id) {
+			t.Errorf("message %s is used but not in the table", id)
+		}
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	ints := []struct {
+		n    int64
+		want string
+	}{{0, "0"}, {999, "999"}, {1000, "1,000"}, {12345, "12,345"}, {1234567, "1,234,567"}, {-12345, "-12,345"}}
+	for _, tt := range ints {
+		if got := formatInt(tt.n); got != tt.want {
+			t.Errorf("formatInt(%d) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+	nums := []struct {
+		v    any
+		want string
+	}{{12345.67, "12,345.7"}, {100.0, "100"}, {88.05, "88.1"}, {int(42), "42"}, {uint64(1 << 20), "1,048,576"}}
+	for _, tt := range nums {
+		if got := formatNumber(tt.v); got != tt.want {
+			t.Errorf("formatNumber(%v) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+	day := time.Date(2026, 11, 1, 18, 5, 0, 0, time.UTC) // 2 Nov 02:05 in China
+	for _, tt := range []struct{ lang, date, dateTime string }{
+		{langZh, "2026年11月2日", "2026年11月2日 02:05"},
+		{langEn, "2 Nov 2026", "2 Nov 2026 02:05"},
+	} {
+		if got := formatDate(tt.lang, day); got != tt.date {
+			t.Errorf("formatDate(%s) = %q, want %q", tt.lang, got, tt.date)
+		}
+		if got := formatDateTime(tt.lang, day); got != tt.dateTime {
+			t.Errorf("formatDateTime(%s) = %q, want %q", tt.lang, got, tt.dateTime)
+		}
+	}
+	if got := formatDay(langEn, "2026-10-01"); got != "1 Oct 2026" {
+		t.Errorf("formatDay = %q", got)
+	}
+	if got := translate(langEn, "requests.left", 3); got != "3 working days left" {
+		t.Errorf("translate with an argument = %q", got)
+	}
+	if got := translate(langZh, "no.such.id"); got != "no.such.id" {
+		t.Errorf("unknown id = %q, want the id", got)
+	}
+}
+
+func TestTrendAndForecast(t *testing.T) {
+	tests := []struct {
+		name            string
+		ys              []float64
+		trend, forecast []float64
+	}{
+		{"a line is its own trend", []float64{1, 2, 3, 4}, []float64{1, 2, 3, 4}, []float64{5, 6}},
+		{"flat", []float64{5, 5, 5}, []float64{5, 5, 5}, []float64{5, 5}},
+		{"falling: never below zero", []float64{4, 2, 0}, []float64{4, 2, 0}, []float64{0, 0}},
+		{"noisy: least squares", []float64{0, 2, 1, 3}, []float64{0.3, 1.1, 1.9, 2.7}, []float64{3.5, 4.3}},
+		{"one point", []float64{7}, []float64{7}, []float64{7, 7}},
+		{"none", nil, nil, []float64{0, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			trend, forecast := trendAndForecast(tt.ys, 2)
+			near := func(a, b []float64) bool {
+				if len(a) != len(b) {
+					return false
+				}
+				for i := range a {
+					if math.Abs(a[i]-b[i]) > 0.011 {
+						return false
+					}
+				}
+				return true
+			}
+			if !near(trend, tt.trend) || !near(forecast, tt.forecast) {
+				t.Errorf("got trend %v forecast %v, want %v and %v", trend, forecast, tt.trend, tt.forecast)
+			}
+		})
+	}
+}
+
+func TestGeoCoord(t *testing.T) {
+	g := mustGeoIndex()
+	if len(g.codes) != 13 {
+		t.Fatalf("jjj.geo.json has %d divisions, want 13 (北京, 天津 and Hebei's 11 cities)", len(g.codes))
+	}
+	tests := []struct {
+		code, sameAs string
+		ok           bool
+	}{
+		{"110000", "110000", true},
+		{"110105", "110000", true}, // a district: its municipality
+		{"130102", "130100", true}, // a county: its city
+		{"130000", "130100", true}, // a province: its capital
+		{"131100", "131100", true},
+		{"310000", "", false}, // outside the map
+		{"bad", "", false},
+	}
+	for _, tt := range tests {
+		c, ok := g.coord(tt.code)
+		if ok != tt.ok || ok && c != g.cp[tt.sameAs] {
+			t.Errorf("coord(%s) = %v, %v; want the point of %s", tt.code, c, ok, tt.sameAs)
+		}
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"/catalog?q=x": "/catalog?q=x", "": "/", "//evil.example": "/", "https://evil.example/": "/",
+		"/\\evil": "/", "/api/v1/me": "/", "/ledger/checkpoint": "/",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,797 @@
+package http
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hutong/hutong"
+)
+
+// The dashboard's pages. Each reads through the services as the signed-in
+// user, so the services' own checks decide what the user may see and do.
+
+// maxListed bounds the resources one page reads to draw the tag cloud.
+const maxListed = 5000
+
+// allResources returns the catalog's resources matching f, up to maxListed.
+func (d *dashboard) allResources(r *http.Request, f hutong.ResourceFilter) ([]*hutong.Resource, int, error) {
+	f.Limit = hutong.MaxPageSize
+	var out []*hutong.Resource
+	total := 0
+	for len(out) < maxListed {
+		page, err := d.s.Catalog.Resources(r.Context(), f)
+		if err != nil {
+			return nil, 0, err
+		}
+		total = page.Total
+		out = append(out, page.Items...)
+		if page.NextCursor == "" {
+			break
+		}
+		f.Cursor = page.NextCursor
+	}
+	return out, total, nil
+}
+
+// startOfDay returns midnight China Standard Time of t's day.
+func startOfDay(t time.Time) time.Time {
+	c := t.In(hutong.ChinaTime)
+	return time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, hutong.ChinaTime)
+}
+
+// overviewData is the overview page.
+type overviewData struct {
+	Resources, Departments, Agreements int
+	AgreementsKnown                    bool
+	Today, TodayRefused                int64
+	StatsMissing                       bool
+	Flows, Days, Hours, Tags           *chart
+}
+
+func (d *dashboard) handleOverview(w http.ResponseWriter, r *http.Request, v *view) error {
+	ctx := r.Context()
+	resources, total, err := d.allResources(r, hutong.ResourceFilter{})
+	if err != nil {
+		return err
+	}
+	depts, err := d.s.Directory.Departments(ctx, hutong.DepartmentFilter{})
+	if err != nil {
+		return err
+	}
+	data := &overviewData{Resources: total, Departments: len(depts)}
+	if ags, err := d.s.Requests.Agreements(ctx, hutong.AgreementFilter{Active: true}); err == nil {
+		data.Agreements, data.AgreementsKnown = len(ags), true
+	}
+	tags, err := d.s.Catalog.Tags(ctx)
+	if err != nil {
+		return err
+	}
+	calls := map[string]int64{}
+	if d.s.Stats == nil {
+		data.StatsMissing = true
+	} else {
+		now := time.Now()
+		act, err := d.s.Stats.Activity(ctx, hutong.ActivityFilter{From: startOfDay(now).AddDate(0, 0, -29), To: now})
+		if err != nil {
+			return err
+		}
+		if n := len(act.Days); n > 0 {
+			data.Today, data.TodayRefused = act.Days[n-1].Calls, act.Days[n-1].Refused
+		}
+		calls = act.Resources
+		flows, days, hours := d.flowsChart(v, act.Flows), daysChart(v, act.Days), hoursChart(v, act.Hours)
+		data.Flows, data.Days, data.Hours = &flows, &days, &hours
+	}
+	cloud := tagCloud(v, tags, resources, calls)
+	data.Tags = &cloud
+	v.Title, v.Data = "overview.title", data
+	return d.render(w, v, http.StatusOK, "overview", "")
+}
+
+// catalogData is the catalog page and its results fragment.
+type catalogData struct {
+	Query             url.Values
+	Regions           []hutong.Region
+	Tags              []hutong.TagCount
+	Page              *hutong.ResourcePage
+	NextURL, FirstURL string
+	Paged             bool
+	ShareTypes        []hutong.ShareType
+	Levels            []int
+}
+
+func (d *dashboard) handleCatalog(w http.ResponseWriter, r *http.Request, v *view) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	f := hutong.ResourceFilter{Query: strings.TrimSpace(q.Get("q")), Tag: q.Get("tag"), Region: q.Get("region"), Cursor: q.Get("cursor")}
+	if st := q.Get("share_type"); st != "" {
+		t, ok := hutong.ParseShareType(st)
+		if !ok {
+			return hutong.Errorf(hutong.EINVALID, "share type %q is not one of unconditional, conditional, none", st)
+		}
+		f.ShareType = t
+	}
+	if l := q.Get("level"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 4 {
+			return hutong.Errorf(hutong.EINVALID, "level %q must be 1 to 4", l)
+		}
+		f.Level = n
+	}
+	page, err := d.s.Catalog.Resources(ctx, f)
+	if hutong.ErrorCode(err) == hutong.EINVALID && f.Cursor != "" {
+		f.Cursor = "" // a stale cursor: start again
+		page, err = d.s.Catalog.Resources(ctx, f)
+	}
+	if err != nil {
+		return err
+	}
+	data := &catalogData{Query: q, Page: page, Paged: f.Cursor != "",
+		ShareTypes: []hutong.ShareType{hutong.ShareUnconditional, hutong.ShareConditional, hutong.ShareNone}, Levels: []int{1, 2, 3, 4}}
+	base := url.Values{}
+	for _, k := range []string{"q", "tag", "region", "share_type", "level"} {
+		if q.Get(k) != "" {
+			base.Set(k, q.Get(k))
+		}
+	}
+	data.FirstURL = "/catalog?" + base.Encode()
+	if page.NextCursor != "" {
+		next := url.Values{}
+		for k, vs := range base {
+			next[k] = vs
+		}
+		next.Set("cursor", page.NextCursor)
+		data.NextURL = "/catalog?" + next.Encode()
+	}
+	v.Title, v.Data = "catalog.title", data
+	if isHTMX(r) && r.Header.Get("HX-Target") == "results" {
+		return d.render(w, v, http.StatusOK, "catalog", "results")
+	}
+	if data.Regions, err = d.s.Directory.Regions(ctx, hutong.RegionFilter{}); err != nil {
+		return err
+	}
+	if data.Tags, err = d.s.Catalog.Tags(ctx); err != nil {
+		return err
+	}
+	return d.render(w, v, http.StatusOK, "catalog", "")
+}
+
+// resourceData is a resource's page.
+type resourceData struct {
+	R           *hutong.Resource
+	Elements    map[string]hutong.Element
+	Quality     []hutong.ItemQuality
+	QualityNote string // message id when there is no quality to show
+	CanRequest  bool
+	RequestNote string // message id (or text) when the form is not shown
+	Form        requestForm
+	Result      *hutong.Request
+}
+
+// requestForm is the "request access" form as filled in.
+type requestForm struct {
+	Fields                          []string
+	Purpose, LegalBasis, ValidUntil string
+}
+
+func (d *dashboard) resourceData(r *http.Request, v *view, code string) (*resourceData, error) {
+	ctx := r.Context()
+	res, err := d.s.Catalog.Resource(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	els, err := d.s.Catalog.Elements(ctx)
+	if err != nil {
+		return nil, err
+	}
+	data := &resourceData{R: res, Elements: map[string]hutong.Element{}}
+	for _, e := range els {
+		data.Elements[e.ID] = e
+	}
+	switch {
+	case d.s.Stats == nil:
+		data.QualityNote = "common.unavailable"
+	case res.Hosted == hutong.HostedNode:
+		data.QualityNote = "res.quality.node"
+	case res.Rows == 0:
+		data.QualityNote = "res.quality.none"
+	default:
+		q, err := d.s.Stats.Quality(ctx, code)
+		if err != nil {
+			return nil, err
+		}
+		data.Quality = q
+	}
+	u := v.User
+	switch {
+	case res.ShareType == hutong.ShareNone:
+		data.RequestNote = v.T("res.request.none", res.LegalBasis)
+	case u.Department == "":
+		data.RequestNote = v.T("res.request.nodept")
+	case u.Department == res.Provider:
+		data.RequestNote = v.T("res.request.own")
+	case u.Has(hutong.RoleConsumer) || u.Has(hutong.RoleSteward):
+		data.CanRequest = true
+	default:
+		data.RequestNote = v.T("res.request.nodept")
+	}
+	for _, it := range res.Items {
+		data.Form.Fields = append(data.Form.Fields, it.Name)
+	}
+	data.Form.ValidUntil = time.Now().In(hutong.ChinaTime).AddDate(1, 0, 0).Format(time.DateOnly)
+	return data, nil
+}
+
+func (d *dashboard) handleResource(w http.ResponseWriter, r *http.Request, v *view) error {
+	data, err := d.resourceData(r, v, r.PathValue("code"))
+	if err != nil {
+		return err
+	}
+	v.Title, v.Data = "catalog.title", data
+	return d.render(w, v, http.StatusOK, "resource", "")
+}
+
+// handleRequestAccess files a request as the signed-in user and shows the
+// result, or the form again with what is wrong.
+func (d *dashboard) handleRequestAccess(w http.ResponseWriter, r *http.Request, v *view) error {
+	data, err := d.resourceData(r, v, r.PathValue("code"))
+	if err != nil {
+		return err
+	}
+	v.Title, v.Data = "catalog.title", data
+	form := requestForm{Fields: r.PostForm["fields"], Purpose: strings.TrimSpace(r.PostFormValue("purpose")),
+		LegalBasis: strings.TrimSpace(r.PostFormValue("legal_basis")), ValidUntil: strings.TrimSpace(r.PostFormValue("valid_until"))}
+	data.Form = form
+	status := http.StatusOK
+	if len(form.Fields) == 0 {
+		v.Error, status = v.T("res.request.mustfield"), http.StatusUnprocessableEntity
+	} else {
+		req, err := d.s.Requests.CreateRequest(r.Context(), &hutong.RequestInput{Resource: data.R.Code, Fields: form.Fields,
+			Purpose: form.Purpose, LegalBasis: form.LegalBasis, ValidUntil: form.ValidUntil})
+		switch code := hutong.ErrorCode(err); code {
+		case "":
+			data.Result = req
+		case hutong.EINVALID, hutong.EFORBIDDEN, hutong.ECONFLICT, hutong.ENOTFOUND:
+			v.Error, status = hutong.ErrorMessage(err), statusCodes[code]
+			if code == hutong.EINVALID {
+				status = http.StatusUnprocessableEntity
+			}
+		default:
+			return err
+		}
+	}
+	block := ""
+	if isHTMX(r) {
+		block = "request-form"
+	}
+	return d.render(w, v, status, "resource", block)
+}
+
+// requestsData is the requests page.
+type requestsData struct {
+	Box, Status   string
+	Boxes         []string
+	OverdueOnly   bool
+	Requests      []*hutong.Request
+	Notifications []hutong.Notification
+	CanDecide     bool
+}
+
+// requestCard is one request with what the user may do with it.
+type requestCard struct {
+	V         *view
+	R         *hutong.Request
+	CanDecide bool
+	Error     string
+	Fields    []string // the fields to show checked
+	Until     string
+}
+
+// Card pairs a request with the page, for the card template.
+func (v *view) Card(req *hutong.Request, canDecide bool) requestCard {
+	return requestCard{V: v, R: req, CanDecide: canDecide, Fields: req.Fields, Until: v.InputDay(req.ValidUntil)}
+}
+
+func (d *dashboard) boxes(u *hutong.User) []string {
+	var out []string
+	if u.Department != "" {
+		if u.Has(hutong.RoleSteward) {
+			out = append(out, "inbox")
+		}
+		out = append(out, "outbox")
+	}
+	if u.Has(hutong.RoleRegionAdmin) || u.Has(hutong.RoleAdmin) {
+		out = append(out, "region")
+	}
+	if u.Has(hutong.RoleAdmin) || u.Has(hutong.RoleAuditor) {
+		out = append(out, "all")
+	}
+	return out
+}
+
+func (d *dashboard) handleRequests(w http.ResponseWriter, r *http.Request, v *view) error {
+	q := r.URL.Query()
+	data := &requestsData{Boxes: d.boxes(v.User), Box: q.Get("box"), Status: q.Get("status"), OverdueOnly: q.Get("overdue") != ""}
+	if len(data.Boxes) == 0 {
+		return hutong.Errorf(hutong.EFORBIDDEN, "requests belong to departments and region admins")
+	}
+	if !slices.Contains(data.Boxes, data.Box) {
+		data.Box = data.Boxes[0]
+	}
+	f := hutong.RequestFilter{Box: data.Box, Status: hutong.RequestStatus(data.Status), Overdue: data.OverdueOnly, Limit: 200}
+	switch data.Box {
+	case "inbox":
+		if data.Status == "" {
+			f.Status, data.Status = hutong.RequestPending, string(hutong.RequestPending)
+		}
+	case "region":
+		if q.Get("overdue") == "" && q.Get("status") == "" {
+			f.Overdue, data.OverdueOnly = true, true
+		}
+	case "all":
+		f.Box = ""
+	}
+	if data.Status == "any" {
+		f.Status = ""
+	}
+	reqs, err := d.s.Requests.Requests(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	data.Requests = reqs
+	data.CanDecide = data.Box == "inbox" || v.User.Has(hutong.RoleAdmin)
+	if v.User.Has(hutong.RoleRegionAdmin) || v.User.Has(hutong.RoleAdmin) {
+		if data.Notifications, err = d.s.Requests.Notifications(r.Context()); err != nil {
+			return err
+		}
+	}
+	v.Title, v.Data = "requests.title", data
+	v.Flash = flashOf(v, q)
+	return d.render(w, v, http.StatusOK, "requests", "")
+}
+
+// flashOf turns a redirect's query into a message (for browsers without
+// JavaScript, which post the forms directly).
+func flashOf(v *view, q url.Values) string {
+	switch q.Get("done") {
+	case "approved":
+		return v.T("requests.approved", q.Get("id"), q.Get("agreement"))
+	case "rejected":
+		return v.T("requests.rejectedmsg", q.Get("id"))
+	case "revoked":
+		return v.T("agreements.revoked", q.Get("id"))
+	}
+	return ""
+}
+
+// decided answers a decision: an empty fragment (the card goes) with a
+// message swapped in out of band for htmx, a redirect otherwise.
+func (d *dashboard) decided(w http.ResponseWriter, r *http.Request, v *view, msg, redirect string) error {
+	if !isHTMX(r) {
+		http.Redirect(w, r, redirect, http.StatusSeeOther)
+		return nil
+	}
+	v.Flash = msg
+	return d.render(w, v, http.StatusOK, "requests", "flash-oob")
+}
+
+// cardAgain shows a request's card again with what is wrong.
+func (d *dashboard) cardAgain(w http.ResponseWriter, r *http.Request, v *view, id string, problem error, fields []string, until string) error {
+	code := hutong.ErrorCode(problem)
+	if code == hutong.EINTERNAL || code == hutong.EUNAVAILABLE {
+		return problem
+	}
+	req, err := d.s.Requests.Request(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	card := v.Card(req, true)
+	card.Error = hutong.ErrorMessage(problem)
+	if fields != nil {
+		card.Fields = fields
+	}
+	if until != "" {
+		card.Until = until
+	}
+	if !isHTMX(r) {
+		return problem
+	}
+	v.Data = card
+	return d.render(w, v, http.StatusUnprocessableEntity, "requests", "card-partial")
+}
+
+func (d *dashboard) handleApprove(w http.ResponseWriter, r *http.Request, v *view) error {
+	id := r.PathValue("id")
+	req, err := d.s.Requests.Request(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	fields := r.PostForm["fields"]
+	until := strings.TrimSpace(r.PostFormValue("valid_until"))
+	if len(fields) == 0 {
+		return d.cardAgain(w, r, v, id, hutong.Errorf(hutong.EINVALID, "%s", v.T("res.request.mustfield")), []string{}, until)
+	}
+	var n hutong.Narrowing
+	if len(fields) < len(req.Fields) {
+		n.Fields = fields
+	}
+	if until != "" && until != v.InputDay(req.ValidUntil) {
+		n.ValidUntil = until
+	}
+	done, err := d.s.Requests.Approve(r.Context(), id, n)
+	if err != nil {
+		return d.cardAgain(w, r, v, id, err, fields, until)
+	}
+	return d.decided(w, r, v, v.T("requests.approved", done.ID, done.AgreementID),
+		"/requests?box=inbox&done=approved&id="+url.QueryEscape(done.ID)+"&agreement="+url.QueryEscape(done.AgreementID))
+}
+
+func (d *dashboard) handleReject(w http.ResponseWriter, r *http.Request, v *view) error {
+	id := r.PathValue("id")
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if reason == "" {
+		return d.cardAgain(w, r, v, id, hutong.Errorf(hutong.EINVALID, "%s", v.T("requests.reason.need")), nil, "")
+	}
+	done, err := d.s.Requests.Reject(r.Context(), id, reason)
+	if err != nil {
+		return d.cardAgain(w, r, v, id, err, nil, "")
+	}
+	return d.decided(w, r, v, v.T("requests.rejectedmsg", done.ID), "/requests?box=inbox&done=rejected&id="+url.QueryEscape(done.ID))
+}
+
+// agreementsData is the agreements and keys page.
+type agreementsData struct {
+	Consumed, Provided, All []*hutong.Agreement
+	IsAdmin                 bool
+	CanRevoke               bool
+	Keys                    []hutong.Credential
+	NewKey                  string
+	NewKeyName              string
+	KeyError                string
+	HasDept                 bool
+}
+
+func (d *dashboard) agreementsData(r *http.Request, v *view) (*agreementsData, error) {
+	ctx := r.Context()
+	u := v.User
+	data := &agreementsData{IsAdmin: u.Has(hutong.RoleAdmin), HasDept: u.Department != "",
+		CanRevoke: u.Has(hutong.RoleAdmin) || u.Has(hutong.RoleSteward)}
+	var err error
+	if data.HasDept {
+		if data.Consumed, err = d.s.Requests.Agreements(ctx, hutong.AgreementFilter{Role: "consumer"}); err != nil {
+			return nil, err
+		}
+		if data.Provided, err = d.s.Requests.Agreements(ctx, hutong.AgreementFilter{Role: "provider"}); err != nil {
+			return nil, err
+		}
+		if data.Keys, err = d.s.Auth.Credentials(ctx, u.Department); err != nil {
+			return nil, err
+		}
+	} else if data.IsAdmin {
+		if data.All, err = d.s.Requests.Agreements(ctx, hutong.AgreementFilter{}); err != nil {
+			return nil, err
+		}
+	} else {
+		return nil, hutong.Errorf(hutong.EFORBIDDEN, "agreements belong to departments")
+	}
+	return data, nil
+}
+
+func (d *dashboard) handleAgreements(w http.ResponseWriter, r *http.Request, v *view) error {
+	data, err := d.agreementsData(r, v)
+	if err != nil {
+		return err
+	}
+	v.Title, v.Data = "agreements.title", data
+	v.Flash = flashOf(v, r.URL.Query())
+	return d.render(w, v, http.StatusOK, "agreements", "")
+}
+
+func (d *dashboard) handleRevokeAgreement(w http.ResponseWriter, r *http.Request, v *view) error {
+	id := r.PathValue("id")
+	ag, err := d.s.Requests.RevokeAgreement(r.Context(), id, strings.TrimSpace(r.PostFormValue("reason")))
+	if err != nil {
+		if hutong.ErrorCode(err) == hutong.EINVALID && isHTMX(r) {
+			v.Error = hutong.ErrorMessage(err)
+			return d.render(w, v, http.StatusUnprocessableEntity, "agreements", "flash-oob")
+		}
+		return err
+	}
+	if !isHTMX(r) {
+		http.Redirect(w, r, "/agreements?done=revoked&id="+url.QueryEscape(ag.ID), http.StatusSeeOther)
+		return nil
+	}
+	v.Flash = v.T("agreements.revoked", ag.ID)
+	v.Data = v.Row(ag, true)
+	return d.render(w, v, http.StatusOK, "agreements", "agreement-row-revoked")
+}
+
+// agreementRow is one agreement in a list, with whether the user's
+// department provides it (and so may revoke it).
+type agreementRow struct {
+	V        *view
+	A        *hutong.Agreement
+	Provided bool
+}
+
+// agreementTable is a list of agreements.
+type agreementTable struct {
+	V        *view
+	Rows     []agreementRow
+	Provided bool
+}
+
+// Rows pairs agreements with the page, for the table template.
+func (v *view) Rows(as []*hutong.Agreement, provided bool) agreementTable {
+	t := agreementTable{V: v, Provided: provided}
+	for _, a := range as {
+		t.Rows = append(t.Rows, v.Row(a, provided))
+	}
+	return t
+}
+
+// CanRevoke reports whether the user may revoke agreements its
+// department provides.
+func (v *view) CanRevoke() bool {
+	return v.User != nil && (v.User.Has(hutong.RoleAdmin) || v.User.Has(hutong.RoleSteward))
+}
+
+// Row pairs an agreement with the page, for the row template.
+func (v *view) Row(a *hutong.Agreement, provided bool) agreementRow {
+	return agreementRow{V: v, A: a, Provided: provided}
+}
+
+// handleCreateKey creates an application key and shows it once.
+func (d *dashboard) handleCreateKey(w http.ResponseWriter, r *http.Request, v *view) error {
+	data, err := d.agreementsData(r, v)
+	if err != nil {
+		return err
+	}
+	v.Title, v.Data = "agreements.title", data
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	status := http.StatusOK
+	if name == "" {
+		data.KeyError, status = v.T("keys.name.need"), http.StatusUnprocessableEntity
+	} else {
+		_, key, err := d.s.Auth.CreateCredential(r.Context(), "", name)
+		switch code := hutong.ErrorCode(err); code {
+		case "":
+			data.NewKey, data.NewKeyName = key, name
+			if data.Keys, err = d.s.Auth.Credentials(r.Context(), v.User.Department); err != nil {
+				return err
+			}
+		case hutong.EINVALID, hutong.EFORBIDDEN, hutong.ECONFLICT:
+			data.KeyError, status = hutong.ErrorMessage(err), http.StatusUnprocessableEntity
+		default:
+			return err
+		}
+	}
+	block := ""
+	if isHTMX(r) {
+		block = "keys"
+	}
+	return d.render(w, v, status, "agreements", block)
+}
+
+func (d *dashboard) handleRevokeKey(w http.ResponseWriter, r *http.Request, v *view) error {
+	if err := d.s.Auth.RevokeCredential(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	data, err := d.agreementsData(r, v)
+	if err != nil {
+		return err
+	}
+	v.Title, v.Data = "agreements.title", data
+	if !isHTMX(r) {
+		http.Redirect(w, r, "/agreements", http.StatusSeeOther)
+		return nil
+	}
+	return d.render(w, v, http.StatusOK, "agreements", "keys")
+}
+
+// feedbackData is the feedback page.
+type feedbackData struct {
+	From, To    string // the inputs: first and last day
+	Department  string
+	ChooseDept  bool
+	Departments []hutong.Department
+	Feedback    *hutong.Feedback
+}
+
+// parseDayInput reads a date input (YYYY-MM-DD, China Standard Time).
+func parseDayInput(s string) (time.Time, bool) {
+	t, err := time.ParseInLocation(time.DateOnly, strings.TrimSpace(s), hutong.ChinaTime)
+	return t, err == nil
+}
+
+func (d *dashboard) handleFeedback(w http.ResponseWriter, r *http.Request, v *view) error {
+	if d.s.Feedback == nil {
+		v.Title, v.Error = "feedback.title", v.T("common.unavailable")
+		v.Data = &feedbackData{}
+		return d.render(w, v, http.StatusOK, "feedback", "")
+	}
+	q := r.URL.Query()
+	today := startOfDay(time.Now())
+	from, to := today.AddDate(0, 0, -29), today
+	status := http.StatusOK
+	if s := q.Get("from"); s != "" {
+		t, ok := parseDayInput(s)
+		if !ok {
+			v.Error, status = v.T("env.invalid.date"), http.StatusUnprocessableEntity
+		}
+		from = t
+	}
+	if s := q.Get("to"); s != "" {
+		t, ok := parseDayInput(s)
+		if !ok {
+			v.Error, status = v.T("env.invalid.date"), http.StatusUnprocessableEntity
+		}
+		to = t
+	}
+	data := &feedbackData{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), Department: q.Get("department")}
+	if v.User.Department == "" {
+		data.ChooseDept = true
+		for _, dep := range v.Departments() {
+			if v.User.Has(hutong.RoleAdmin) || v.User.Has(hutong.RoleAuditor) || hutong.RegionContains(v.User.Region, dep.Region) {
+				data.Departments = append(data.Departments, dep)
+			}
+		}
+	} else {
+		data.Department = v.User.Department
+	}
+	v.Title, v.Data = "feedback.title", data
+	if data.Department == "" {
+		if v.Error == "" {
+			v.Flash = v.T("feedback.choose")
+		}
+		return d.render(w, v, status, "feedback", "")
+	}
+	if v.Error == "" {
+		fb, err := d.s.Feedback.Feedback(r.Context(), hutong.FeedbackFilter{Provider: data.Department, From: from, To: to.AddDate(0, 0, 1)})
+		switch code := hutong.ErrorCode(err); code {
+		case "":
+			data.Feedback = fb
+		case hutong.EINVALID, hutong.ENOTFOUND:
+			v.Error, status = hutong.ErrorMessage(err), http.StatusUnprocessableEntity
+		default:
+			return err
+		}
+	}
+	return d.render(w, v, status, "feedback", "")
+}
+
+// proofData is the ledger page.
+type proofData struct {
+	Unavailable       bool
+	Checkpoint        string
+	Size              uint64
+	Witnesses         []string
+	CheckpointProblem string
+	Index             string
+	Check             *hutong.ReceiptCheck
+}
+
+func (d *dashboard) handleProof(w http.ResponseWriter, r *http.Request, v *view) error {
+	data := &proofData{Index: strings.TrimSpace(r.URL.Query().Get("index"))}
+	v.Title, v.Data = "proof.title", data
+	if d.s.LedgerView == nil {
+		data.Unavailable = true
+		return d.render(w, v, http.StatusOK, "proof", "")
+	}
+	ctx := r.Context()
+	raw, size, ws, err := d.s.LedgerView.LatestCheckpoint(ctx)
+	switch code := hutong.ErrorCode(err); code {
+	case "":
+		data.Checkpoint, data.Size, data.Witnesses = string(raw), size, ws
+	case hutong.EUNAVAILABLE, hutong.ENOTFOUND:
+		data.CheckpointProblem = hutong.ErrorMessage(err)
+	default:
+		return err
+	}
+	status := http.StatusOK
+	if data.Index != "" {
+		index, err := strconv.ParseUint(data.Index, 10, 63)
+		if err != nil {
+			v.Error = v.T("proof.index.invalid")
+			return d.render(w, v, http.StatusUnprocessableEntity, "proof", "")
+		}
+		check, err := d.s.LedgerView.Check(ctx, index)
+		switch code := hutong.ErrorCode(err); code {
+		case "":
+			data.Check = check
+		case hutong.ENOTFOUND, hutong.EUNAVAILABLE, hutong.EINVALID:
+			data.Check = &hutong.ReceiptCheck{Index: index, Problem: hutong.ErrorMessage(err)}
+			status = statusCodes[code]
+		default:
+			return err
+		}
+	}
+	return d.render(w, v, status, "proof", "")
+}
+
+// environmentData is the air-quality page.
+type environmentData struct {
+	Unavailable         string
+	From, To            string
+	Threshold, MinHours string
+	Result              *hutong.AirQuality
+	HotSpots            []hutong.CityAir
+	Map                 *chart
+}
+
+// AQIColor and AQIBand describe an AQI for the tables.
+func (v *view) AQIColor(aqi float64) string { return aqiColor(aqi) }
+
+// AQIBand names an AQI's band.
+func (v *view) AQIBand(aqi float64) string { return v.T(aqiLabel(aqi)) }
+
+func (d *dashboard) handleEnvironment(w http.ResponseWriter, r *http.Request, v *view) error {
+	data := &environmentData{}
+	v.Title, v.Data = "env.title", data
+	if d.s.AirQuality == nil {
+		data.Unavailable = v.T("common.unavailable")
+		return d.render(w, v, http.StatusOK, "environment", "")
+	}
+	q := r.URL.Query()
+	data.From, data.To, data.Threshold, data.MinHours = q.Get("from"), q.Get("to"), q.Get("threshold"), q.Get("min_hours")
+	var aq hutong.AirQualityQuery
+	bad := func(id string) error {
+		v.Error = v.T(id)
+		return d.render(w, v, http.StatusUnprocessableEntity, "environment", "")
+	}
+	if data.From != "" {
+		t, ok := parseDayInput(data.From)
+		if !ok {
+			return bad("env.invalid.date")
+		}
+		aq.From = t
+	}
+	if data.To != "" {
+		t, ok := parseDayInput(data.To)
+		if !ok {
+			return bad("env.invalid.date")
+		}
+		aq.To = t.AddDate(0, 0, 1)
+	}
+	for _, p := range []struct {
+		s   string
+		dst *int
+	}{{data.Threshold, &aq.Threshold}, {data.MinHours, &aq.MinHours}} {
+		if p.s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(p.s))
+		if err != nil {
+			return bad("env.invalid.number")
+		}
+		*p.dst = n
+	}
+	res, err := d.s.AirQuality.AirQuality(r.Context(), aq)
+	switch code := hutong.ErrorCode(err); code {
+	case "":
+	case hutong.EINVALID:
+		v.Error = hutong.ErrorMessage(err)
+		return d.render(w, v, http.StatusUnprocessableEntity, "environment", "")
+	case hutong.ENOTFOUND, hutong.EUNAVAILABLE:
+		data.Unavailable = hutong.ErrorMessage(err)
+		return d.render(w, v, statusCodes[code], "environment", "")
+	default:
+		return err
+	}
+	data.Result = res
+	data.From = res.Query.From.In(hutong.ChinaTime).Format(time.DateOnly)
+	data.To = v.InputDay(res.Query.To)
+	data.Threshold, data.MinHours = strconv.Itoa(res.Query.Threshold), strconv.Itoa(res.Query.MinHours)
+	for _, c := range res.Cities {
+		if c.HotSpot {
+			data.HotSpots = append(data.HotSpots, c)
+		}
+	}
+	m := d.aqiMap(v, res.Cities)
+	data.Map = &m
+	return d.render(w, v, http.StatusOK, "environment", "")
+}

@@ -1,0 +1,380 @@
+package http
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hutong/hutong"
+)
+
+// Languages of the dashboard: Chinese first, English second.
+const (
+	langZh = "zh"
+	langEn = "en"
+)
+
+// messages is the dashboard's one translation table: every string it
+// shows, by message id, in Chinese and English. Format verbs take the
+// arguments given to T.
+var messages = map[string][2]string{
+	"app.name":     {"互通 · 京津冀政务数据共享平台", "Hutong · Jing-Jin-Ji Data Sharing"},
+	"app.short":    {"互通", "Hutong"},
+	"sep":          {"、", ", "},
+	"lang.switch":  {"English", "中文"},
+	"nav.overview": {"概览", "Overview"}, "nav.catalog": {"资源目录", "Catalog"}, "nav.requests": {"共享申请", "Requests"},
+	"nav.agreements": {"协议与密钥", "Agreements & keys"}, "nav.feedback": {"使用反馈", "Feedback"},
+	"nav.proof": {"存证核验", "Ledger"}, "nav.environment": {"生态环境", "Environment"},
+	"nav.signout": {"退出", "Sign out"}, "nav.signedin": {"%s（%s）", "%s (%s)"},
+
+	"login.title": {"登录", "Sign in"}, "login.login": {"用户名", "Login"}, "login.password": {"密码", "Password"},
+	"login.submit": {"登录", "Sign in"}, "login.failed": {"用户名或密码错误。", "Wrong login or password."},
+	"login.hint":  {"演示用户：admin、tjyb-steward、bjsj-consumer、bj-admin 等，密码均为 hutong-demo。", "Demo users: admin, tjyb-steward, bjsj-consumer, bj-admin and more; the password of all is hutong-demo."},
+	"login.intro": {"京津冀政务数据共享：统一目录、申请审批、按协议交换、全程留痕。", "Jing-Jin-Ji government data sharing: one catalog, requests and approvals, governed exchange, a verifiable audit trail."},
+	"login.csrf":  {"登录表单已过期，请重试。", "The sign-in form expired; please try again."},
+
+	"role.admin": {"平台管理员", "platform admin"}, "role.region_admin": {"区域管理员", "region admin"},
+	"role.steward": {"数据管理员", "data steward"}, "role.consumer": {"数据使用者", "data consumer"}, "role.auditor": {"审计员", "auditor"},
+
+	"overview.title": {"共享概览", "Sharing overview"}, "overview.resources": {"目录资源", "Resources"},
+	"overview.departments": {"接入部门", "Departments"}, "overview.agreements": {"共享协议", "Agreements"},
+	"overview.today": {"今日交换", "Exchanges today"}, "overview.flows": {"空间信息流", "Spatial information flow"},
+	"overview.flows.note":    {"近 30 天由提供方所在地流向使用方所在地的交换次数；线宽表示交换量。", "Exchange calls of the last 30 days from the provider's region to the consumer's; line width shows volume."},
+	"overview.history":       {"历史流", "History flow"},
+	"overview.history.days":  {"近 30 天每日交换次数、趋势与 7 天预测", "Exchange calls per day over 30 days, trend and 7-day forecast"},
+	"overview.history.hours": {"近 48 小时每小时交换次数", "Exchange calls per hour over the last 48 hours"},
+	"overview.tags":          {"标签云", "Tag cloud"},
+	"overview.tags.note":     {"字号表示带该标签的资源数与近 30 天调用量。", "Size shows the resources carrying the tag and their calls over 30 days."},
+	"overview.nodata":        {"暂无数据", "No data yet"},
+	"overview.calls":         {"交换次数", "Calls"}, "overview.trend": {"趋势", "Trend"}, "overview.forecast": {"预测", "Forecast"},
+	"overview.within": {"本地区内", "Within region"}, "overview.agreements.note": {"含本部门可见的有效协议", "active agreements you may see"},
+	"overview.refused": {"拒绝 %s 次", "%s refused"},
+
+	"catalog.title":  {"政务信息资源目录", "Government information resource catalog"},
+	"catalog.search": {"搜索", "Search"}, "catalog.search.placeholder": {"资源名称、代码、提供方、信息项…", "Name, code, provider, item…"},
+	"catalog.region": {"地区", "Region"}, "catalog.sharetype": {"共享类型", "Share type"}, "catalog.level": {"分级", "Level"},
+	"catalog.tag": {"标签", "Tag"}, "catalog.any": {"全部", "All"}, "catalog.total": {"共 %s 条资源", "%s resources"},
+	"catalog.next": {"下一页", "Next page"}, "catalog.first": {"第一页", "First page"}, "catalog.none": {"没有符合条件的资源。", "No resource matches."},
+	"catalog.code": {"资源代码", "Code"}, "catalog.name": {"资源名称", "Name"}, "catalog.provider": {"提供方", "Provider"},
+	"catalog.rows": {"数据量", "Rows"}, "catalog.level.n": {"%d 级", "Level %d"},
+
+	"res.summary": {"摘要", "Summary"}, "res.format": {"资源格式", "Format"}, "res.conditions": {"共享条件", "Share conditions"},
+	"res.legal": {"共享依据", "Legal basis"}, "res.rows.n": {"%s 条", "%s rows"}, "res.open": {"开放类型", "Open type"}, "res.cycle": {"更新周期", "Update cycle"},
+	"res.published": {"发布日期", "Published"}, "res.grade": {"数据分级", "Grade"}, "res.hosted": {"存储位置", "Held"},
+	"res.related": {"关联资源", "Related"}, "res.items": {"信息项", "Information items"}, "res.item": {"信息项名称", "Item"},
+	"res.element": {"数据元", "Data element"}, "res.type": {"类型", "Type"}, "res.personal": {"个人信息", "Personal"},
+	"res.masking": {"脱敏", "Masking"}, "res.required": {"必填", "Required"}, "res.quality": {"数据质量（填充率）", "Quality (filled)"},
+	"res.quality.node":         {"数据保存在提供方区域节点，平台不统计其质量。", "Rows are held at the provider's region node; the hub does not measure them."},
+	"res.quality.none":         {"平台尚未汇聚该资源的数据。", "The hub holds no rows of this resource."},
+	"res.request":              {"申请共享", "Request access"},
+	"res.request.fields":       {"申请的信息项", "Items requested"},
+	"res.request.purpose":      {"用途", "Purpose"},
+	"res.request.legal":        {"依据", "Legal basis"},
+	"res.request.until":        {"有效期至", "Valid until"},
+	"res.request.submit":       {"提交申请", "Submit request"},
+	"res.request.none":         {"该资源不予共享，依据：%s", "This resource is not shared. Legal basis: %s"},
+	"res.request.own":          {"这是本部门提供的资源。", "Your department provides this resource."},
+	"res.request.nodept":       {"只有部门用户可以申请共享。", "Only a department's users may request access."},
+	"res.request.pending":      {"申请已提交（%s），等待提供方审批，答复期限 %s（剩余 %d 个工作日）。", "Request %s filed; it waits for the provider's steward until %s (%d working days left)."},
+	"res.request.approved":     {"申请已批准（%s），协议 %s 已生效。", "Request %s approved; agreement %s is in force."},
+	"res.request.refused":      {"申请被拒绝（%s）：%s", "Request %s refused: %s"},
+	"res.request.rejected":     {"申请被驳回（%s）：%s", "Request %s rejected: %s"},
+	"res.request.mustfield":    {"请至少选择一个信息项。", "Choose at least one item."},
+	"res.back":                 {"返回目录", "Back to the catalog"},
+	"res.hosted.hub":           {"平台汇聚", "Hub"},
+	"res.hosted.node":          {"区域节点", "Region node"},
+	"common.yes":               {"是", "yes"},
+	"common.no":                {"否", "no"},
+	"common.unavailable":       {"此功能在本平台未启用。", "This feature is not available on this hub."},
+	"common.error":             {"出错了", "Something went wrong"},
+	"common.back":              {"返回", "Back"},
+	"common.filter":            {"查询", "Show"},
+	"common.from":              {"起始日期", "From"},
+	"common.to":                {"截止日期", "To"},
+	"common.department":        {"部门", "Department"},
+	"common.status":            {"状态", "Status"},
+	"common.actions":           {"操作", "Actions"},
+	"common.none":              {"无", "None"},
+	"common.name":              {"名称", "Name"},
+	"common.created":           {"创建时间", "Created"},
+	"error.notfound":           {"页面不存在", "Page not found"},
+	"error.notfound.text":      {"没有这个页面：%s", "There is no page %s"},
+	"error.method":             {"不支持的请求方式", "Method not allowed"},
+	"error.csrf":               {"表单已过期或来源不明，请刷新页面后重试。", "The form expired or came from elsewhere; reload the page and try again."},
+	"error.invalid":            {"请求有误", "Invalid request"},
+	"error.not_found":          {"未找到", "Not found"},
+	"error.conflict":           {"状态冲突", "Conflict"},
+	"error.unauthorized":       {"需要登录", "Sign-in needed"},
+	"error.forbidden":          {"无权操作", "Not allowed"},
+	"error.rate_limited":       {"请求过于频繁", "Too many requests"},
+	"error.unavailable":        {"暂时不可用", "Unavailable"},
+	"error.internal":           {"内部错误", "Internal error"},
+	"share.unconditional":      {"无条件共享", "Unconditional"},
+	"share.conditional":        {"有条件共享", "Conditional"},
+	"share.none":               {"不予共享", "Not shared"},
+	"open.open":                {"无条件开放", "Open"},
+	"open.conditional":         {"有条件开放", "Conditionally open"},
+	"open.closed":              {"不予开放", "Closed"},
+	"grade.general":            {"一般数据", "General"},
+	"grade.important":          {"重要数据", "Important"},
+	"grade.core":               {"核心数据", "Core"},
+	"status.pending":           {"待审批", "Pending"},
+	"status.approved":          {"已批准", "Approved"},
+	"status.rejected":          {"已驳回", "Rejected"},
+	"status.refused":           {"不予共享", "Refused"},
+	"status.active":            {"有效", "Active"},
+	"status.revoked":           {"已撤销", "Revoked"},
+	"status.expired":           {"已到期", "Expired"},
+	"status.notyet":            {"未生效", "Not yet valid"},
+	"type.string":              {"字符串", "text"},
+	"type.integer":             {"整数", "integer"},
+	"type.decimal":             {"小数", "decimal"},
+	"type.date":                {"日期", "date"},
+	"type.datetime":            {"日期时间", "date and time"},
+	"type.boolean":             {"布尔", "yes/no"},
+	"mask.none":                {"不脱敏", "none"},
+	"mask.name":                {"姓名脱敏", "name"},
+	"mask.mobile":              {"手机号脱敏", "mobile"},
+	"mask.phone":               {"电话脱敏", "phone"},
+	"mask.id_number":           {"证件号脱敏", "ID number"},
+	"mask.address":             {"地址脱敏", "address"},
+	"mask.bank_card":           {"银行卡脱敏", "bank card"},
+	"mask.email":               {"邮箱脱敏", "email"},
+	"mask.plate":               {"车牌脱敏", "plate"},
+	"mask.hash":                {"哈希", "keyed hash"},
+	"mask.redact":              {"屏蔽", "redacted"},
+	"cycle.realtime":           {"实时", "real time"},
+	"cycle.hourly":             {"每小时", "hourly"},
+	"cycle.daily":              {"每日", "daily"},
+	"cycle.weekly":             {"每周", "weekly"},
+	"cycle.monthly":            {"每月", "monthly"},
+	"cycle.quarterly":          {"每季度", "quarterly"},
+	"cycle.semiannual":         {"每半年", "half-yearly"},
+	"cycle.yearly":             {"每年", "yearly"},
+	"cycle.irregular":          {"不定期", "irregular"},
+	"requests.title":           {"共享申请", "Data requests"},
+	"requests.inbox":           {"待我审批", "Inbox"},
+	"requests.outbox":          {"我的申请", "Outbox"},
+	"requests.region":          {"本省超期", "Region overdue"},
+	"requests.all":             {"全部", "All"},
+	"requests.empty":           {"没有申请。", "No requests."},
+	"requests.resource":        {"资源", "Resource"},
+	"requests.consumer":        {"申请方", "Consumer"},
+	"requests.fields":          {"信息项", "Fields"},
+	"requests.purpose":         {"用途", "Purpose"},
+	"requests.legal":           {"依据", "Legal basis"},
+	"requests.period":          {"有效期", "Period"},
+	"requests.filed":           {"申请时间", "Filed"},
+	"requests.due":             {"答复期限", "Reply by"},
+	"requests.left":            {"剩余 %d 个工作日", "%d working days left"},
+	"requests.overdue":         {"已超期", "Overdue"},
+	"requests.approve":         {"批准", "Approve"},
+	"requests.reject":          {"驳回", "Reject"},
+	"requests.reason":          {"驳回理由", "Reason"},
+	"requests.narrow":          {"可缩小信息项与有效期", "You may narrow the fields and the period"},
+	"requests.approved":        {"已批准申请 %s，协议 %s 已生效。", "Request %s approved; agreement %s is in force."},
+	"requests.rejectedmsg":     {"已驳回申请 %s。", "Request %s rejected."},
+	"requests.reason.need":     {"请填写驳回理由。", "Give a reason for the rejection."},
+	"requests.decided":         {"处理结果", "Decision"},
+	"requests.notifications":   {"通知", "Notifications"},
+	"requests.overdueonly":     {"仅看超期", "Overdue only"},
+	"requests.agreement":       {"协议", "Agreement"},
+	"agreements.title":         {"共享协议", "Agreements"},
+	"agreements.consumed":      {"本部门使用的协议", "Agreements we consume"},
+	"agreements.provided":      {"本部门提供的协议", "Agreements we provide"},
+	"agreements.all":           {"全部协议", "All agreements"},
+	"agreements.empty":         {"暂无协议。", "No agreements."},
+	"agreements.id":            {"协议编号", "Agreement"},
+	"agreements.provider":      {"提供方", "Provider"},
+	"agreements.valid":         {"有效期", "Valid"},
+	"agreements.revoke":        {"撤销", "Revoke"},
+	"agreements.revoke.reason": {"撤销原因", "Reason for revoking"},
+	"agreements.revoked":       {"协议 %s 已撤销。", "Agreement %s revoked."},
+	"keys.title":               {"应用密钥", "Application keys"},
+	"keys.note":                {"业务系统以应用密钥调用共享接口。密钥只显示一次，请妥善保存。", "Systems call the exchange with an application key. A key is shown once; keep it safe."},
+	"keys.name":                {"密钥名称", "Key name"},
+	"keys.create":              {"创建密钥", "Create key"},
+	"keys.created":             {"新密钥（只显示这一次）：", "New key (shown only this once):"},
+	"keys.revoke":              {"吊销", "Revoke"},
+	"keys.revoked":             {"已吊销", "Revoked"},
+	"keys.active":              {"有效", "Active"},
+	"keys.empty":               {"本部门还没有应用密钥。", "Your department has no application key."},
+	"keys.nodept":              {"应用密钥属于部门，平台用户没有。", "Keys belong to departments; platform users have none."},
+	"keys.name.need":           {"请填写密钥名称。", "Give the key a name."},
+	"feedback.title":           {"共享情况反馈", "Sharing feedback"},
+	"feedback.note":            {"本部门资源被谁使用、使用了哪些信息项、用途与次数；每行可核验其存证。", "Who used your department's resources, which fields, for what purpose and how often; each line links to its ledger proof."},
+	"feedback.day":             {"日期", "Day"},
+	"feedback.calls":           {"调用", "Calls"},
+	"feedback.refused":         {"拒绝", "Refused"},
+	"feedback.rows":            {"数据条数", "Rows"},
+	"feedback.proof":           {"存证", "Proof"},
+	"feedback.empty":           {"该期间没有使用记录。", "No use in this period."},
+	"feedback.choose":          {"请选择提供方部门。", "Choose the providing department."},
+	"feedback.entries":         {"第 %s 条", "entry %s"},
+	"proof.title":              {"存证核验", "Ledger and receipts"},
+	"proof.checkpoint":         {"最新检查点", "Latest checkpoint"},
+	"proof.size":               {"日志条目数", "Entries"},
+	"proof.witnesses":          {"见证方联署", "Witness cosignatures"},
+	"proof.raw":                {"签名检查点原文", "Signed checkpoint note"},
+	"proof.lookup":             {"回执核验", "Verify a receipt"},
+	"proof.index":              {"条目序号", "Entry index"},
+	"proof.verify":             {"核验", "Verify"},
+	"proof.ok":                 {"✓ 已核验：第 %s 条已收录于规模为 %s 的检查点，见证方 %s 已联署。", "✓ Verified: entry %s is included in the checkpoint of size %s, cosigned by %s."},
+	"proof.bad":                {"✗ 核验失败：%s", "✗ Not verified: %s"},
+	"proof.event":              {"事件", "Event"},
+	"proof.time":               {"时间", "Time"},
+	"proof.kind":               {"类型", "Kind"},
+	"proof.actor":              {"操作者", "Actor"},
+	"proof.rows":               {"数据条数", "Rows"},
+	"proof.decision":           {"结论", "Decision"},
+	"proof.reason":             {"说明", "Reason"},
+	"proof.index.invalid":      {"条目序号须为非负整数。", "The entry index must be a non-negative whole number."},
+	"proof.note":               {"核验在平台上按公开的日志文件与公钥完成，与外部核验者所做相同。", "The hub checks the entry from the public log files and keys alone, as an outside verifier would."},
+	"env.title":                {"京津冀空气质量对比", "Jing-Jin-Ji air quality compared"},
+	"env.note":                 {"按城市统计所选期间的平均 AQI（HJ 633-2012）；污染热点为 AQI 高于阈值累计达到指定小时数的城市。", "Mean AQI (HJ 633-2012) per city over the period; hot spots are cities whose AQI stayed above the threshold for the given hours."},
+	"env.threshold":            {"AQI 阈值", "AQI threshold"},
+	"env.minhours":             {"最少小时数", "Minimum hours"},
+	"env.map":                  {"平均 AQI", "Mean AQI"},
+	"env.city":                 {"城市", "City"},
+	"env.mean":                 {"平均 AQI", "Mean AQI"},
+	"env.max":                  {"最高 AQI", "Max AQI"},
+	"env.readings":             {"监测记录", "Readings"},
+	"env.hours":                {"超标小时", "Hours above"},
+	"env.hotspots":             {"污染热点", "Hot spots"},
+	"env.hotspot":              {"热点", "hot spot"},
+	"env.nohotspot":            {"该期间没有城市达到热点条件。", "No city was a hot spot in this period."},
+	"env.sources":              {"数据来源：%s；本次统计已存证（第 %s 条）。", "Computed from %s; the computation is on the ledger (entry %s)."},
+	"env.period":               {"统计期间：%s 至 %s", "Period: %s to %s"},
+	"env.invalid.date":         {"日期格式应为 YYYY-MM-DD。", "Dates are YYYY-MM-DD."},
+	"env.invalid.number":       {"阈值与小时数须为整数。", "The threshold and hours are whole numbers."},
+	"aqi.good":                 {"优", "Good"},
+	"aqi.moderate":             {"良", "Moderate"},
+	"aqi.light":                {"轻度污染", "Lightly polluted"},
+	"aqi.medium":               {"中度污染", "Moderately polluted"},
+	"aqi.heavy":                {"重度污染", "Heavily polluted"},
+	"aqi.severe":               {"严重污染", "Severely polluted"},
+}
+
+// langOf returns a supported language for s, or "".
+func langOf(s string) string {
+	switch strings.ToLower(s) {
+	case "zh", "zh-cn", "zh-hans", "cn":
+		return langZh
+	case "en", "en-us", "en-gb":
+		return langEn
+	}
+	return ""
+}
+
+// translate returns message id in lang, formatted with args. An unknown id
+// is returned as it is, so a missing translation shows rather than breaks
+// the page (a test keeps the table complete).
+func translate(lang, id string, args ...any) string {
+	m, ok := messages[id]
+	if !ok {
+		return id
+	}
+	s := m[0]
+	if lang == langEn {
+		s = m[1]
+	}
+	if len(args) > 0 {
+		return fmt.Sprintf(s, args...)
+	}
+	return s
+}
+
+// formatInt writes n with thousands separators: 12,345.
+func formatInt(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// formatNumber writes an integer or a float with thousands separators and
+// at most one decimal.
+func formatNumber(v any) string {
+	switch x := v.(type) {
+	case int:
+		return formatInt(int64(x))
+	case int64:
+		return formatInt(x)
+	case uint64:
+		if x > math.MaxInt64 {
+			return strconv.FormatUint(x, 10)
+		}
+		return formatInt(int64(x))
+	case float64:
+		r := math.Round(x*10) / 10
+		whole := math.Trunc(r)
+		s := formatInt(int64(whole))
+		if frac := math.Abs(r - whole); frac > 1e-9 {
+			s += "." + strconv.Itoa(int(math.Round(frac*10)))
+		}
+		return s
+	}
+	return fmt.Sprint(v)
+}
+
+var monthsEn = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+
+// formatDate writes a day in China Standard Time: 2026年11月2日 or 2 Nov 2026.
+func formatDate(lang string, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.In(hutong.ChinaTime)
+	if lang == langEn {
+		return fmt.Sprintf("%d %s %d", t.Day(), monthsEn[t.Month()-1], t.Year())
+	}
+	return fmt.Sprintf("%d年%d月%d日", t.Year(), int(t.Month()), t.Day())
+}
+
+// formatDateTime writes a time in China Standard Time to the minute.
+func formatDateTime(lang string, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return formatDate(lang, t) + " " + t.In(hutong.ChinaTime).Format("15:04")
+}
+
+// formatDay formats a YYYY-MM-DD day as formatDate does; other text is
+// returned as it is.
+func formatDay(lang, day string) string {
+	t, err := time.ParseInLocation(time.DateOnly, day, hutong.ChinaTime)
+	if err != nil {
+		return day
+	}
+	return formatDate(lang, t)
+}
+
+// shortDay writes a day for a chart axis: 11月2日 or 2 Nov.
+func shortDay(lang string, t time.Time) string {
+	t = t.In(hutong.ChinaTime)
+	if lang == langEn {
+		return fmt.Sprintf("%d %s", t.Day(), monthsEn[t.Month()-1])
+	}
+	return fmt.Sprintf("%d月%d日", int(t.Month()), t.Day())
+}
+
+// shortHour writes an hour for a chart axis: 11月2日 14时 or 2 Nov 14:00.
+func shortHour(lang string, t time.Time) string {
+	t = t.In(hutong.ChinaTime)
+	if lang == langEn {
+		return fmt.Sprintf("%s %02d:00", shortDay(lang, t), t.Hour())
+	}
+	return fmt.Sprintf("%s %d时", shortDay(lang, t), t.Hour())
+}
