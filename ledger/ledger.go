@@ -77,21 +77,32 @@ type Config struct {
 // Log is the hub's verifiable ledger.
 type Log struct {
 	cfg      Config
-	keys     Keys
 	signer   note.Signer
 	verifier note.Verifier
-	reader   tessera.LogReader
-	add      tessera.AddFn
-	stop     func(context.Context) error
-	cancel   context.CancelFunc // stops Tessera's background work
-	stopFeed context.CancelFunc // stops the feeder between appends
-	done     chan struct{}
+	vkey     string // the verifier key, in note format
 	log      *slog.Logger
+
+	app  atomic.Pointer[appender] // Tessera, with the current witnesses
+	keys atomic.Pointer[Keys]
+
+	swap     sync.Mutex         // held while the witnesses change
+	stopFeed context.CancelFunc // stops the feeder between appends
+	done     chan struct{}      // closed when the feeder stops
 
 	integrated atomic.Uint64 // entries the log holds
 	mu         sync.Mutex
 	failure    error // set when feeding failed; the journal refuses until restart
 }
+
+// appender is Tessera's log with one set of witnesses.
+type appender struct {
+	add    tessera.AddFn
+	stop   func(context.Context) error
+	reader tessera.LogReader
+	cancel context.CancelFunc // stops Tessera's background work
+}
+
+func (l *Log) reader() tessera.LogReader { return l.app.Load().reader }
 
 // Feeding batches: the feeder hands Tessera at most this many entries at a
 // time and waits for all of them before the next, so a failed batch cannot
@@ -135,56 +146,105 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
-	l := &Log{cfg: cfg, signer: signer, verifier: verifier, log: cfg.Logger, done: make(chan struct{}),
-		keys: Keys{Origin: cfg.Origin, LogKey: vkey, Quorum: cfg.Quorum, WitnessKeys: []string{}}}
-
-	opts := tessera.NewAppendOptions().
-		WithCheckpointSigner(signer).
-		WithBatching(feedChunk, 50*time.Millisecond).
-		WithCheckpointInterval(cfg.CheckpointInterval).
-		WithPushback(4 * feedChunk)
-	if len(cfg.Witnesses) > 0 {
-		group, err := tessera.NewWitnessGroupFromPolicy([]byte(WitnessPolicy(cfg.Witnesses, cfg.Quorum)))
-		if err != nil {
-			return nil, fmt.Errorf("ledger: witness policy: %w", err)
-		}
-		for _, w := range cfg.Witnesses {
-			l.keys.WitnessKeys = append(l.keys.WitnessKeys, w.Key)
-		}
-		opts = opts.WithWitnesses(group, &tessera.WitnessOptions{Timeout: 5 * time.Second})
-	}
-
-	logDir := filepath.Join(cfg.Dir, "log")
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
-	}
-	driver, err := posix.New(ctx, posix.Config{Path: logDir, HTTPClient: cfg.HTTPClient})
+	l := &Log{cfg: cfg, signer: signer, verifier: verifier, vkey: vkey, log: cfg.Logger}
+	app, keys, err := l.open(ctx, cfg.Witnesses, cfg.Quorum)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
+		return nil, err
 	}
-	// Tessera's background work lives as long as the log, not the caller's ctx.
-	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	appender, shutdown, reader, err := tessera.NewAppender(bg, driver, opts)
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("ledger: %w", err)
-	}
-	l.add, l.stop, l.reader, l.cancel = appender.Add, shutdown, reader, cancel
+	l.app.Store(app)
+	l.keys.Store(keys)
 
-	size, err := reader.IntegratedSize(ctx)
+	size, err := app.reader.IntegratedSize(ctx)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		cancel()
+		app.cancel()
 		return nil, fmt.Errorf("ledger: size: %w", err)
 	}
 	if err := l.reconcile(ctx, size); err != nil {
-		cancel()
+		app.cancel()
 		return nil, err
 	}
 	l.integrated.Store(size)
-	feedCtx, stopFeed := context.WithCancel(bg)
-	l.stopFeed = stopFeed
-	go l.feed(feedCtx)
+	l.startFeed()
 	return l, nil
+}
+
+// open starts Tessera on the log's directory with witnesses ws, of which
+// quorum must cosign.
+func (l *Log) open(ctx context.Context, ws []WitnessEndpoint, quorum int) (*appender, *Keys, error) {
+	if quorum < 0 || quorum > len(ws) {
+		return nil, nil, fmt.Errorf("ledger: quorum %d of %d witnesses", quorum, len(ws))
+	}
+	keys := &Keys{Origin: l.cfg.Origin, LogKey: l.vkey, Quorum: quorum, WitnessKeys: []string{}}
+	opts := tessera.NewAppendOptions().
+		WithCheckpointSigner(l.signer).
+		WithBatching(feedChunk, 50*time.Millisecond).
+		WithCheckpointInterval(l.cfg.CheckpointInterval).
+		WithPushback(4 * feedChunk)
+	if len(ws) > 0 {
+		group, err := tessera.NewWitnessGroupFromPolicy([]byte(WitnessPolicy(ws, quorum)))
+		if err != nil {
+			return nil, nil, fmt.Errorf("ledger: witness policy: %w", err)
+		}
+		for _, w := range ws {
+			keys.WitnessKeys = append(keys.WitnessKeys, w.Key)
+		}
+		opts = opts.WithWitnesses(group, &tessera.WitnessOptions{Timeout: 5 * time.Second})
+	}
+	logDir := filepath.Join(l.cfg.Dir, "log")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("ledger: %w", err)
+	}
+	driver, err := posix.New(ctx, posix.Config{Path: logDir, HTTPClient: l.cfg.HTTPClient})
+	if err != nil {
+		return nil, nil, fmt.Errorf("ledger: %w", err)
+	}
+	// Tessera's background work lives as long as the log, not the caller's ctx.
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a, shutdown, reader, err := tessera.NewAppender(bg, driver, opts)
+	if err != nil {
+		cancel()
+		return nil, nil, fmt.Errorf("ledger: %w", err)
+	}
+	return &appender{add: a.Add, stop: shutdown, reader: reader, cancel: cancel}, keys, nil
+}
+
+func (l *Log) startFeed() {
+	ctx, stop := context.WithCancel(context.Background())
+	l.stopFeed, l.done = stop, make(chan struct{})
+	go l.feed(ctx, l.done)
+}
+
+// SetWitnesses changes the witnesses that cosign the log's checkpoints,
+// as when a region's node takes over its witness from the hub: it lets
+// Tessera finish what it was given, restarts it with the new witness
+// policy and goes on feeding. Checkpoints from then on carry the new
+// witnesses' cosignatures; Keys returns the new keys.
+func (l *Log) SetWitnesses(ctx context.Context, ws []WitnessEndpoint, quorum int) error {
+	l.swap.Lock()
+	defer l.swap.Unlock()
+	l.stopFeed()
+	<-l.done
+	defer l.startFeed()
+	old := l.app.Load()
+	if err := old.stop(ctx); err != nil {
+		l.log.Warn("ledger: stopping Tessera to change witnesses", "err", err)
+	}
+	old.cancel()
+	app, keys, err := l.open(ctx, ws, quorum)
+	if err != nil {
+		// Keep the log running with the witnesses it had.
+		if prev, _, err2 := l.open(ctx, l.cfg.Witnesses, l.keys.Load().Quorum); err2 == nil {
+			l.app.Store(prev)
+		} else {
+			l.fail(fmt.Errorf("restarting the log after a failed witness change: %w", err2))
+		}
+		return err
+	}
+	l.cfg.Witnesses = ws
+	l.app.Store(app)
+	l.keys.Store(keys)
+	l.log.Info("ledger: witnesses changed", "witnesses", len(ws), "quorum", quorum)
+	return nil
 }
 
 // WitnessPolicy writes the witness policy in Sigsum's policy format, which
@@ -233,8 +293,8 @@ func (l *Log) reconcile(ctx context.Context, size uint64) error {
 
 // feed appends the journal's entries to the log, in order, until the log
 // closes.
-func (l *Log) feed(ctx context.Context) {
-	defer close(l.done)
+func (l *Log) feed(ctx context.Context, done chan struct{}) {
+	defer close(done)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -278,12 +338,13 @@ func (l *Log) feedOnce(ctx context.Context) error {
 		if len(entries) == 0 {
 			return nil
 		}
+		add := l.app.Load().add
 		futures := make([]tessera.IndexFuture, len(entries))
 		for i, e := range entries {
 			if e.Index != next+uint64(i) {
 				return fmt.Errorf("journal entry %d where %d was expected", e.Index, next+uint64(i))
 			}
-			futures[i] = l.add(ctx, tessera.NewEntry(e.Data))
+			futures[i] = add(ctx, tessera.NewEntry(e.Data))
 		}
 		for i, f := range futures {
 			idx, err := f()
@@ -328,7 +389,7 @@ func (l *Log) Record(ctx context.Context, e *hutong.AuditEvent) (*hutong.Receipt
 }
 
 // Keys returns the public keys of the ledger.
-func (l *Log) Keys() Keys { return l.keys }
+func (l *Log) Keys() Keys { return *l.keys.Load() }
 
 // Origin returns the log's origin.
 func (l *Log) Origin() string { return l.cfg.Origin }
@@ -341,7 +402,7 @@ func (l *Log) Size() (integrated, journal uint64) {
 
 // Checkpoint returns the latest published checkpoint.
 func (l *Log) Checkpoint(ctx context.Context) ([]byte, error) {
-	return l.reader.ReadCheckpoint(ctx)
+	return l.reader().ReadCheckpoint(ctx)
 }
 
 // Flush waits until the log holds every entry the journal held when it was
@@ -353,7 +414,7 @@ func (l *Log) Flush(ctx context.Context) error {
 			return err
 		}
 		if l.integrated.Load() >= want {
-			cp, err := l.reader.ReadCheckpoint(ctx)
+			cp, err := l.reader().ReadCheckpoint(ctx)
 			if err == nil {
 				if c, err := l.checkpointSize(cp); err == nil && c >= want {
 					return nil
@@ -372,13 +433,16 @@ func (l *Log) Flush(ctx context.Context) error {
 // integrate and publish what it was given, and stops it. Entries still in
 // the journal are appended when the ledger opens again.
 func (l *Log) Close(ctx context.Context) error {
+	l.swap.Lock()
+	defer l.swap.Unlock()
 	l.stopFeed()
 	select {
 	case <-l.done:
 	case <-ctx.Done():
 	}
-	err := l.stop(ctx)
-	l.cancel()
+	app := l.app.Load()
+	err := app.stop(ctx)
+	app.cancel()
 	return err
 }
 

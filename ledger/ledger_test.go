@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -39,7 +40,11 @@ type hub struct {
 	mu        sync.Mutex
 }
 
-func openHub(t testing.TB, dir string) *hub {
+func openHub(t testing.TB, dir string) *hub { return openHubWith(t, dir, nil) }
+
+// openHubWith opens a hub whose witness client also reaches the extra
+// in-process witnesses.
+func openHubWith(t testing.TB, dir string, extra map[string]http.Handler) *hub {
 	t.Helper()
 	ctx := context.Background()
 	h := &hub{dir: dir}
@@ -57,6 +62,9 @@ func openHub(t testing.TB, dir string) *hub {
 	}
 	quiet := slog.New(slog.DiscardHandler)
 	local := map[string]http.Handler{}
+	for k, v := range extra {
+		local[k] = v
+	}
 	var endpoints []ledger.WitnessEndpoint
 	for _, region := range []string{"110000", "120000", "130000"} {
 		w, err := ledger.OpenWitness(ctx, filepath.Join(dir, "witness", region), region, origin, logKey, quiet, func(name string, status int) {
@@ -449,4 +457,58 @@ func BenchmarkDurableAppends(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(time.Since(t0).Seconds(), "s-to-integrate-rest")
+}
+
+func TestSetWitnessesMovesARegionsWitness(t *testing.T) {
+	// A region's node takes over its witness: a new witness with its own
+	// key replaces the hub's stand-in, the log keeps its entries and
+	// indexes, and the checkpoints from then on carry the new cosignature.
+	dir := t.TempDir()
+	ctx := context.Background()
+	logKey, err := ledger.LogKey(filepath.Join(dir, "ledger"), origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeWitness, err := ledger.OpenWitness(ctx, filepath.Join(dir, "node-120000"), "120000", origin, logKey, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nodeWitness.Close()
+	h := openHubWith(t, dir, map[string]http.Handler{"node-120000": nodeWitness})
+	before := h.record(t, 100)
+	ws := []ledger.WitnessEndpoint{
+		{Name: "110000", Key: h.witnesses[0].Key, URL: ledger.InProcessURL("110000")},
+		{Name: "120000", Key: nodeWitness.Key, URL: ledger.InProcessURL("node-120000")},
+		{Name: "130000", Key: h.witnesses[2].Key, URL: ledger.InProcessURL("130000")},
+	}
+	if err := h.log.SetWitnesses(ctx, ws, 3); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.log.Keys().WitnessKeys[1]; got != nodeWitness.Key {
+		t.Fatalf("keys after the change name witness %q", got)
+	}
+	after := h.record(t, 50)
+	for _, r := range after {
+		if r.Index < 100 || r.Index >= 150 {
+			t.Fatalf("an entry recorded after the change has index %d", r.Index)
+		}
+	}
+	v := h.verifier()
+	check, err := v.VerifyReceipt(ctx, *after[49], nil)
+	if err != nil {
+		t.Fatalf("receipt after the change: %v", err)
+	}
+	if !slices.Contains(check.Checkpoint.Witnesses, ledger.WitnessName(origin, "120000")) || len(check.Checkpoint.Witnesses) != 3 {
+		t.Fatalf("checkpoint cosigned by %v", check.Checkpoint.Witnesses)
+	}
+	if cp, _ := nodeWitness.Latest(ctx, origin); len(cp) == 0 {
+		t.Fatal("the node's witness holds no checkpoint")
+	}
+	// Old receipts still verify against the new checkpoint and keys.
+	if _, err := v.VerifyReceipt(ctx, *before[99], nil); err != nil {
+		t.Fatalf("old receipt: %v", err)
+	}
+	if rep, err := v.VerifyLog(ctx, nil); err != nil || rep.Entries != 150 {
+		t.Fatalf("VerifyLog: %+v, %v", rep, err)
+	}
 }

@@ -31,6 +31,8 @@ type Source interface {
 type Verifier struct {
 	Keys   Keys
 	Source Source
+	// Visit, when set, sees every entry VerifyLog checks, in order.
+	Visit func(index uint64, ev *hutong.AuditEvent)
 }
 
 // Checkpoint is a verified checkpoint.
@@ -172,6 +174,11 @@ func (v *Verifier) verifyProof(r hutong.Receipt, p *Proof) error {
 	return nil
 }
 
+// ErrRolledBack is the error of a log whose checkpoint is older than one
+// seen before: rolled back, or (for a checkpoint a witness has just
+// cosigned) not yet published.
+var ErrRolledBack = errors.New("the log was rolled back")
+
 // LogReport is what walking the log established.
 type LogReport struct {
 	Checkpoint *Checkpoint
@@ -193,13 +200,20 @@ func (v *Verifier) VerifyLog(ctx context.Context, prev []byte) (*LogReport, erro
 	}
 	rep := &LogReport{Checkpoint: cp}
 	if prev != nil {
-		old, err := VerifyCheckpoint(v.Keys, prev)
+		// The earlier checkpoint was verified when it was kept; the
+		// witnesses may have changed since, so only the log's signature
+		// is checked again.
+		lv, _, err := Verifiers(v.Keys)
+		if err != nil {
+			return nil, err
+		}
+		old, _, _, err := log.ParseCheckpoint(prev, v.Keys.Origin, lv)
 		if err != nil {
 			return nil, fmt.Errorf("the earlier checkpoint: %w", err)
 		}
 		switch {
 		case cp.Size < old.Size:
-			return nil, fmt.Errorf("the log was rolled back: its checkpoint has %d entries, an earlier one had %d", cp.Size, old.Size)
+			return nil, fmt.Errorf("%w: its checkpoint has %d entries, an earlier one had %d", ErrRolledBack, cp.Size, old.Size)
 		case cp.Size == old.Size && !bytes.Equal(cp.Hash, old.Hash):
 			return nil, fmt.Errorf("the log forked: two checkpoints of size %d with different roots", cp.Size)
 		case cp.Size > old.Size && old.Size > 0:
@@ -240,6 +254,9 @@ func (v *Verifier) VerifyLog(ctx context.Context, prev []byte) (*LogReport, erro
 			var ev hutong.AuditEvent
 			if err := json.Unmarshal(e, &ev); err != nil || ev.Kind == "" {
 				return nil, fmt.Errorf("entry %d (in %s) is not an audit event: %v", idx, path, err)
+			}
+			if v.Visit != nil {
+				v.Visit(idx, &ev)
 			}
 			leaf := rfc6962.DefaultHasher.HashLeaf(e)
 			if !bytes.Equal(leaf, tileHashes[i]) {
@@ -288,7 +305,7 @@ func (l *Log) Receipt(ctx context.Context, index uint64) (*Proof, error) {
 	if index >= l.cfg.Journal.Next() {
 		return nil, hutong.Errorf(hutong.ENOTFOUND, "the ledger has no entry %d", index)
 	}
-	raw, err := l.reader.ReadCheckpoint(ctx)
+	raw, err := l.reader().ReadCheckpoint(ctx)
 	if err != nil {
 		return nil, &hutong.Error{Code: hutong.EUNAVAILABLE, Message: "the ledger has published no checkpoint yet", RetryAfter: 1, Err: err}
 	}
@@ -299,12 +316,12 @@ func (l *Log) Receipt(ctx context.Context, index uint64) (*Proof, error) {
 	if index >= size {
 		return nil, &hutong.Error{Code: hutong.EUNAVAILABLE, Message: fmt.Sprintf("entry %d is recorded but not yet in a published checkpoint (size %d); try again in a second", index, size), RetryAfter: 1}
 	}
-	v := &Verifier{Keys: l.keys, Source: l.reader}
+	v := &Verifier{Keys: l.Keys(), Source: l.reader()}
 	entry, err := v.Entry(ctx, index, size)
 	if err != nil {
 		return nil, hutong.Internal(err)
 	}
-	pb, err := client.NewProofBuilder(ctx, size, l.reader.ReadTile)
+	pb, err := client.NewProofBuilder(ctx, size, l.reader().ReadTile)
 	if err != nil {
 		return nil, hutong.Internal(err)
 	}
@@ -331,7 +348,7 @@ func (l *Log) checkpointSize(raw []byte) (uint64, error) {
 
 // leafHashes reads n leaf hashes of the log from its level-0 tiles.
 func (l *Log) leafHashes(ctx context.Context, first, n, size uint64) ([][]byte, error) {
-	return client.FetchLeafHashes(ctx, l.reader.ReadTile, first, n, size)
+	return client.FetchLeafHashes(ctx, l.reader().ReadTile, first, n, size)
 }
 
 var _ hutong.LedgerView = (*Log)(nil)
@@ -339,7 +356,7 @@ var _ hutong.LedgerView = (*Log)(nil)
 // LatestCheckpoint returns the latest published checkpoint, verified with the
 // log's keys.
 func (l *Log) LatestCheckpoint(ctx context.Context) ([]byte, uint64, []string, error) {
-	cp, err := (&Verifier{Keys: l.keys, Source: l.reader}).Checkpoint(ctx)
+	cp, err := (&Verifier{Keys: l.Keys(), Source: l.reader()}).Checkpoint(ctx)
 	if err != nil {
 		return nil, 0, nil, &hutong.Error{Code: hutong.EUNAVAILABLE, Message: "the ledger has no verifiable checkpoint yet", RetryAfter: 1, Err: err}
 	}
@@ -352,7 +369,7 @@ func (l *Log) Check(ctx context.Context, index uint64) (*hutong.ReceiptCheck, er
 		return nil, hutong.Errorf(hutong.ENOTFOUND, "the ledger has no entry %d", index)
 	}
 	out := &hutong.ReceiptCheck{Index: index, Witnesses: []string{}}
-	check, err := (&Verifier{Keys: l.keys, Source: l.reader}).VerifyReceipt(ctx, hutong.Receipt{Index: index}, nil)
+	check, err := (&Verifier{Keys: l.Keys(), Source: l.reader()}).VerifyReceipt(ctx, hutong.Receipt{Index: index}, nil)
 	if err != nil {
 		out.Problem = err.Error()
 		return out, nil
