@@ -15,6 +15,22 @@ type SourceQuery struct {
 	Where  []Condition // ANDed: the caller's filters and the row scope
 	After  int64       // return rows whose key is greater (keyset paging)
 	Limit  int         // at most this many rows; 0 for all (export)
+
+	// The call the query serves, for sources that check it themselves (a
+	// region node checks the agreement and masks before data leaves it).
+	ID         string     // unique per call; the audit entry names it
+	Agreement  *Agreement // the agreement that permits the call
+	Department string     // the calling department
+	Purpose    string
+	Masks      []MaskRule // aligned with Fields
+}
+
+// MaskingSource is a Source that masks rows itself, as the query's Masks
+// say, before they leave where the data lives; the exchange does not mask
+// them again.
+type MaskingSource interface {
+	Source
+	MasksRows() bool
 }
 
 // SourceRow is one row read from a source: its key, which orders rows and
@@ -84,12 +100,14 @@ type AuditEvent struct {
 	Provider   string    `json:"provider,omitempty"`
 	Agreement  string    `json:"agreement,omitempty"`
 	Request    string    `json:"request,omitempty"`
-	Purpose    string    `json:"purpose,omitempty"`
-	Fields     []string  `json:"fields,omitempty"`
-	Rows       int64     `json:"rows"`
-	Decision   string    `json:"decision"` // "allow" or "deny"
-	Reason     string    `json:"reason,omitempty"`
-	Policies   []string  `json:"policies,omitempty"`
+	// Query is the id of the planned query a region node served.
+	Query    string   `json:"query,omitempty"`
+	Purpose  string   `json:"purpose,omitempty"`
+	Fields   []string `json:"fields,omitempty"`
+	Rows     int64    `json:"rows"`
+	Decision string   `json:"decision"` // "allow" or "deny"
+	Reason   string   `json:"reason,omitempty"`
+	Policies []string `json:"policies,omitempty"`
 	// Digest is the SHA-256 of the response body released, hex.
 	Digest string `json:"digest,omitempty"`
 }

@@ -57,6 +57,9 @@ type Credential struct {
 type Actor struct {
 	User       *User
 	Credential *Credential
+	// Node is the region a node speaks for, authenticated by its
+	// certificate: it publishes its own resources and nothing else.
+	Node string
 }
 
 // Department returns the department the actor acts for, or "".
@@ -87,6 +90,8 @@ func (a *Actor) String() string {
 		return "user:" + a.User.Login
 	case a.Credential != nil:
 		return "key:" + a.Credential.ID
+	case a.Node != "":
+		return "node:" + a.Node
 	}
 	return "anonymous"
 }
@@ -142,6 +147,8 @@ type AuthService interface {
 // admin, the region admin of region's province, or a steward of dept.
 func (a *Actor) CanManage(dept, region string) bool {
 	switch {
+	case a != nil && a.Node != "":
+		return RegionContains(a.Node, region)
 	case a == nil || a.User == nil:
 		return false
 	case a.User.Has(RoleAdmin):

@@ -8,6 +8,7 @@ package exchange
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
@@ -212,7 +213,21 @@ func (x *Service) plan(ctx context.Context, q hutong.RecordQuery, action string,
 		return nil, err
 	}
 	return &call{res: res, ag: ag, fields: fields, masks: masks, policies: d.Policies, left: left,
-		query: hutong.SourceQuery{Fields: fields, Where: where, After: after}}, nil
+		query: hutong.SourceQuery{Fields: fields, Where: where, After: after,
+			ID: queryID(), Agreement: ag, Department: dept, Purpose: q.Purpose, Masks: masks}}, nil
+}
+
+// queryID returns a fresh id for a planned query.
+func queryID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return "q_" + hex.EncodeToString(b)
+}
+
+// sourceMasks reports whether src masks rows itself.
+func sourceMasks(src hutong.Source) bool {
+	m, ok := src.(hutong.MaskingSource)
+	return ok && m.MasksRows()
 }
 
 // covering returns the agreements that cover a purpose now, oldest first,
@@ -317,6 +332,9 @@ func (x *Service) Records(ctx context.Context, q hutong.RecordQuery) (*hutong.Re
 	if err != nil {
 		return nil, x.refuse(ctx, denied(ev, err), err)
 	}
+	if sourceMasks(src) {
+		c.masks, ev.Query = nil, c.query.ID
+	}
 
 	keys := jsonKeys(c.fields)
 	body := make([]byte, 0, 256+limit*64)
@@ -368,7 +386,7 @@ func denied(ev *hutong.AuditEvent, err error) *hutong.AuditEvent {
 	return ev
 }
 
-// mask masks vals in place.
+// mask masks vals in place; masks is nil when the source masked them.
 func (x *Service) mask(masks []hutong.MaskRule, vals []any) {
 	for i, m := range masks {
 		if m != hutong.MaskNone && m != "" {
@@ -390,6 +408,9 @@ func (x *Service) Export(ctx context.Context, q hutong.RecordQuery, format strin
 	src, err := x.Source(c.res)
 	if err != nil {
 		return 0, x.refuse(ctx, denied(ev, err), err)
+	}
+	if sourceMasks(src) {
+		c.masks, ev.Query = nil, c.query.ID
 	}
 	if c.ag.RowsPerDay > 0 {
 		total, err := src.Count(ctx, c.res, c.query)
@@ -426,7 +447,7 @@ func (x *Service) Export(ctx context.Context, q hutong.RecordQuery, format strin
 	}
 	done := &hutong.AuditEvent{Time: x.now(), Kind: hutong.AuditExportDone, Actor: ev.Actor, Department: ev.Department,
 		Resource: ev.Resource, Provider: ev.Provider, Agreement: ev.Agreement, Purpose: ev.Purpose, Fields: ev.Fields,
-		Rows: n, Decision: "allow", Policies: ev.Policies, Digest: digest(h)}
+		Rows: n, Decision: "allow", Policies: ev.Policies, Digest: digest(h), Query: ev.Query}
 	if werr != nil {
 		done.Reason = "incomplete: " + hutong.ErrorMessage(werr)
 	}

@@ -378,3 +378,31 @@ func (c *Client) Export(ctx context.Context, q hutong.RecordQuery, format string
 	}
 	return rec, nil
 }
+
+// CreateNodeToken creates a one-time enrolment token for a node of region,
+// valid for ttl (the hub's default when 0).
+func (c *Client) CreateNodeToken(ctx context.Context, region string, ttl time.Duration) (*hutong.EnrolmentToken, error) {
+	in := tokenInput{Region: region}
+	if ttl > 0 {
+		in.TTL = ttl.String()
+	}
+	var out hutong.EnrolmentToken
+	if err := c.sendJSON(ctx, http.MethodPost, "/api/v1/nodes/tokens", in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Nodes lists the region nodes enrolled, revoked ones included.
+func (c *Client) Nodes(ctx context.Context) ([]hutong.Node, error) {
+	var out list[hutong.Node]
+	if err := c.getJSON(ctx, "/api/v1/nodes", &out); err != nil {
+		return nil, err
+	}
+	return out.Items, nil
+}
+
+// RevokeNode revokes the certificate of region's node.
+func (c *Client) RevokeNode(ctx context.Context, region string) error {
+	return c.sendJSON(ctx, http.MethodPost, "/api/v1/nodes/"+url.PathEscape(region)+"/revoke", struct{}{}, nil)
+}

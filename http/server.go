@@ -39,6 +39,8 @@ type Server struct {
 	// PolicyText renders an agreement's compiled policy for its readers.
 	PolicyText func(*hutong.Agreement) (string, error)
 	Feedback   hutong.FeedbackService
+	// Nodes is the register of region nodes; nil in a hub that enrols none.
+	Nodes hutong.NodeService
 
 	// Ledger serves receipts and keys; LedgerDir holds its public files
 	// (checkpoint, tiles, bundles); Witnesses are the in-process witnesses
@@ -133,6 +135,11 @@ func NewServer() *Server {
 		{"POST /api/v1/credentials", usersOnly, s.handleCreateCredential},
 		{"GET /api/v1/credentials", usersOnly, s.handleCredentials},
 		{"POST /api/v1/credentials/{id}/revoke", usersOnly, s.handleRevokeCredential},
+
+		{"POST /api/v1/nodes/tokens", usersOnly, s.handleCreateNodeToken},
+		{"POST /api/v1/nodes/enroll", public, s.handleEnroll},
+		{"GET /api/v1/nodes", usersOnly, s.handleNodes},
+		{"POST /api/v1/nodes/{region}/revoke", usersOnly, s.handleRevokeNode},
 	}
 	known := http.NewServeMux() // the routes alone, to tell 404 from 405
 	for _, rt := range s.routes {

@@ -849,6 +849,12 @@ func (s *Requests) Agreements(ctx context.Context, f hutong.AgreementFilter) ([]
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY created_at DESC, id LIMIT 1000"
+	return s.queryAgreements(ctx, now, nil, q, args...)
+}
+
+// queryAgreements runs q, which selects agreementColumns, and returns the
+// agreements keep accepts (all when nil), with their status at now.
+func (s *Requests) queryAgreements(ctx context.Context, now time.Time, keep func(*hutong.Agreement) bool, q string, args ...any) ([]*hutong.Agreement, error) {
 	rows, err := s.db.ro.QueryContext(ctx, s.db.q(q), args...)
 	if err != nil {
 		return nil, internal(err)
@@ -860,10 +866,31 @@ func (s *Requests) Agreements(ctx context.Context, f hutong.AgreementFilter) ([]
 		if err != nil {
 			return nil, internal(err)
 		}
+		if keep != nil && !keep(ag) {
+			continue
+		}
 		ag.Status = ag.StatusAt(now)
 		out = append(out, ag)
 	}
 	return out, internal(rows.Err())
+}
+
+// NodeAgreements returns the active agreements over the node-hosted
+// resources of region: what the region's node needs to check the queries
+// the hub sends it. Only that node (or a platform admin) may read them.
+func (s *Requests) NodeAgreements(ctx context.Context, region string) ([]*hutong.Agreement, error) {
+	a := hutong.ActorFromContext(ctx)
+	if !a.IsAdmin() && (a == nil || a.Node != region) {
+		return nil, hutong.Errorf(hutong.EFORBIDDEN, "only the node of region %s reads its agreements", region)
+	}
+	now := utc(s.db.now())
+	inRegion := func(ag *hutong.Agreement) bool {
+		r, err := s.db.cachedResource(ctx, ag.Resource)
+		return err == nil && hutong.RegionContains(region, r.Region)
+	}
+	return s.queryAgreements(ctx, now, inRegion, `SELECT `+agreementColumns+` FROM agreements
+		WHERE revoked_at IS NULL AND valid_until > ? AND resource IN (SELECT code FROM resources WHERE hosted = 'node')
+		ORDER BY created_at, id`, now)
 }
 
 // RevokeAgreement revokes an agreement; it stops covering calls at once.

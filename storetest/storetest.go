@@ -26,6 +26,7 @@ type Store struct {
 	Source    hutong.Source
 	Requests  hutong.RequestService
 	Audit     *sqlstore.AuditLog
+	DB        *sqlstore.DB
 	// Reopen closes the store and opens it again on the same database.
 	Reopen func(t *testing.T) Store
 }
@@ -78,6 +79,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Source", func(t *testing.T) { testSource(t, open) })
 	t.Run("Requests", func(t *testing.T) { testRequests(t, open) })
 	t.Run("AuditLog", func(t *testing.T) { testAuditLog(t, open) })
+	t.Run("Nodes", func(t *testing.T) { testNodes(t, open) })
 }
 
 // Admin returns ctx acting as a platform admin.
@@ -264,6 +266,7 @@ func FromDB(t *testing.T, open func() (*sqlstore.DB, error)) Store {
 		Auth:      sqlstore.NewAuth(db),
 		Requests:  requests,
 		Audit:     audit,
+		DB:        db,
 		Reopen: func(t *testing.T) Store {
 			closed = true
 			audit.Close()

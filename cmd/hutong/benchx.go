@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -23,7 +25,9 @@ import (
 	"time"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/demo"
 	"github.com/hutong/hutong/exchange"
+	"github.com/hutong/hutong/node"
 	"github.com/hutong/hutong/standard"
 )
 
@@ -51,6 +55,21 @@ type ExchangeBench struct {
 	IdleHeapMB     float64 `json:"idle_heap_mb"`
 	AuditEntries   uint64  `json:"audit_entries"`
 	AuditBatchSize float64 `json:"audit_mean_batch"`
+
+	// With --via-node: the same rows kept at a region node (SQLite at
+	// its source), read through the hub over mutual TLS, in the same run.
+	Node *NodeBench `json:"node,omitempty"`
+}
+
+// NodeBench is the node-hosted path next to the hub-hosted one.
+type NodeBench struct {
+	GovernedRPS    float64 `json:"governed_rps"`
+	Ratio          float64 `json:"ratio_to_hub_hosted"`
+	P50Ms          float64 `json:"p50_ms"`
+	P99Ms          float64 `json:"p99_ms"`
+	Errors         int64   `json:"errors"`
+	ExportRowsPerS float64 `json:"export_rows_per_s"`
+	ExportRatio    float64 `json:"export_ratio_to_hub_hosted"`
 }
 
 const benchCode, benchPurpose = "BENCH-ENT", "基准测试"
@@ -63,6 +82,7 @@ func runBenchExchange(ctx context.Context, args []string, stdout, stderr io.Writ
 	dur := fs.Duration("duration", 8*time.Second, "how long each lookup phase runs")
 	jsonOut := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the governed phase to this file")
+	viaNode := fs.Bool("via-node", false, "also read the same rows kept at a region node, through the hub")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -149,6 +169,15 @@ func runBenchExchange(ctx context.Context, args []string, stdout, stderr io.Writ
 	if events, batches := m.Audit.Stats(); batches > 0 {
 		r.AuditBatchSize = float64(events) / float64(batches)
 	}
+	if *viaNode {
+		fmt.Fprintln(stderr, "the same rows at a region node…")
+		nb, err := benchNode(ctx, m, client, key, codes, *clients, *dur, *rows)
+		if err != nil {
+			return err
+		}
+		nb.Ratio, nb.ExportRatio = nb.GovernedRPS/r.GovernedRPS, nb.ExportRowsPerS/r.ExportRowsPerS
+		r.Node = nb
+	}
 
 	if *jsonOut {
 		return printJSON(stdout, r)
@@ -160,7 +189,104 @@ func runBenchExchange(ctx context.Context, args []string, stdout, stderr io.Writ
 	fmt.Fprintf(stdout, "bulk export of %d masked rows: governed %.0f rows/s, baseline %.0f rows/s (ratio %.2f); heap %.0f MB idle, %.0f MB peak\n",
 		r.Rows, r.ExportRowsPerS, r.BaselineExport, r.ExportRatio, r.IdleHeapMB, r.ExportHeapMB)
 	fmt.Fprintf(stdout, "audit entries written: %d, %.1f per batch on average\n", r.AuditEntries, r.AuditBatchSize)
+	if nb := r.Node; nb != nil {
+		fmt.Fprintf(stdout, "through a region node (SQLite at its source, mutual TLS, signed queries, masking at the node):\n")
+		fmt.Fprintf(stdout, "  lookups  %8.0f req/s  p50 %.2f ms  p99 %.2f ms  errors %d  (%.2f of the hub-hosted governed path)\n", nb.GovernedRPS, nb.P50Ms, nb.P99Ms, nb.Errors, nb.Ratio)
+		fmt.Fprintf(stdout, "  export   %8.0f rows/s  (%.2f of the hub-hosted governed export)\n", nb.ExportRowsPerS, nb.ExportRatio)
+	}
 	return nil
+}
+
+const benchNodeCode = "BENCH-NODE"
+
+// benchNode copies the benchmark rows into an SQLite file, serves them
+// from a region node enrolled with the hub, lets the consumer's agreement
+// cover them and measures lookups and an export through the hub.
+func benchNode(ctx context.Context, m *Main, client *http.Client, key string, codes []string, clients int, d time.Duration, rows int) (*NodeBench, error) {
+	res, err := m.HTTP.Catalog.Resource(ctx, benchCode)
+	if err != nil {
+		return nil, err
+	}
+	hubRows, err := m.Exchange.Source(res)
+	if err != nil {
+		return nil, err
+	}
+	fields := make([]string, len(res.Items))
+	ds := &demo.NodeDataset{Resource: res}
+	src := node.SourceConfig{Driver: node.DriverSQLite, DSN: filepath.Join(m.Config.Data, "bench-node.db"), Table: "enterprises", Key: "id"}
+	for i, it := range res.Items {
+		fields[i] = it.Name
+		col := fmt.Sprintf("c%d", i)
+		ds.Columns = append(ds.Columns, col)
+		src.Items = append(src.Items, node.ItemColumn{Name: it.Name, Column: col, Element: it.Element, Required: it.Required})
+	}
+	err = hubRows.Read(ctx, res, hutong.SourceQuery{Fields: fields}, func(row hutong.SourceRow) error {
+		vals := make([]string, len(row.Values))
+		for i, v := range row.Values {
+			vals[i] = fmt.Sprint(v)
+		}
+		ds.Rows = append(ds.Rows, vals)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := writeDemoSQLite(src.DSN, src.Table, ds); err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", src.DSN)
+	if err != nil {
+		return nil, err
+	}
+	_, err = db.Exec(`CREATE INDEX enterprises_c0 ON enterprises (c0)`)
+	db.Close()
+	if err != nil {
+		return nil, err
+	}
+	meta := *res
+	meta.Code, meta.Name, meta.Items, meta.Region, meta.Rows = benchNodeCode, "基准企业登记信息（区域节点）", nil, "120000", 0
+	cfg := &node.Config{Resources: []node.ResourceConfig{{Resource: meta, Source: src}}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := m.startLocalNode(ctx, "120000", cfg, ln); err != nil {
+		return nil, err
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := m.HTTP.Catalog.Resource(ctx, benchNodeCode); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the bench node did not publish %s: %w", benchNodeCode, err)
+		}
+	}
+	consumer, err := benchConsumer(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := m.Requests.CreateRequest(consumer, &hutong.RequestInput{Resource: benchNodeCode, Fields: fields,
+		Purpose: benchPurpose, ValidUntil: time.Now().AddDate(1, 0, 0).Format(time.DateOnly), RowsPerDay: maxRows, RequestsPerMinute: 1_000_000}); err != nil {
+		return nil, err
+	}
+	target := func(code string) string {
+		return m.HTTP.URL() + "/api/v1/resources/" + benchNodeCode + "/records?limit=1&filter=" + url.QueryEscape("统一社会信用代码:eq:"+code)
+	}
+	lookups(ctx, client, target, key, codes, clients, time.Second)
+	g := lookups(ctx, client, target, key, codes, clients, d)
+	exp, _, err := exportRate(ctx, client, m.HTTP.URL()+"/api/v1/resources/"+benchNodeCode+"/export?format=ndjson", key, rows)
+	if err != nil {
+		return nil, err
+	}
+	return &NodeBench{GovernedRPS: g.rps, P50Ms: g.p50, P99Ms: g.p99, Errors: g.errors, ExportRowsPerS: exp}, nil
+}
+
+// benchConsumer returns a context acting as the benchmark's consumer.
+func benchConsumer(ctx context.Context, m *Main) (context.Context, error) {
+	u, err := m.HTTP.Auth.UserByLogin(ctx, "bench-consumer")
+	if err != nil {
+		return nil, err
+	}
+	return hutong.NewContextWithActor(ctx, &hutong.Actor{User: u}), nil
 }
 
 func countAudit(ctx context.Context, m *Main) (int64, error) {

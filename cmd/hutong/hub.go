@@ -25,6 +25,7 @@ import (
 	"github.com/hutong/hutong/exchange"
 	hhttp "github.com/hutong/hutong/http"
 	"github.com/hutong/hutong/ledger"
+	"github.com/hutong/hutong/node"
 	"github.com/hutong/hutong/policy"
 	"github.com/hutong/hutong/postgres"
 	"github.com/hutong/hutong/sqlite"
@@ -66,6 +67,14 @@ type Config struct {
 	Holidays  []string `json:"holidays"`
 	Workdays  []string `json:"workdays"`
 
+	// NodeAddr is where the hub's mutual-TLS API for region nodes listens
+	// (":8443" by default); NodeURL is how nodes reach it
+	// ("https://127.0.0.1:PORT" by default; its host goes into the hub's
+	// certificate). NodeTimeout bounds each call to a node ("5s").
+	NodeAddr    string `json:"node_addr"`
+	NodeURL     string `json:"node_url"`
+	NodeTimeout string `json:"node_timeout"`
+
 	// Demo settings, used by `hutong demo`.
 	Seed  uint64  `json:"seed"`
 	Scale float64 `json:"scale"`
@@ -82,9 +91,13 @@ func (c Config) witnessRegions() []string {
 
 // quorum returns the configured quorum, or a majority of the witnesses.
 func (c Config) quorum() int {
-	n := len(c.witnessRegions()) + len(c.Witnesses)
+	return c.quorumOf(len(c.witnessRegions()) + len(c.Witnesses))
+}
+
+// quorumOf returns the configured quorum, or a majority of n witnesses.
+func (c Config) quorumOf(n int) int {
 	if c.Quorum > 0 || n == 0 {
-		return c.Quorum
+		return min(c.Quorum, n)
 	}
 	return n/2 + 1
 }
@@ -117,10 +130,14 @@ type Main struct {
 	Requests  *sqlstore.Requests
 	Exchange  *exchange.Service
 	HTTP      *hhttp.Server
+	// Nodes is the hub's side of the region nodes.
+	Nodes *hubNodes
 
-	demo bool
-	stop context.CancelFunc // stops the background work
-	bg   sync.WaitGroup
+	demo       bool
+	demoNodes  bool               // `hutong demo --nodes`: run the provinces as region nodes
+	localNodes []*node.Node       // region nodes running in this process
+	stop       context.CancelFunc // stops the background work
+	bg         sync.WaitGroup
 }
 
 // NewMain returns a Main with the default configuration.
@@ -141,6 +158,11 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
 	seed := fs.Uint64("seed", 0, "demo seed (default 2260)")
 	scale := fs.Float64("scale", 0, "demo row-count scale (default 1: more than 100,000 rows)")
+	nodeAddr := fs.String("node-addr", "", "listen address of the node API (mutual TLS; default :8443)")
+	var nodes *bool
+	if m.demo {
+		nodes = fs.Bool("nodes", false, "run Beijing, Tianjin and Hebei as region nodes in this process, each keeping a dataset at its source")
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -175,6 +197,10 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	set(*data, &m.Config.Data)
 	set(*pg, &m.Config.Postgres)
 	set(*logLevel, &m.Config.LogLevel)
+	set(*nodeAddr, &m.Config.NodeAddr)
+	if nodes != nil {
+		m.demoNodes = *nodes
+	}
 	if *members != "" {
 		m.Config.Members = strings.Split(*members, ",")
 	}
@@ -214,6 +240,11 @@ func (c Config) validate() error {
 	}
 	if n := len(c.witnessRegions()) + len(c.Witnesses); c.Quorum < 0 || c.Quorum > n {
 		return fmt.Errorf("config: quorum %d, but %d witnesses", c.Quorum, n)
+	}
+	if c.NodeTimeout != "" {
+		if d, err := time.ParseDuration(c.NodeTimeout); err != nil || d < 100*time.Millisecond || d > 5*time.Minute {
+			return fmt.Errorf("config: node_timeout %q must be a duration between 100ms and 5m", c.NodeTimeout)
+		}
 	}
 	if strings.TrimSpace(c.Origin) == "" || strings.ContainsAny(c.Origin, " ;+\n") {
 		return fmt.Errorf("config: origin %q must be a name without spaces or semicolons", c.Origin)
@@ -255,6 +286,9 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 
+	if err := m.openNodes(ctx); err != nil {
+		return err
+	}
 	if err := m.openLedger(ctx); err != nil {
 		return err
 	}
@@ -275,7 +309,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Catalog:    catalog,
 		Agreements: m.Requests,
 		Policy:     engine,
-		Source:     hubSource(rows),
+		Source:     m.hostedSource(rows),
 		Auditor:    m.Ledger,
 		Usage:      m.Audit,
 		Masker:     &standard.Masker{Key: key},
@@ -294,6 +328,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.HTTP.Requests, m.HTTP.Exchange = m.Requests, m.Exchange
 	m.HTTP.PolicyText = policy.Text
 	m.HTTP.Feedback = sqlstore.NewFeedback(m.DB)
+	m.HTTP.Nodes = m.Nodes.Register
 	m.HTTP.Ledger, m.HTTP.LedgerDir = m.Ledger, m.Ledger.Dir()
 	// The dashboard's services: statistics, the air-quality comparison
 	// (reading through the exchange's sources, audited on the ledger) and
@@ -307,11 +342,25 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.HTTP.Open(); err != nil {
 		return err
 	}
+	if err := m.serveNodes(catalog, key); err != nil {
+		return err
+	}
 	m.startBackground()
 
 	if m.demo {
 		if err := m.writeCredentials(ctx, auth); err != nil {
 			return err
+		}
+		if !m.demoNodes && m.hasDemoNodes() {
+			// The register lists them and the ledger's witnesses are
+			// theirs: a demo that once ran its regions as nodes keeps them.
+			m.Logger.Info("this demo's regions were enrolled as nodes; starting them (remove DATA/nodes to go back)")
+			m.demoNodes = true
+		}
+		if m.demoNodes {
+			if err := m.startDemoNodes(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -326,7 +375,6 @@ func (m *Main) openLedger(ctx context.Context) error {
 		return err
 	}
 	local := map[string]http.Handler{}
-	endpoints := slices.Clone(m.Config.Witnesses)
 	for _, region := range m.Config.witnessRegions() {
 		w, err := ledger.OpenWitness(ctx, filepath.Join(m.Config.Data, "witness", region), region, m.Config.Origin, logKey, m.Logger, nil)
 		if err != nil {
@@ -334,16 +382,18 @@ func (m *Main) openLedger(ctx context.Context) error {
 		}
 		m.Witnesses = append(m.Witnesses, w)
 		local[region] = w
-		endpoints = append(endpoints, ledger.WitnessEndpoint{Name: region, Key: w.Key, URL: ledger.InProcessURL(region)})
 	}
+	// A region whose node has enrolled is witnessed by its node, over
+	// mutual TLS; the others by their stand-ins here.
+	endpoints := m.witnessEndpoints(m.witnessByRegion())
 	m.Ledger, err = ledger.Open(ctx, ledger.Config{
 		Dir:        dir,
 		Origin:     m.Config.Origin,
 		Journal:    m.Audit,
 		Witnesses:  endpoints,
-		Quorum:     m.Config.Quorum,
+		Quorum:     m.Config.quorumOf(len(endpoints)),
 		Logger:     m.Logger,
-		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: ledger.InProcess(local, nil)},
+		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: ledger.InProcess(local, m.Nodes.witnessTransport)},
 	})
 	return err
 }
@@ -376,17 +426,6 @@ func (c *ledgerCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.journal, prometheus.GaugeValue, float64(journal))
 	for _, w := range c.ws {
 		ch <- prometheus.MustNewConstMetric(c.refusals, prometheus.CounterValue, float64(w.Refusals()), w.Name)
-	}
-}
-
-// hubSource returns the source of a resource's rows: the hub's tables for
-// hub-hosted resources. Node-hosted resources need their region's node.
-func hubSource(rows *sqlstore.Rows) func(*hutong.Resource) (hutong.Source, error) {
-	return func(r *hutong.Resource) (hutong.Source, error) {
-		if r.Hosted == hutong.HostedHub {
-			return rows, nil
-		}
-		return nil, hutong.Errorf(hutong.EUNAVAILABLE, "resource %s is held at the node of region %s, which is not connected", r.Code, r.Region)
 	}
 }
 
@@ -466,6 +505,17 @@ func (m *Main) writeCredentials(ctx context.Context, auth hutong.AuthService) er
 // Close shuts the server down gracefully, then closes the store.
 func (m *Main) Close() error {
 	var errs []error
+	for _, n := range m.localNodes {
+		errs = append(errs, n.Close())
+	}
+	if m.Nodes != nil && m.Nodes.API != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		errs = append(errs, m.Nodes.API.Close(ctx))
+		if m.Nodes.Client != nil {
+			m.Nodes.Client.CloseIdleConnections()
+		}
+	}
 	if m.HTTP != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -508,7 +558,11 @@ func runHub(ctx context.Context, args []string, withDemo bool, stdout, stderr io
 		fmt.Fprintf(stdout, "  demo credentials: %s (users' password: %s)\n", m.credentialsPath(), demo.Password)
 		fmt.Fprintf(stdout, "  try: curl -H \"Authorization: Bearer $HUTONG_TOKEN\" '%s/api/v1/resources?q=医保'\n", m.HTTP.URL())
 		fmt.Fprintf(stdout, "  (eval \"$(go run ./cmd/hutong env --data %s)\" sets HUTONG_TOKEN and the demo's other tokens)\n", m.Config.Data)
+		for _, n := range m.localNodes {
+			fmt.Fprintf(stdout, "  region node %s serving at https://%s (data in %s)\n", n.Region(), n.Addr(), n.Dir)
+		}
 	}
+	fmt.Fprintf(stdout, "  region nodes enrol at %s (hutong nodes token --region CODE)\n", m.Nodes.URL)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "shutting down")
 	return m.Close()

@@ -8,6 +8,8 @@
 //	hutong request|requests|agreements|keys …             the sharing flow
 //	hutong records|export RESOURCE --purpose P …          the governed exchange
 //	hutong env [--data DIR]                               shell exports for the demo's tokens
+//	hutong nodes token|list|revoke …                      the hub's register of region nodes
+//	hutong node [audit] …                                 a region node (区域节点)
 //	hutong bench search                                   search index benchmark
 package main
 
@@ -60,7 +62,11 @@ Usage:
   hutong env [--data ./hutong-data]                    print shell exports of the demo's hub and tokens
   hutong verify receipt INDEX|FILE [--hub URL] [--keys FILE]   check a receipt against the ledger's tiles and keys
   hutong verify log [--hub URL] [--keys FILE] [--state FILE]   walk the whole ledger as a monitor
-  hutong bench exchange [--rows 200000] [--clients 16] [--duration 8s] [--json]
+  hutong nodes token --region 120000 [--ttl 1h]        a one-time enrolment token for a region node
+  hutong nodes list | revoke REGION                    the enrolled region nodes
+  hutong node --hub URL --token T --data DIR --config node.json   enrol (first time) and run a region node
+  hutong node audit --data DIR [--grace 30s] [--json]  check every query the node answered against the ledger
+  hutong bench exchange [--rows 200000] [--clients 16] [--duration 8s] [--via-node] [--json]
   hutong bench search [--docs 100000] [--queries 2000] [--json]
   hutong version
 
@@ -102,6 +108,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBench(ctx, rest, stdout, stderr)
 	case "verify":
 		return runVerify(ctx, rest, stdout, stderr)
+	case "nodes":
+		return runNodes(ctx, rest, stdout, stderr)
+	case "node":
+		return runNode(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "hutong", Version)
 		return nil
