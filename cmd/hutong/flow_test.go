@@ -290,7 +290,7 @@ func TestFeedbackMatchesLedger(t *testing.T) {
 		}
 		want[k] = c
 	}
-	if fmt.Sprint(got) != fmt.Sprint(want) || len(want) != 2 {
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(want) < 2 {
 		t.Errorf("feedback %v, the ledger says %v", got, want)
 	}
 	// Other departments may not read it.

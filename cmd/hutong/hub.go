@@ -133,6 +133,7 @@ type Main struct {
 	// Nodes is the hub's side of the region nodes.
 	Nodes *hubNodes
 
+	clock      *shiftClock // the hub's clock; shifted only while the demo replays its history
 	demo       bool
 	demoNodes  bool               // `hutong demo --nodes`: run the provinces as region nodes
 	localNodes []*node.Node       // region nodes running in this process
@@ -263,7 +264,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := os.MkdirAll(m.Config.Data, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	opt := sqlstore.Options{Members: m.Config.Members, Logger: m.Logger}
+	if m.clock == nil {
+		m.clock = &shiftClock{}
+	}
+	opt := sqlstore.Options{Members: m.Config.Members, Logger: m.Logger, Now: m.clock.Now}
 	var err error
 	if m.Config.Postgres != "" {
 		m.DB, err = postgres.Open(ctx, m.Config.Postgres, opt)
@@ -313,6 +317,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Auditor:    m.Ledger,
 		Usage:      m.Audit,
 		Masker:     &standard.Masker{Key: key},
+		Now:        m.clock.Now,
 		Logger:     m.Logger,
 	}
 
@@ -338,6 +343,12 @@ func (m *Main) Open(ctx context.Context) error {
 	m.HTTP.LedgerView = m.Ledger
 	if err := m.HTTP.Register(catalogGauge(catalog), ledgerGauge(m.Ledger, m.Witnesses)); err != nil {
 		return err
+	}
+	if m.demo {
+		// Before the hub listens: nobody sees its clock set back.
+		if err := m.simulateActivity(ctx); err != nil {
+			return err
+		}
 	}
 	if err := m.HTTP.Open(); err != nil {
 		return err
