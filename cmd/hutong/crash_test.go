@@ -47,7 +47,7 @@ func freeAddr(t *testing.T) string {
 func startHub(t *testing.T, dir string) (*exec.Cmd, demo.Credentials) {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(os.Args[0], "demo", "--addr", addr, "--data", dir, "--scale", "0.02", "--log-level", "error")
+	cmd := exec.Command(os.Args[0], "demo", "--addr", addr, "--node-addr", "127.0.0.1:0", "--data", dir, "--scale", "0.02", "--log-level", "error")
 	cmd.Env = append(os.Environ(), "HUTONG_TEST_RUN_MAIN=1")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
