@@ -127,6 +127,13 @@ const (
 	AuditKeyRevoke       = "credential.revoke"
 	AuditResourcePublish = "resource.publish"
 	AuditResourceChange  = "resource.change"
+	AuditNodeToken       = "node.token"  // an enrolment token was created
+	AuditNodeEnrol       = "node.enrol"  // a region node enrolled
+	AuditNodeRevoke      = "node.revoke" // a node's certificate was revoked
+	// AuditNodeRefuse records a node the hub refused: a bad enrolment, a
+	// certificate that is expired, revoked or not the hub CA's, or one
+	// used for another region's resources.
+	AuditNodeRefuse = "node.refuse"
 )
 
 // Receipt proves that an event was recorded: the log's origin, the entry's

@@ -487,7 +487,7 @@ func (x *Service) exportCSV(ctx context.Context, src hutong.Source, c *call, w *
 	err := src.Read(ctx, c.res, c.query, func(row hutong.SourceRow) error {
 		x.mask(c.masks, row.Values)
 		for i, v := range row.Values {
-			rec[i] = text(v)
+			rec[i] = standard.Text(v)
 		}
 		if err := cw.Write(rec); err != nil {
 			return err

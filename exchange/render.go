@@ -100,23 +100,6 @@ func jsonKeys(fields []string) [][]byte {
 	return keys
 }
 
-// text writes a canonical value for CSV.
-func text(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	}
-	return ""
-}
-
 // AppendRecord appends one row as a JSON object of fields and values, as
 // the exchange writes it. Benchmarks use it to render an ungoverned
 // baseline the same way.

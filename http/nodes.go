@@ -10,10 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/pki"
 )
 
 // The public API's node routes: enrolment tokens, enrolment, the register.
@@ -116,9 +116,6 @@ type NodeAPI struct {
 	srv *http.Server
 }
 
-// NodeAuditRefuse is the audit kind of a refused node call.
-const NodeAuditRefuse = "node.refuse"
-
 // Handler returns the node API's handler; the TLS connection state must
 // carry the node's certificate.
 func (a *NodeAPI) Handler() http.Handler {
@@ -179,7 +176,7 @@ func (a *NodeAPI) authenticate(r *http.Request) (string, error) {
 		return "", hutong.Errorf(hutong.EUNAUTHORIZED, "the node API needs the node's client certificate (mutual TLS)")
 	}
 	leaf := r.TLS.PeerCertificates[0]
-	region := certRegion(leaf)
+	region := pki.Region(leaf)
 	inter := x509.NewCertPool()
 	for _, c := range r.TLS.PeerCertificates[1:] {
 		inter.AddCert(c)
@@ -190,21 +187,10 @@ func (a *NodeAPI) authenticate(r *http.Request) (string, error) {
 	if region == "" {
 		return "", hutong.Errorf(hutong.EUNAUTHORIZED, "the certificate names no region")
 	}
-	if a.Nodes.Revoked(r.Context(), leaf.SerialNumber.Text(16)) {
-		return region, hutong.Errorf(hutong.EUNAUTHORIZED, "the certificate %s of region %s is revoked or was replaced; enrol the node again", leaf.SerialNumber.Text(16), region)
+	if a.Nodes.Revoked(r.Context(), pki.Serial(leaf)) {
+		return region, hutong.Errorf(hutong.EUNAUTHORIZED, "the certificate %s of region %s is revoked or was replaced; enrol the node again", pki.Serial(leaf), region)
 	}
 	return region, nil
-}
-
-// certRegion reads the region from the certificate's hutong://node/REGION
-// URI.
-func certRegion(c *x509.Certificate) string {
-	for _, u := range c.URIs {
-		if u.Scheme == "hutong" && u.Host == "node" {
-			return strings.TrimPrefix(u.Path, "/")
-		}
-	}
-	return ""
 }
 
 func (a *NodeAPI) refuse(r *http.Request, region string, err error) {
@@ -212,7 +198,7 @@ func (a *NodeAPI) refuse(r *http.Request, region string, err error) {
 	if region == "" {
 		actor = "unknown:" + r.RemoteAddr
 	}
-	ev := &hutong.AuditEvent{Time: a.now(), Kind: NodeAuditRefuse, Actor: actor, Decision: "deny",
+	ev := &hutong.AuditEvent{Time: a.now(), Kind: hutong.AuditNodeRefuse, Actor: actor, Decision: "deny",
 		Reason: fmt.Sprintf("%s %s: %s", r.Method, r.URL.Path, hutong.ErrorMessage(err))}
 	if a.Auditor != nil {
 		if _, aerr := a.Auditor.Record(context.WithoutCancel(r.Context()), ev); aerr != nil {

@@ -144,7 +144,7 @@ func (c *Client) nodeQuery(r *hutong.Resource, q hutong.SourceQuery, count bool)
 	if q.Agreement != nil {
 		ag = q.Agreement.ID
 	}
-	return &hutong.NodeQuery{ID: q.ID, IssuedAt: now().UTC(), Region: r.Region, Resource: r.Code, Agreement: ag,
+	return &hutong.NodeQuery{ID: q.ID, IssuedAt: now().UTC(), Resource: r.Code, Agreement: ag,
 		Department: q.Department, Purpose: q.Purpose, Fields: q.Fields, Masks: q.Masks, Where: q.Where,
 		After: q.After, Limit: q.Limit, Count: count}
 }
@@ -157,7 +157,7 @@ func (c *Client) call(ctx context.Context, r *hutong.Resource, nq *hutong.NodeQu
 	if err != nil {
 		return hutong.Errorf(hutong.EUNAVAILABLE, "resource %s is held at the node of region %s, and no node of that region is enrolled", r.Code, r.Region)
 	}
-	nq.Region = n.Region
+	nq.Region = n.Region // the node's region, which may contain the resource's
 	body, sig, err := SignQuery(c.Key, nq)
 	if err != nil {
 		return err

@@ -1,8 +1,6 @@
 package node
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -12,12 +10,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
-
-	"golang.org/x/text/encoding/simplifiedchinese"
-	"golang.org/x/text/transform"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/sheet"
 )
 
 // csvSource serves a CSV file from memory. The file is read whole when the
@@ -93,7 +88,7 @@ func (s *csvSource) load() (*csvData, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("csv file %s is not a regular file", s.path)
 	}
-	ur, err := utf8Reader(f)
+	ur, err := sheet.UTF8Reader(f)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read csv file: %w", err)
 	}
@@ -403,38 +398,4 @@ func (s *csvSource) Close() error {
 	s.data = nil
 	s.mu.Unlock()
 	return nil
-}
-
-// utf8Reader returns r decoded to UTF-8, as the hub's importer reads CSV:
-// Excel on Chinese Windows saves CSV in GB18030 (GBK), so a file whose first
-// 64 KiB are not valid UTF-8 is read as GB18030. A UTF-8 byte-order mark is
-// dropped.
-func utf8Reader(r io.Reader) (io.Reader, error) {
-	const peek = 64 << 10
-	br := bufio.NewReaderSize(r, peek)
-	head, err := br.Peek(peek)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, err
-	}
-	if bytes.HasPrefix(head, []byte("\xef\xbb\xbf")) {
-		br.Discard(3)
-		return br, nil
-	}
-	if len(head) < peek && !utf8.Valid(head) || len(head) == peek && !validUTF8Prefix(head) {
-		return transform.NewReader(br, simplifiedchinese.GB18030.NewDecoder()), nil
-	}
-	return br, nil
-}
-
-// validUTF8Prefix reports whether b is valid UTF-8, allowing a multi-byte
-// sequence cut off at its end.
-func validUTF8Prefix(b []byte) bool {
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		if r == utf8.RuneError && size == 1 {
-			return len(b) < utf8.UTFMax && !utf8.FullRune(b)
-		}
-		b = b[size:]
-	}
-	return true
 }

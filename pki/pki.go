@@ -63,7 +63,7 @@ func LoadOrCreateCA(dir, name string) (*CA, error) {
 	certPEM, err1 := os.ReadFile(certPath)
 	keyPEM, err2 := os.ReadFile(keyPath)
 	if err1 == nil && err2 == nil {
-		cert, err := parseCert(certPEM)
+		cert, err := ParseCertificate(certPEM)
 		if err != nil {
 			return nil, fmt.Errorf("pki: %s: %w", certPath, err)
 		}
@@ -96,7 +96,7 @@ func LoadOrCreateCA(dir, name string) (*CA, error) {
 		return nil, err
 	}
 	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := writeKey(keyPath, key); err != nil {
+	if err := WriteKey(keyPath, key); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
@@ -111,7 +111,8 @@ func serial() *big.Int {
 	return n
 }
 
-func writeKey(path string, key crypto.Signer) error {
+// WriteKey writes a private key as PKCS #8 PEM, readable by its owner only.
+func WriteKey(path string, key crypto.Signer) error {
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return err
@@ -119,16 +120,14 @@ func writeKey(path string, key crypto.Signer) error {
 	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
 }
 
-func parseCert(b []byte) (*x509.Certificate, error) {
+// ParseCertificate reads a PEM certificate.
+func ParseCertificate(b []byte) (*x509.Certificate, error) {
 	block, _ := pem.Decode(b)
 	if block == nil || block.Type != "CERTIFICATE" {
 		return nil, errors.New("not a PEM certificate")
 	}
 	return x509.ParseCertificate(block.Bytes)
 }
-
-// ParseCertificate reads a PEM certificate.
-func ParseCertificate(b []byte) (*x509.Certificate, error) { return parseCert(b) }
 
 func parseKey(b []byte) (crypto.Signer, error) {
 	block, _ := pem.Decode(b)
@@ -253,7 +252,7 @@ func (ca *CA) HubCertificate(hosts []string) (*tls.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeKey(keyPath, key); err != nil {
+	if err := WriteKey(keyPath, key); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
@@ -316,6 +315,3 @@ func NewNodeKey(region string) (key *ecdsa.PrivateKey, csrPEM []byte, err error)
 	}
 	return key, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), nil
 }
-
-// WriteKey writes a private key as PKCS #8 PEM, readable by its owner only.
-func WriteKey(path string, key crypto.Signer) error { return writeKey(path, key) }

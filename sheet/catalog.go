@@ -61,7 +61,7 @@ type Catalog struct {
 // "名称(element|masking)" a stricter masking. It returns EINVALID with every
 // violation found, by row and column.
 func ReadCatalogCSV(r io.Reader) (*Catalog, error) {
-	ur, err := utf8Reader(r)
+	ur, err := UTF8Reader(r)
 	if err != nil {
 		return nil, err
 	}

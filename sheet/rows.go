@@ -27,10 +27,10 @@ import (
 // MaxLine is the longest NDJSON line or CSV record accepted.
 const MaxLine = 1 << 20
 
-// utf8Reader returns r decoded to UTF-8. Excel on Chinese Windows saves CSV
+// UTF8Reader returns r decoded to UTF-8. Excel on Chinese Windows saves CSV
 // in GB18030 (GBK); a file whose first 64 KiB are not valid UTF-8 is read as
 // GB18030. A UTF-8 byte-order mark is dropped.
-func utf8Reader(r io.Reader) (io.Reader, error) {
+func UTF8Reader(r io.Reader) (io.Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(64 << 10)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
@@ -72,7 +72,7 @@ type csvRows struct {
 // the items. A header with an empty or repeated name fails the first Next.
 func CSVRows(r io.Reader) hutong.RowReader {
 	c := &csvRows{}
-	ur, err := utf8Reader(r)
+	ur, err := UTF8Reader(r)
 	if err != nil {
 		c.err = err
 		return c

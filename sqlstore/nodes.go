@@ -16,17 +16,6 @@ import (
 	"github.com/hutong/hutong/standard"
 )
 
-// Audit kinds of the node register.
-const (
-	AuditNodeToken  = "node.token"
-	AuditNodeEnrol  = "node.enrol"
-	AuditNodeRevoke = "node.revoke"
-	// AuditNodeRefuse records a node the hub refused: a bad enrolment, a
-	// certificate that is expired, revoked, not the hub CA's, or used
-	// for another region's resources.
-	AuditNodeRefuse = "node.refuse"
-)
-
 // Enrolment token limits.
 const (
 	DefaultTokenTTL = time.Hour
@@ -151,7 +140,7 @@ func (s *Nodes) CreateEnrolmentToken(ctx context.Context, region string, ttl tim
 	if err != nil {
 		return nil, internal(err)
 	}
-	s.db.audit(ctx, &hutong.AuditEvent{Kind: AuditNodeToken, Reason: "enrolment token for region " + region + ", expires " + t.ExpiresAt.Format(time.RFC3339)})
+	s.db.audit(ctx, &hutong.AuditEvent{Kind: hutong.AuditNodeToken, Reason: "enrolment token for region " + region + ", expires " + t.ExpiresAt.Format(time.RFC3339)})
 	return t, nil
 }
 
@@ -206,7 +195,7 @@ func (s *Nodes) Enroll(ctx context.Context, r *hutong.EnrolmentRequest) (*hutong
 	})
 	if err != nil {
 		if hutong.ErrorCode(err) == hutong.EUNAUTHORIZED || hutong.ErrorCode(err) == hutong.EINVALID {
-			s.db.audit(ctx, &hutong.AuditEvent{Actor: "node:" + tokenRegion, Kind: AuditNodeRefuse, Decision: "deny",
+			s.db.audit(ctx, &hutong.AuditEvent{Actor: "node:" + tokenRegion, Kind: hutong.AuditNodeRefuse, Decision: "deny",
 				Reason: "enrolment refused: " + hutong.ErrorMessage(err)})
 		}
 		return nil, internal(err)
@@ -214,7 +203,7 @@ func (s *Nodes) Enroll(ctx context.Context, r *hutong.EnrolmentRequest) (*hutong
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}
-	s.db.audit(ctx, &hutong.AuditEvent{Actor: "node:" + n.Region, Kind: AuditNodeEnrol,
+	s.db.audit(ctx, &hutong.AuditEvent{Actor: "node:" + n.Region, Kind: hutong.AuditNodeEnrol,
 		Reason: "node of region " + n.Region + " at " + n.URL + " enrolled with certificate " + n.Serial})
 	if s.opt.OnChange != nil {
 		s.opt.OnChange()
@@ -299,7 +288,7 @@ func (s *Nodes) RevokeNode(ctx context.Context, region string) error {
 	if err := s.load(ctx); err != nil {
 		return err
 	}
-	s.db.audit(ctx, &hutong.AuditEvent{Kind: AuditNodeRevoke, Reason: "node of region " + region + " revoked"})
+	s.db.audit(ctx, &hutong.AuditEvent{Kind: hutong.AuditNodeRevoke, Reason: "node of region " + region + " revoked"})
 	if s.opt.OnChange != nil {
 		s.opt.OnChange()
 	}

@@ -89,11 +89,6 @@ func (c Config) witnessRegions() []string {
 	return c.Members
 }
 
-// quorum returns the configured quorum, or a majority of the witnesses.
-func (c Config) quorum() int {
-	return c.quorumOf(len(c.witnessRegions()) + len(c.Witnesses))
-}
-
 // quorumOf returns the configured quorum, or a majority of n witnesses.
 func (c Config) quorumOf(n int) int {
 	if c.Quorum > 0 || n == 0 {

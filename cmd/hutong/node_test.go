@@ -25,7 +25,6 @@ import (
 	hhttp "github.com/hutong/hutong/http"
 	"github.com/hutong/hutong/node"
 	"github.com/hutong/hutong/pki"
-	"github.com/hutong/hutong/sqlstore"
 )
 
 // nodeSource puts a demo node dataset where a region keeps it: a table in
@@ -381,7 +380,7 @@ func TestRegionNodes(t *testing.T) {
 	for _, e := range entries {
 		var ev hutong.AuditEvent
 		json.Unmarshal(e.Data, &ev)
-		if ev.Kind == sqlstore.AuditNodeRefuse {
+		if ev.Kind == hutong.AuditNodeRefuse {
 			refusals++
 		}
 	}
