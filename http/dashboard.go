@@ -15,7 +15,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/hutong/hutong"
 )
@@ -186,10 +185,7 @@ func (d *dashboard) adapt(rt dashRoute) http.Handler {
 	if rt.pattern == "" {
 		name = "dashboard unmatched"
 	}
-	obs := d.s.metrics.route(name)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+	return d.s.observed(name, func(sw *statusWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(sw, r.Body, maxFormBytes)
 		h := sw.Header()
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
@@ -207,20 +203,6 @@ func (d *dashboard) adapt(rt dashRoute) http.Handler {
 		}
 		if err != nil {
 			d.writeError(sw, r, v, err)
-		}
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
-		took := time.Since(start)
-		obs.observe(r.Method, sw.status, took)
-		level := slog.LevelDebug
-		if sw.status >= 400 {
-			level = slog.LevelInfo
-		}
-		if d.s.Logger.Enabled(r.Context(), level) {
-			d.s.Logger.LogAttrs(r.Context(), level, "request",
-				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
-				slog.Duration("took", took), slog.String("actor", hutong.ActorFromContext(r.Context()).String()))
 		}
 	})
 }

@@ -256,10 +256,7 @@ func (s *Server) serve(rt route) http.Handler {
 	if name == "" {
 		name = "unmatched"
 	}
-	obs := s.metrics.route(name)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+	return s.observed(name, func(sw *statusWriter, r *http.Request) {
 		if r.Body != nil && s.MaxBodyBytes > 0 {
 			r.Body = http.MaxBytesReader(sw, r.Body, s.MaxBodyBytes)
 		}
@@ -270,6 +267,18 @@ func (s *Server) serve(rt route) http.Handler {
 		if err != nil {
 			s.writeError(sw, r, err)
 		}
+	})
+}
+
+// observed runs h and then counts the request under the route's name in
+// the metrics and logs it (failures at info, the rest at debug): what the
+// API's routes and the dashboard's pages share.
+func (s *Server) observed(name string, h func(*statusWriter, *http.Request)) http.Handler {
+	obs := s.metrics.route(name)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		h(sw, r)
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
