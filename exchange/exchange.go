@@ -224,10 +224,19 @@ func queryID() string {
 	return "q_" + hex.EncodeToString(b)
 }
 
-// sourceMasks reports whether src masks rows itself.
-func sourceMasks(src hutong.Source) bool {
-	m, ok := src.(hutong.MaskingSource)
-	return ok && m.MasksRows()
+// source returns where the call's rows live, refusing the call (and
+// recording it) when that cannot be read. A source that masks rows itself
+// (a region node) is given the masks and not masked again, and the audit
+// entry names its query, which the source's own log keeps too.
+func (x *Service) source(ctx context.Context, c *call, ev *hutong.AuditEvent) (hutong.Source, error) {
+	src, err := x.Source(c.res)
+	if err != nil {
+		return nil, x.refuse(ctx, denied(ev, err), err)
+	}
+	if m, ok := src.(hutong.MaskingSource); ok && m.MasksRows() {
+		c.masks, ev.Query = nil, c.query.ID
+	}
+	return src, nil
 }
 
 // covering returns the agreements that cover a purpose now, oldest first,
@@ -328,12 +337,9 @@ func (x *Service) Records(ctx context.Context, q hutong.RecordQuery) (*hutong.Re
 		limit = int(c.left)
 	}
 	c.query.Limit = limit + 1 // one more tells whether a next page exists
-	src, err := x.Source(c.res)
+	src, err := x.source(ctx, c, ev)
 	if err != nil {
-		return nil, x.refuse(ctx, denied(ev, err), err)
-	}
-	if sourceMasks(src) {
-		c.masks, ev.Query = nil, c.query.ID
+		return nil, err
 	}
 
 	keys := jsonKeys(c.fields)
@@ -405,12 +411,9 @@ func (x *Service) Export(ctx context.Context, q hutong.RecordQuery, format strin
 	if err != nil {
 		return 0, x.refuse(ctx, ev, err)
 	}
-	src, err := x.Source(c.res)
+	src, err := x.source(ctx, c, ev)
 	if err != nil {
-		return 0, x.refuse(ctx, denied(ev, err), err)
-	}
-	if sourceMasks(src) {
-		c.masks, ev.Query = nil, c.query.ID
+		return 0, err
 	}
 	if c.ag.RowsPerDay > 0 {
 		total, err := src.Count(ctx, c.res, c.query)

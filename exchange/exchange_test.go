@@ -661,3 +661,70 @@ func TestErrorsAreErrors(t *testing.T) {
 		t.Errorf("got %T %v", err, err)
 	}
 }
+
+// nodeLike is a source that masks rows itself, as a region node does: it
+// records the query it was given and answers rows the test can recognise.
+type nodeLike struct {
+	hutong.Source
+	got []hutong.SourceQuery
+}
+
+func (n *nodeLike) MasksRows() bool { return true }
+
+func (n *nodeLike) Read(ctx context.Context, r *hutong.Resource, q hutong.SourceQuery, yield func(hutong.SourceRow) error) error {
+	n.got = append(n.got, q)
+	vals := make([]any, len(q.Fields))
+	for i := range vals {
+		vals[i] = "masked-at-node"
+	}
+	return yield(hutong.SourceRow{Key: 1, Values: vals})
+}
+
+func TestMaskingSourceMasksAndIsNamedInTheAudit(t *testing.T) {
+	// A source that masks is handed the agreement, the masks and a query
+	// id; the exchange does not mask its values again, and the audit
+	// entry names the query, which the node's own log keeps too.
+	f := newFixture(t, 3)
+	ag := f.agree(hutong.RequestInput{Fields: []string{"姓名", "公民身份号码", "参保地"}}, hutong.Narrowing{})
+	node := &nodeLike{}
+	f.x.Source = func(*hutong.Resource) (hutong.Source, error) { return node, nil }
+	from := f.nextIndex()
+	pg, err := f.x.Records(f.consumer(), hutong.RecordQuery{Resource: insured, Purpose: "异地就医直接结算", Fields: []string{"姓名", "公民身份号码", "参保地"}, Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if item := decode(t, pg.Body).Items[0]; item["姓名"] != "masked-at-node" || item["公民身份号码"] != "masked-at-node" {
+		t.Fatalf("the exchange masked what the source had masked: %v", item)
+	}
+	q := node.got[0]
+	if q.ID == "" || q.Agreement == nil || q.Agreement.ID != ag.ID || q.Department != f.bj.ID || q.Purpose != "异地就医直接结算" ||
+		len(q.Masks) != 3 || q.Masks[0] != hutong.MaskName || q.Masks[1] != hutong.MaskIDNumber || q.Masks[2] != hutong.MaskNone {
+		t.Fatalf("the source was given %+v", q)
+	}
+	if es := f.entries(from); len(es) != 1 || es[0].Query != q.ID {
+		t.Fatalf("audit entries %+v, want one naming query %s", es, q.ID)
+	}
+	// A source that does not mask gets its rows masked by the exchange,
+	// and the entry names no query.
+	f.x.Source = func(*hutong.Resource) (hutong.Source, error) { return &plainSource{node}, nil }
+	from = f.nextIndex()
+	pg, err = f.x.Records(f.consumer(), hutong.RecordQuery{Resource: insured, Purpose: "异地就医直接结算", Fields: []string{"姓名"}, Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if item := decode(t, pg.Body).Items[0]; item["姓名"] != f.masker.MaskString(hutong.MaskName, "masked-at-node") {
+		t.Fatalf("a plain source's value was not masked: %v", item)
+	}
+	if es := f.entries(from); len(es) != 1 || es[0].Query != "" {
+		t.Fatalf("audit entries %+v, want one naming no query", es)
+	}
+}
+
+// plainSource reads like nodeLike but does not mask.
+type plainSource struct{ n *nodeLike }
+
+func (p *plainSource) Read(ctx context.Context, r *hutong.Resource, q hutong.SourceQuery, yield func(hutong.SourceRow) error) error {
+	return p.n.Read(ctx, r, q, yield)
+}
+
+func (p *plainSource) Count(context.Context, *hutong.Resource, hutong.SourceQuery) (int64, error) { return 1, nil }
