@@ -594,7 +594,7 @@ func (n *Node) check(ctx context.Context, q *hutong.NodeQuery, count bool) (*hos
 	if q.Count != count {
 		return nil, sq, hutong.Errorf(hutong.EINVALID, "the query was signed for another endpoint")
 	}
-	if !n.replay.add(q.ID+"/"+fmt.Sprint(count), q.IssuedAt.Add(2*MaxClockSkew), now) {
+	if !n.replay.add(replayKey{q.ID, count}, q.IssuedAt.Add(2*MaxClockSkew), now) {
 		return nil, sq, hutong.Errorf(hutong.EUNAUTHORIZED, "query %s was already answered: a replay", q.ID)
 	}
 	if q.Region != n.state.Region {
@@ -677,16 +677,23 @@ func sameCondition(a, b hutong.Condition) bool {
 // replayCache remembers query ids until they would be stale anyway.
 type replayCache struct {
 	mu    sync.Mutex
-	seen  map[string]time.Time // id → when it may be forgotten
+	seen  map[replayKey]time.Time // → when it may be forgotten
 	prune time.Time
 }
 
+// replayKey is a query's id and endpoint: an export counts, then reads,
+// under one id.
+type replayKey struct {
+	id    string
+	count bool
+}
+
 // add records id and reports whether it was new.
-func (c *replayCache) add(id string, until, now time.Time) bool {
+func (c *replayCache) add(id replayKey, until, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.seen == nil {
-		c.seen = map[string]time.Time{}
+		c.seen = map[replayKey]time.Time{}
 	}
 	if now.Sub(c.prune) > MaxClockSkew {
 		for k, t := range c.seen {
@@ -703,12 +710,16 @@ func (c *replayCache) add(id string, until, now time.Time) bool {
 	return true
 }
 
+// statusCodes are the HTTP statuses of the error codes, as the hub's API
+// answers them (DESIGN.md's outside contract).
+var statusCodes = map[string]int{
+	hutong.EINVALID: 400, hutong.EUNAUTHORIZED: 401, hutong.EFORBIDDEN: 403, hutong.ENOTFOUND: 404,
+	hutong.ECONFLICT: 409, hutong.ERATELIMITED: 429, hutong.EUNAVAILABLE: 503,
+}
+
 // writeError writes err in the documented error shape.
 func writeError(w http.ResponseWriter, err error) {
-	status := map[string]int{
-		hutong.EINVALID: 400, hutong.EUNAUTHORIZED: 401, hutong.EFORBIDDEN: 403, hutong.ENOTFOUND: 404,
-		hutong.ECONFLICT: 409, hutong.ERATELIMITED: 429, hutong.EUNAVAILABLE: 503,
-	}[hutong.ErrorCode(err)]
+	status := statusCodes[hutong.ErrorCode(err)]
 	if status == 0 {
 		status = 500
 	}
