@@ -1,9 +1,7 @@
 package exchange_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -143,7 +141,7 @@ func TestPropertyNothingLeaks(t *testing.T) {
 			continue
 		}
 		allowed++
-		got := decodeUse(t, pg.Body)
+		got := decode(t, pg.Body)
 		checkPage(t, n, &c, want, got)
 		c.next = got.NextCursor
 		prev = &c
@@ -376,17 +374,6 @@ func maskText(f *fixture, it *hutong.Item, m hutong.MaskRule, raw string) string
 		return v
 	}
 	return f.masker.MaskString(m, v)
-}
-
-func decodeUse(t *testing.T, body []byte) page {
-	t.Helper()
-	var p page
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&p); err != nil {
-		t.Fatalf("body %s: %v", body, err)
-	}
-	return p
 }
 
 func checkPage(t *testing.T, n int, c *propCase, want expected, got page) {
