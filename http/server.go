@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,7 +57,8 @@ type Server struct {
 	AirQuality hutong.AirQualityService
 	LedgerView hutong.LedgerView
 
-	dash    *dashboard // the web pages: every path that is not the API's
+	ready   atomic.Bool // set by SetReady; /healthz answers 503 until then
+	dash    *dashboard  // the web pages: every path that is not the API's
 	ln      net.Listener
 	srv     *http.Server
 	mux     *http.ServeMux
@@ -362,7 +364,16 @@ func (w *statusWriter) Flush() {
 // Unwrap gives http.ResponseController the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// SetReady makes /healthz answer 200: the hub has finished starting (its
+// demo credentials written, its in-process nodes serving). Until then the
+// server serves, but the health check says it is still starting.
+func (s *Server) SetReady() { s.ready.Store(true) }
+
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
+	if !s.ready.Load() {
+		w.Header().Set("Retry-After", "1")
+		return hutong.Errorf(hutong.EUNAVAILABLE, "the hub is starting")
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, err := w.Write([]byte("ok\n"))
 	return err

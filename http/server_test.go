@@ -236,6 +236,12 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 
 func TestHealthAndMetrics(t *testing.T) {
 	h := newHub(t)
+	// Serving is not ready: until the hub says it has started, the
+	// health check answers 503 in the error shape.
+	if status, body, hdr := h.call(t, "GET", "/healthz", "", "", nil); status != 503 || !bytes.Contains(body, []byte(`"code":"unavailable"`)) || hdr.Get("Retry-After") != "1" {
+		t.Errorf("healthz while starting: %d %s", status, body)
+	}
+	h.srv.SetReady()
 	if status, body, _ := h.call(t, "GET", "/healthz", "", "", nil); status != 200 || string(body) != "ok\n" {
 		t.Errorf("healthz: %d %q", status, body)
 	}

@@ -369,6 +369,7 @@ func (m *Main) Open(ctx context.Context) error {
 			}
 		}
 	}
+	m.HTTP.SetReady()
 	return nil
 }
 
