@@ -727,4 +727,6 @@ func (p *plainSource) Read(ctx context.Context, r *hutong.Resource, q hutong.Sou
 	return p.n.Read(ctx, r, q, yield)
 }
 
-func (p *plainSource) Count(context.Context, *hutong.Resource, hutong.SourceQuery) (int64, error) { return 1, nil }
+func (p *plainSource) Count(context.Context, *hutong.Resource, hutong.SourceQuery) (int64, error) {
+	return 1, nil
+}
