@@ -40,6 +40,10 @@ const (
 	OpPrefix Op = "prefix"
 )
 
+// MaxPurposeRunes bounds a purpose (用途): of a request, so of an
+// agreement, so of every exchange call that names one.
+const MaxPurposeRunes = 200
+
 // RequestInput is what a consumer asks for.
 type RequestInput struct {
 	// Consumer is the requesting department; it defaults to the actor's.

@@ -95,6 +95,9 @@ func (x *Service) plan(ctx context.Context, q hutong.RecordQuery, action string,
 	if strings.TrimSpace(q.Purpose) == "" {
 		return nil, hutong.Errorf(hutong.EINVALID, "the Hutong-Purpose header is required: state the purpose (用途) your agreement names")
 	}
+	if err := checkQuery(q); err != nil {
+		return nil, err
+	}
 	res, err := x.Catalog.Resource(ctx, q.Resource)
 	if err != nil {
 		return nil, err
@@ -405,7 +408,7 @@ func (x *Service) mask(masks []hutong.MaskRule, vals []any) {
 func (x *Service) Export(ctx context.Context, q hutong.RecordQuery, format string, w io.Writer, start func(*hutong.Receipt)) (int64, error) {
 	c, ev, err := x.authorize(ctx, q, hutong.ActionExport)
 	if err == nil && format != "ndjson" && format != "csv" {
-		err = hutong.Errorf(hutong.EINVALID, "format %q must be ndjson or csv", format)
+		err = hutong.Errorf(hutong.EINVALID, "format %q must be ndjson or csv", clip(format))
 		denied(ev, err)
 	}
 	if err != nil {

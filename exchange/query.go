@@ -3,6 +3,7 @@ package exchange
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"strings"
 	"unicode/utf8"
@@ -16,7 +17,42 @@ const (
 	MaxFilterBytes = 4096
 	DefaultLimit   = 100
 	MaxLimit       = 1000
+	// MaxFields bounds the fields a call names, MaxFieldRunes each name:
+	// a resource has at most 200 items of at most 64 characters.
+	MaxFields     = 200
+	MaxFieldRunes = 64
+	// MaxCodeBytes bounds a resource code.
+	MaxCodeBytes = 64
+	// MaxCursorBytes bounds a cursor.
+	MaxCursorBytes = 128
 )
+
+// checkQuery refuses a call whose values exceed their documented limits,
+// before anything else looks at them.
+func checkQuery(q hutong.RecordQuery) error {
+	bad := func(field, format string, args ...any) error {
+		msg := fmt.Sprintf(format, args...)
+		return &hutong.Error{Code: hutong.EINVALID, Message: msg, Details: []hutong.Violation{{Field: field, Rule: "length", Message: msg}}}
+	}
+	if n := utf8.RuneCountInString(q.Purpose); n > hutong.MaxPurposeRunes {
+		return bad("Hutong-Purpose", "the purpose has %d characters; an agreement's purpose has at most %d", n, hutong.MaxPurposeRunes)
+	}
+	if len(q.Resource) > MaxCodeBytes {
+		return bad("code", "the resource code has %d bytes; codes have at most %d", len(q.Resource), MaxCodeBytes)
+	}
+	if len(q.Fields) > MaxFields {
+		return bad("fields", "%d fields named; a resource has at most %d", len(q.Fields), MaxFields)
+	}
+	for _, f := range q.Fields {
+		if n := utf8.RuneCountInString(f); n > MaxFieldRunes {
+			return bad("fields", "a field name has %d characters; item names have at most %d", n, MaxFieldRunes)
+		}
+	}
+	if len(q.Cursor) > MaxCursorBytes {
+		return bad("cursor", "the cursor has %d bytes; cursors the hub issues have at most %d", len(q.Cursor), MaxCursorBytes)
+	}
+	return nil
+}
 
 // ParseFilter parses a filter as the records endpoint takes it:
 // FIELD:OP:VALUE, where OP is eq, in, gt, gte, lt, lte or prefix and the

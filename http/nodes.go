@@ -64,6 +64,12 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) error {
 	}
 	e, err := ns.Enroll(r.Context(), &in)
 	if err != nil {
+		if hutong.ErrorCode(err) == hutong.EUNAUTHORIZED && s.Refusals != nil {
+			// Whoever holds no valid token proved no identity: tallied
+			// per address and minute, not recorded one by one.
+			s.Refusals.Refuse(r.RemoteAddr, &hutong.AuditEvent{Kind: hutong.AuditNodeRefuse, Decision: "deny",
+				Reason: "enrolment refused: " + hutong.ErrorMessage(err)})
+		}
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, e)
@@ -111,6 +117,9 @@ type NodeAPI struct {
 	// Config returns what a node of region is told about itself.
 	Config  func(region string) hutong.NodeConfig
 	Auditor hutong.Auditor
+	// Refusals tallies the refusals of callers without a valid
+	// certificate (see hutong.RefusalTally); nil records none.
+	Refusals *hutong.RefusalTally
 
 	ln  net.Listener
 	srv *http.Server
@@ -148,7 +157,7 @@ func (a *NodeAPI) node(h func(http.ResponseWriter, *http.Request, string) error)
 		r.Body = http.MaxBytesReader(w, r.Body, 4<<20)
 		region, err := a.authenticate(r)
 		if err != nil {
-			a.refuse(r, region, err)
+			a.refuseStranger(r, region, err)
 			writeNodeError(w, err)
 			return
 		}
@@ -193,19 +202,36 @@ func (a *NodeAPI) authenticate(r *http.Request) (string, error) {
 	return region, nil
 }
 
+// refuse records the refusal of a node that proved its region.
 func (a *NodeAPI) refuse(r *http.Request, region string, err error) {
-	actor := "node:" + region
-	if region == "" {
-		actor = "unknown:" + r.RemoteAddr
-	}
-	ev := &hutong.AuditEvent{Time: a.now(), Kind: hutong.AuditNodeRefuse, Actor: actor, Decision: "deny",
-		Reason: fmt.Sprintf("%s %s: %s", r.Method, r.URL.Path, hutong.ErrorMessage(err))}
+	ev := a.refusal(r, err)
+	ev.Actor = "node:" + region
 	if a.Auditor != nil {
 		if _, aerr := a.Auditor.Record(context.WithoutCancel(r.Context()), ev); aerr != nil {
 			a.Logger.Error("node API: a refusal was not audited", "err", aerr)
 		}
 	}
-	a.Logger.Warn("node API: refused", "actor", actor, "path", r.URL.Path, "reason", ev.Reason)
+	a.Logger.Warn("node API: refused", "actor", ev.Actor, "path", hutong.ClipText(r.URL.Path, 256), "reason", ev.Reason)
+}
+
+// refuseStranger counts the refusal of a caller whose certificate did not
+// prove a region (claimed names the region it claims, if any): such
+// refusals are tallied per source address and minute, so that strangers
+// cannot grow the ledger.
+func (a *NodeAPI) refuseStranger(r *http.Request, claimed string, err error) {
+	ev := a.refusal(r, err)
+	if claimed != "" {
+		ev.Reason += " (the certificate claims region " + hutong.ClipText(claimed, 64) + ")"
+	}
+	if a.Refusals != nil {
+		a.Refusals.Refuse(r.RemoteAddr, ev)
+	}
+	a.Logger.Debug("node API: refused a caller without a valid certificate", "addr", r.RemoteAddr, "reason", ev.Reason)
+}
+
+func (a *NodeAPI) refusal(r *http.Request, err error) *hutong.AuditEvent {
+	return &hutong.AuditEvent{Time: a.now(), Kind: hutong.AuditNodeRefuse, Decision: "deny",
+		Reason: fmt.Sprintf("%s %s: %s", hutong.ClipText(r.Method, 16), hutong.ClipText(r.URL.Path, 512), hutong.ErrorMessage(err))}
 }
 
 // publish creates or updates a node-hosted resource of the node's region.

@@ -42,6 +42,9 @@ type Server struct {
 	Feedback   hutong.FeedbackService
 	// Nodes is the register of region nodes; nil in a hub that enrols none.
 	Nodes hutong.NodeService
+	// Refusals tallies refused enrolments with no valid token (see
+	// hutong.RefusalTally); nil records none.
+	Refusals *hutong.RefusalTally
 
 	// Ledger serves receipts and keys; LedgerDir holds its public files
 	// (checkpoint, tiles, bundles); Witnesses are the in-process witnesses
@@ -56,6 +59,11 @@ type Server struct {
 	Stats      hutong.StatsService
 	AirQuality hutong.AirQualityService
 	LedgerView hutong.LedgerView
+
+	// Health, when set, says whether the hub can do its work: nil, or an
+	// error saying why not (its ledger failing or stuck). /healthz answers
+	// 503 with that error.
+	Health func() error
 
 	ready   atomic.Bool // set by SetReady; /healthz answers 503 until then
 	dash    *dashboard  // the web pages: every path that is not the API's
@@ -373,6 +381,12 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	if !s.ready.Load() {
 		w.Header().Set("Retry-After", "1")
 		return hutong.Errorf(hutong.EUNAVAILABLE, "the hub is starting")
+	}
+	if s.Health != nil {
+		if err := s.Health(); err != nil {
+			w.Header().Set("Retry-After", "5")
+			return err
+		}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, err := w.Write([]byte("ok\n"))

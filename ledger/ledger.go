@@ -16,6 +16,8 @@ package ledger
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,6 +46,8 @@ type Journal interface {
 	Next() uint64
 	// Committed receives after new entries are committed.
 	Committed() <-chan struct{}
+	// Replace sets the entry at index, which the log does not hold yet.
+	Replace(ctx context.Context, index uint64, data []byte) error
 }
 
 // WitnessEndpoint is a witness the log asks to cosign its checkpoints.
@@ -90,6 +94,7 @@ type Log struct {
 	done     chan struct{}      // closed when the feeder stops
 
 	integrated atomic.Uint64 // entries the log holds
+	progressed atomic.Int64  // when the feeder last appended or found nothing to do, Unix ns
 	mu         sync.Mutex
 	failure    error // set when feeding failed; the journal refuses until restart
 }
@@ -164,6 +169,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		return nil, err
 	}
 	l.integrated.Store(size)
+	l.progressed.Store(time.Now().UnixNano())
 	l.startFeed()
 	return l, nil
 }
@@ -336,6 +342,7 @@ func (l *Log) feedOnce(ctx context.Context) error {
 			return fmt.Errorf("reading the journal: %w", err)
 		}
 		if len(entries) == 0 {
+			l.progressed.Store(time.Now().UnixNano())
 			return nil
 		}
 		add := l.app.Load().add
@@ -343,6 +350,13 @@ func (l *Log) feedOnce(ctx context.Context) error {
 		for i, e := range entries {
 			if e.Index != next+uint64(i) {
 				return fmt.Errorf("journal entry %d where %d was expected", e.Index, next+uint64(i))
+			}
+			if len(e.Data) > hutong.MaxAuditEntryBytes {
+				data, err := l.repair(ctx, e)
+				if err != nil {
+					return err
+				}
+				e.Data = data
 			}
 			futures[i] = add(ctx, tessera.NewEntry(e.Data))
 		}
@@ -356,8 +370,60 @@ func (l *Log) feedOnce(ctx context.Context) error {
 			}
 		}
 		l.integrated.Store(next + uint64(len(entries)))
+		l.progressed.Store(time.Now().UnixNano())
 	}
 	return nil
+}
+
+// stuckAfter is how long the feeder may go without progress while the
+// journal holds entries the log does not before the ledger is unhealthy.
+const stuckAfter = 30 * time.Second
+
+// Health returns nil when the ledger takes events and keeps up, or an
+// EUNAVAILABLE error saying why not: feeding failed (until the hub
+// restarts), the log is further behind the journal than MaxBacklog, or
+// the feeder has not progressed for 30 s with entries waiting. The hub's
+// health check and metrics report it.
+func (l *Log) Health() error {
+	if err := l.failed(); err != nil {
+		return &hutong.Error{Code: hutong.EUNAVAILABLE, Message: "the ledger has failed: " + err.Error() + "; restart the hub", Err: err}
+	}
+	backlog := l.cfg.Journal.Next() - l.integrated.Load()
+	if backlog > l.cfg.MaxBacklog {
+		return hutong.Errorf(hutong.EUNAVAILABLE, "the ledger is %d entries behind the journal (limit %d)", backlog, l.cfg.MaxBacklog)
+	}
+	if idle := time.Since(time.Unix(0, l.progressed.Load())); backlog > 0 && idle > stuckAfter {
+		return hutong.Errorf(hutong.EUNAVAILABLE, "the ledger has appended nothing for %s with %d entries waiting", idle.Round(time.Second), backlog)
+	}
+	return nil
+}
+
+// repair replaces a journal entry too large for the log (one recorded
+// before the journal bounded its events) by its bounded form, so that the
+// log, and every entry after it, can go on. The entry was never in the
+// log, so no published proof changes; a receipt issued for it no longer
+// matches, which the error log says.
+func (l *Log) repair(ctx context.Context, e hutong.LogEntry) ([]byte, error) {
+	var ev hutong.AuditEvent
+	if err := json.Unmarshal(e.Data, &ev); err != nil {
+		sum := sha256.Sum256(e.Data)
+		ev = hutong.AuditEvent{Kind: "audit.unreadable", Decision: "deny",
+			Reason: fmt.Sprintf("journal entry of %d bytes, sha256:%x, could not be read and was over the log's limit", len(e.Data), sum)}
+	}
+	ev.Bound()
+	data, err := ev.Encode()
+	if err == nil && len(data) > hutong.MaxAuditEntryBytes {
+		err = fmt.Errorf("still %d bytes when bounded", len(data))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("journal entry %d is over the log's limit and cannot be repaired: %w", e.Index, err)
+	}
+	if err := l.cfg.Journal.Replace(ctx, e.Index, data); err != nil {
+		return nil, fmt.Errorf("repairing journal entry %d: %w", e.Index, err)
+	}
+	l.log.Error("ledger: a journal entry was too large for the log; replaced by its bounded form (a receipt issued for it no longer verifies)",
+		"index", e.Index, "bytes", len(e.Data), "bounded", len(data))
+	return data, nil
 }
 
 func (l *Log) fail(err error) {

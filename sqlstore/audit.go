@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -131,11 +130,7 @@ func (l *AuditLog) Close() error {
 
 // Entry returns the canonical JSON of an audit event: its fields in a fixed
 // order, times in UTC with nanoseconds, so the same event hashes the same.
-func Entry(e *hutong.AuditEvent) ([]byte, error) {
-	c := *e
-	c.Time = c.Time.UTC()
-	return json.Marshal(&c)
-}
+func Entry(e *hutong.AuditEvent) ([]byte, error) { return e.Encode() }
 
 // LeafHash returns the RFC 6962 leaf hash of an entry.
 func LeafHash(entry []byte) []byte {
@@ -146,14 +141,21 @@ func LeafHash(entry []byte) []byte {
 }
 
 // Record appends e and returns its receipt once the batch holding it has
-// committed. It returns EUNAVAILABLE when the log cannot take it.
+// committed. It first bounds e's texts (hutong.AuditEvent.Bound), so what
+// a client sent can never make an entry too large for the ledger; an
+// entry that is still too large is refused on its own (EINVALID) and gets
+// no index. It returns EUNAVAILABLE when the log cannot take e.
 func (l *AuditLog) Record(ctx context.Context, e *hutong.AuditEvent) (*hutong.Receipt, error) {
 	if e.Time.IsZero() {
 		e.Time = l.db.now()
 	}
+	e.Bound()
 	entry, err := Entry(e)
 	if err != nil {
 		return nil, hutong.Internal(err)
+	}
+	if len(entry) > hutong.MaxAuditEntryBytes {
+		return nil, hutong.Errorf(hutong.EINVALID, "the audit entry of this call would be %d bytes, over the ledger's limit of %d; send shorter values", len(entry), hutong.MaxAuditEntryBytes)
 	}
 	p := &pendingEvent{e: e, entry: entry, done: make(chan struct{})}
 	select {
@@ -271,6 +273,20 @@ func (l *AuditLog) RowsSince(ctx context.Context, agreement string, t time.Time)
 		return 0, internal(err)
 	}
 	return n.Int64, nil
+}
+
+// Replace sets the entry at index to data, for the ledger to repair an
+// entry that its log cannot hold (one recorded before entries were
+// bounded). It refuses an index the journal does not hold.
+func (l *AuditLog) Replace(ctx context.Context, index uint64, data []byte) error {
+	res, err := l.db.auditRW.ExecContext(ctx, l.db.q(`UPDATE audit_log SET entry = ? WHERE idx = ?`), string(data), int64(index))
+	if err != nil {
+		return internal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return hutong.Errorf(hutong.ENOTFOUND, "the journal holds no entry %d", index)
+	}
+	return nil
 }
 
 // Entries returns the entries from index from on, at most limit of them.

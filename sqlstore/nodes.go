@@ -194,7 +194,10 @@ func (s *Nodes) Enroll(ctx context.Context, r *hutong.EnrolmentRequest) (*hutong
 		return err
 	})
 	if err != nil {
-		if hutong.ErrorCode(err) == hutong.EUNAUTHORIZED || hutong.ErrorCode(err) == hutong.EINVALID {
+		// A refusal for want of a valid token is the caller's to tally
+		// (it proved no identity; see hutong.RefusalTally); one with a
+		// valid token is recorded here.
+		if hutong.ErrorCode(err) == hutong.EINVALID {
 			s.db.audit(ctx, &hutong.AuditEvent{Actor: "node:" + tokenRegion, Kind: hutong.AuditNodeRefuse, Decision: "deny",
 				Reason: "enrolment refused: " + hutong.ErrorMessage(err)})
 		}

@@ -54,7 +54,6 @@ func (o RequestOptions) withDefaults() RequestOptions {
 
 // Request limits.
 const (
-	maxPurposeRunes    = 200
 	maxBasisRunes      = 1000
 	maxReasonRunes     = 1000
 	maxRowsPerDay      = 1_000_000_000
@@ -227,8 +226,8 @@ func (s *Requests) CreateRequest(ctx context.Context, in *hutong.RequestInput) (
 		bad("fields", "unknown_item", "%s not items of %s (it has %s)", strings.Join(unknown, ", "), res.Code, itemNames(&res.Resource))
 	}
 	purpose := strings.TrimSpace(in.Purpose)
-	if n := utf8.RuneCountInString(purpose); n == 0 || n > maxPurposeRunes {
-		bad("purpose", "length", "purpose (用途) must have 1 to %d characters", maxPurposeRunes)
+	if n := utf8.RuneCountInString(purpose); n == 0 || n > hutong.MaxPurposeRunes {
+		bad("purpose", "length", "purpose (用途) must have 1 to %d characters", hutong.MaxPurposeRunes)
 	}
 	basis := strings.TrimSpace(in.LegalBasis)
 	switch n := utf8.RuneCountInString(basis); {

@@ -127,6 +127,8 @@ type Main struct {
 	HTTP      *hhttp.Server
 	// Nodes is the hub's side of the region nodes.
 	Nodes *hubNodes
+	// Refusals tallies the refusals of callers who proved no identity.
+	Refusals *hutong.RefusalTally
 
 	clock      *shiftClock // the hub's clock; shifted only while the demo replays its history
 	demo       bool
@@ -291,6 +293,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.openLedger(ctx); err != nil {
 		return err
 	}
+	m.Refusals = &hutong.RefusalTally{Auditor: m.Ledger}
 
 	m.Requests, err = sqlstore.NewRequests(ctx, m.DB, m.Ledger, sqlstore.RequestOptions{
 		Calendar:  hutong.NewCalendar(m.Config.Holidays, m.Config.Workdays),
@@ -329,6 +332,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.HTTP.PolicyText = policy.Text
 	m.HTTP.Feedback = sqlstore.NewFeedback(m.DB)
 	m.HTTP.Nodes = m.Nodes.Register
+	m.HTTP.Refusals = m.Refusals
 	m.HTTP.Ledger, m.HTTP.LedgerDir = m.Ledger, m.Ledger.Dir()
 	// The dashboard's services: statistics, the air-quality comparison
 	// (reading through the exchange's sources, audited on the ledger) and
@@ -336,6 +340,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.HTTP.Stats = sqlstore.NewStats(m.DB)
 	m.HTTP.AirQuality = &analytics.AirQuality{Catalog: catalog, Source: m.Exchange.Source, Auditor: m.Ledger, Now: time.Now}
 	m.HTTP.LedgerView = m.Ledger
+	m.HTTP.Health = m.Ledger.Health
 	if err := m.HTTP.Register(catalogGauge(catalog), ledgerGauge(m.Ledger, m.Witnesses)); err != nil {
 		return err
 	}
@@ -412,25 +417,32 @@ func ledgerGauge(l *ledger.Log, ws []*ledger.Witness) prometheus.Collector {
 		size:     prometheus.NewDesc("hutong_ledger_entries", "Entries the ledger's log holds.", nil, nil),
 		journal:  prometheus.NewDesc("hutong_ledger_journal_entries", "Entries the audit journal holds.", nil, nil),
 		refusals: prometheus.NewDesc("hutong_ledger_witness_refusals_total", "Checkpoints a witness refused as rolled back, forked or badly signed.", []string{"witness"}, nil),
+		healthy:  prometheus.NewDesc("hutong_ledger_healthy", "1 when the ledger takes events and keeps up with the journal, 0 when it has failed, is stuck or too far behind (then the hub answers 503).", nil, nil),
 	}
 }
 
 type ledgerCollector struct {
-	l                       *ledger.Log
-	ws                      []*ledger.Witness
-	size, journal, refusals *prometheus.Desc
+	l                                *ledger.Log
+	ws                               []*ledger.Witness
+	size, journal, refusals, healthy *prometheus.Desc
 }
 
 func (c *ledgerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.size
 	ch <- c.journal
 	ch <- c.refusals
+	ch <- c.healthy
 }
 
 func (c *ledgerCollector) Collect(ch chan<- prometheus.Metric) {
 	integrated, journal := c.l.Size()
 	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(integrated))
 	ch <- prometheus.MustNewConstMetric(c.journal, prometheus.GaugeValue, float64(journal))
+	healthy := 1.0
+	if c.l.Health() != nil {
+		healthy = 0
+	}
+	ch <- prometheus.MustNewConstMetric(c.healthy, prometheus.GaugeValue, healthy)
 	for _, w := range c.ws {
 		ch <- prometheus.MustNewConstMetric(c.refusals, prometheus.CounterValue, float64(w.Refusals()), w.Name)
 	}
@@ -441,6 +453,11 @@ func (c *ledgerCollector) Collect(ch chan<- prometheus.Metric) {
 func (m *Main) startBackground() {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stop = cancel
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		m.Refusals.Run(ctx, func(err error) { m.Logger.Error("recording tallied refusals", "err", err) })
+	}()
 	m.bg.Add(1)
 	go func() {
 		defer m.bg.Done()

@@ -123,7 +123,7 @@ func (m *Main) openNodes(ctx context.Context) error {
 // serving it.
 func (m *Main) serveNodes(catalog hutong.CatalogService, maskingKey []byte) error {
 	api := m.Nodes.API
-	api.Nodes, api.Catalog, api.Auditor = m.Nodes.Register, catalog, m.Ledger
+	api.Nodes, api.Catalog, api.Auditor, api.Refusals = m.Nodes.Register, catalog, m.Ledger, m.Refusals
 	api.Agreements = m.Requests.NodeAgreements
 	api.Config = func(region string) hutong.NodeConfig {
 		return hutong.NodeConfig{Region: region, MaskingKey: base64.StdEncoding.EncodeToString(maskingKey), Ledger: m.Ledger.Keys()}

@@ -1,0 +1,195 @@
+package ledger_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/ledger"
+	"github.com/hutong/hutong/sqlite"
+	"github.com/hutong/hutong/sqlstore"
+)
+
+// huge returns a 1 MB text of s repeated.
+func huge(s string) string { return strings.Repeat(s, (1<<20)/len(s)+1)[:1<<20] }
+
+// TestOversizedEventsNeverWedgeTheLog records events whose every text is a
+// megabyte (the size a client can put in a header, path or body): each is
+// recorded in its bounded form, and the entries after it reach the log.
+// Before entries were bounded, the first of them stopped the log for good.
+func TestOversizedEventsNeverWedgeTheLog(t *testing.T) {
+	h := openHub(t, t.TempDir())
+	ctx := context.Background()
+	big := huge("用途<&\"\\\n")
+	many := make([]string, 20_000)
+	for i := range many {
+		many[i] = fmt.Sprintf("字段%d<>", i)
+	}
+	events := map[string]*hutong.AuditEvent{
+		"purpose":  {Purpose: big},
+		"reason":   {Reason: big},
+		"actor":    {Actor: big},
+		"resource": {Resource: big},
+		"kind":     {Kind: big},
+		"field":    {Fields: []string{big}},
+		"fields":   {Fields: many},
+		"policies": {Policies: many},
+		"invalid":  {Reason: huge("\xff\xfe")},
+		"all":      {Purpose: big, Reason: big, Actor: big, Resource: big, Department: big, Provider: big, Agreement: big, Request: big, Query: big, Digest: big, Decision: big, Fields: many, Policies: many},
+	}
+	recs := map[string]*hutong.Receipt{}
+	for name, ev := range events {
+		if ev.Kind == "" {
+			ev.Kind = hutong.AuditRead
+		}
+		rec, err := h.log.Record(ctx, ev)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		recs[name] = rec
+	}
+	after := h.record(t, 20) // Flush fails here when an entry wedged the log
+	v := h.verifier()
+	for name, rec := range recs {
+		check, err := v.VerifyReceipt(ctx, *rec, nil)
+		if err != nil {
+			t.Fatalf("%s: receipt %d: %v", name, rec.Index, err)
+		}
+		entry, _ := check.Event.Encode()
+		if len(entry) > hutong.MaxAuditEntryBytes {
+			t.Errorf("%s: entry of %d bytes, over %d", name, len(entry), hutong.MaxAuditEntryBytes)
+		}
+	}
+	check, _ := v.VerifyReceipt(ctx, *recs["purpose"], nil)
+	if p := check.Event.Purpose; !strings.Contains(p, "clipped 1048576 bytes, sha256:") || !strings.HasPrefix(p, "用途<&") {
+		t.Errorf("bounded purpose %.80q…: want its prefix and a marker with the original's size and digest", p)
+	}
+	check, _ = v.VerifyReceipt(ctx, *recs["fields"], nil)
+	if fs := check.Event.Fields; len(fs) == 0 || len(fs) >= len(many) || !strings.Contains(fs[len(fs)-1], "more clipped, sha256:") {
+		t.Errorf("bounded fields: %d of %d, last %q", len(fs), len(many), fs[len(fs)-1])
+	}
+	if _, err := v.VerifyReceipt(ctx, *after[19], nil); err != nil {
+		t.Errorf("an entry after the oversized ones: %v", err)
+	}
+	if rep, err := v.VerifyLog(ctx, nil); err != nil || rep.Entries != uint64(len(events)+20) {
+		t.Fatalf("VerifyLog: %+v, %v", rep, err)
+	}
+	if err := h.log.Health(); err != nil {
+		t.Errorf("Health: %v", err)
+	}
+}
+
+// TestOversizedJournalEntryIsRepaired opens a ledger on a journal that
+// already holds an entry too large for the log, as a journal written
+// before entries were bounded may: the ledger replaces it by its bounded
+// form and goes on, with no hand repair. Before, the hub refused to serve
+// from then on, restart or not.
+func TestOversizedJournalEntryIsRepaired(t *testing.T) {
+	dir := t.TempDir()
+	h := openHub(t, dir)
+	h.record(t, 5)
+	h.close()
+
+	// What an unbounded journal held: a refused node call with a 70 KB path.
+	raw := fmt.Sprintf(`{"time":"2026-11-02T01:00:00Z","kind":"node.refuse","actor":"unknown:203.0.113.9","rows":0,"decision":"deny","reason":"GET /node/v1/%s: the node API needs the node's client certificate (mutual TLS)"}`,
+		strings.Repeat("a", 70_000))
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "hutong.audit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`INSERT INTO audit_log (idx, time, kind, actor, department, resource, provider, agreement, decision, rows, entry)
+		VALUES (5, ?, 'node.refuse', 'unknown:203.0.113.9', '', '', '', '', 'deny', 0, ?)`, time.Date(2026, 11, 2, 1, 0, 0, 0, time.UTC), raw)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	h2 := openHub(t, dir)
+	recs := h2.record(t, 5)
+	first := recs[0].Index
+	for _, r := range recs {
+		first = min(first, r.Index)
+	}
+	if first != 6 {
+		t.Fatalf("first index after the oversized entry: %d, want 6", first)
+	}
+	v := h2.verifier()
+	rep, err := v.VerifyLog(context.Background(), nil)
+	if err != nil || rep.Entries != 11 {
+		t.Fatalf("VerifyLog: %+v, %v", rep, err)
+	}
+	entries, err := h2.journal.Entries(context.Background(), 5, 1)
+	if err != nil || len(entries) != 1 || len(entries[0].Data) > hutong.MaxAuditEntryBytes || !strings.Contains(string(entries[0].Data), "clipped") {
+		t.Fatalf("repaired entry: %d bytes, %v", len(entries[0].Data), err)
+	}
+	if err := h2.log.Health(); err != nil {
+		t.Errorf("Health: %v", err)
+	}
+}
+
+// failingJournal is a journal whose reads can be made to fail.
+type failingJournal struct {
+	*sqlstore.AuditLog
+	fail atomic.Bool
+}
+
+func (j *failingJournal) Entries(ctx context.Context, from uint64, limit int) ([]hutong.LogEntry, error) {
+	if j.fail.Load() {
+		return nil, errors.New("disk on fire")
+	}
+	return j.AuditLog.Entries(ctx, from, limit)
+}
+
+// TestFailingLedgerIsUnhealthy: a ledger whose feeding failed says so in
+// Health (which /healthz and /metrics report) and refuses events.
+func TestFailingLedgerIsUnhealthy(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "hutong.db"), sqlstore.Options{Members: []string{"110000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	journal, err := sqlstore.NewAuditLog(ctx, db, origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer journal.Close()
+	j := &failingJournal{AuditLog: journal}
+	l, err := ledger.Open(ctx, ledger.Config{Dir: filepath.Join(dir, "ledger"), Origin: origin, Journal: j, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(ctx)
+	if _, err := l.Record(ctx, event(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Health(); err != nil {
+		t.Fatalf("Health before the failure: %v", err)
+	}
+	j.fail.Store(true)
+	l.Record(ctx, event(2)) // the feeder wakes and fails to read it
+	deadline := time.Now().Add(10 * time.Second)
+	for l.Health() == nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := l.Health(); hutong.ErrorCode(err) != hutong.EUNAVAILABLE || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("Health after the failure: %v", err)
+	}
+	if _, err := l.Record(ctx, event(3)); hutong.ErrorCode(err) != hutong.EUNAVAILABLE {
+		t.Errorf("Record on a failed ledger: %v", err)
+	}
+}
