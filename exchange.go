@@ -88,10 +88,17 @@ type Authorizer interface {
 	Authorize(ctx context.Context, access Access, candidates []*Agreement) (Decision, error)
 }
 
-// Usage reports how much an agreement has been used, for volume limits.
+// Usage reports how much an agreement has been used, for its limits.
 type Usage interface {
-	// RowsSince returns the rows released under agreement since t.
-	RowsSince(ctx context.Context, agreement string, t time.Time) (int64, error)
+	// UsedSince returns the rows released and the masked-field probes
+	// spent under agreement since t.
+	UsedSince(ctx context.Context, agreement string, t time.Time) (Use, error)
+}
+
+// Use is how much of an agreement's daily limits was used.
+type Use struct {
+	Rows   int64 // rows released
+	Probes int64 // equality filters on masked fields
 }
 
 // RecordQuery is a consumer's call to the exchange.

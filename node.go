@@ -99,11 +99,19 @@ type NodeService interface {
 	RevokeNode(ctx context.Context, region string) error
 }
 
-// NodeConfig is what the hub's node API tells an enrolled node: the key
-// that makes its hash masking agree with the hub's, and the ledger's
-// current keys (the witnesses change as regions' nodes take theirs over).
+// NodeConfig is what the hub's node API tells an enrolled node: the
+// ledger's current keys (the witnesses change as regions' nodes take
+// theirs over).
 type NodeConfig struct {
-	Region     string     `json:"region"`
-	MaskingKey string     `json:"masking_key"` // base64
-	Ledger     LedgerKeys `json:"ledger"`
+	Region string     `json:"region"`
+	Ledger LedgerKeys `json:"ledger"`
+}
+
+// NodeAgreement is an agreement as the hub's node API sends it to the node
+// that holds its resource: with the key of its hash masking, which is the
+// agreement's own (two agreements' digests of one value differ), so that
+// the node's digests are the hub's.
+type NodeAgreement struct {
+	Agreement
+	MaskKey []byte `json:"mask_key"`
 }

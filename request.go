@@ -105,7 +105,19 @@ type Narrowing struct {
 	RequestsPerMinute int                 `json:"requests_per_minute,omitempty"`
 	Masking           map[string]MaskRule `json:"masking,omitempty"`
 	RowScope          []Condition         `json:"row_scope,omitempty"` // added to the request's
+	// ProbesPerDay sets the agreement's daily budget of equality filters
+	// on masked fields (DefaultProbesPerDay when 0).
+	ProbesPerDay int `json:"probes_per_day,omitempty"`
 }
+
+// Masked-field probes: an equality filter on a masked field confirms a
+// value the consumer already holds; each one spends a probe of the
+// agreement's daily budget, so that no consumer can recover masked values
+// by trying candidates.
+const (
+	DefaultProbesPerDay = 100
+	MaxProbesPerDay     = 10_000
+)
 
 // AgreementField is one field an agreement releases, with its masking.
 type AgreementField struct {
@@ -130,10 +142,13 @@ type Agreement struct {
 	ValidUntil        time.Time        `json:"valid_until"`
 	RequestsPerMinute int              `json:"requests_per_minute"`
 	RowsPerDay        int64            `json:"rows_per_day"`
-	CreatedAt         time.Time        `json:"created_at"`
-	RevokedAt         *time.Time       `json:"revoked_at,omitempty"`
-	RevokedBy         string           `json:"revoked_by,omitempty"`
-	RevokeReason      string           `json:"revoke_reason,omitempty"`
+	// ProbesPerDay is the daily budget of equality filters on masked
+	// fields (see DefaultProbesPerDay).
+	ProbesPerDay int        `json:"probes_per_day"`
+	CreatedAt    time.Time  `json:"created_at"`
+	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+	RevokedBy    string     `json:"revoked_by,omitempty"`
+	RevokeReason string     `json:"revoke_reason,omitempty"`
 	// Status is "active", "revoked", "expired" or "pending" (not yet
 	// valid), as of the time it was read.
 	Status string `json:"status"`
@@ -149,6 +164,14 @@ func (a *Agreement) Field(name string) *AgreementField {
 		}
 	}
 	return nil
+}
+
+// Probes returns the agreement's daily budget of masked-field probes.
+func (a *Agreement) Probes() int {
+	if a.ProbesPerDay <= 0 {
+		return DefaultProbesPerDay
+	}
+	return a.ProbesPerDay
 }
 
 // StatusAt returns the agreement's status at t.

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hutong/hutong"
@@ -37,10 +38,15 @@ type Service struct {
 	Auditor hutong.Auditor
 	Usage   hutong.Usage
 	Masker  *standard.Masker
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// CursorKey keys the MACs of the cursors the exchange issues; a random
+	// key per process when empty (cursors then end with the process).
+	CursorKey []byte
+	Now       func() time.Time
+	Logger    *slog.Logger
 
-	limits limiter
+	limits    limiter
+	keyOnce   sync.Once
+	cursorKey []byte
 }
 
 var _ hutong.ExchangeService = (*Service)(nil)
@@ -58,9 +64,12 @@ type call struct {
 	ag       *hutong.Agreement
 	fields   []string
 	masks    []hutong.MaskRule
+	masker   *standard.Masker // the agreement's
 	query    hutong.SourceQuery
 	policies []string
-	left     int64 // rows the agreement may still release today
+	left     int64  // rows the agreement may still release today
+	probes   int    // equality filters on masked fields
+	binding  []byte // what the call's cursors are bound to (cursorBinding)
 }
 
 // authorize checks q for the calling department and plans it. It returns
@@ -159,6 +168,7 @@ func (x *Service) plan(ctx context.Context, q hutong.RecordQuery, action string,
 	// allowed, to check a value one already knows, not to recover one.
 	where := make([]hutong.Condition, 0, len(filters)+len(ag.RowScope))
 	seen := slices.Clone(fields)
+	probes := 0
 	for _, f := range filters {
 		it := res.Item(f.Field)
 		if it == nil {
@@ -168,8 +178,14 @@ func (x *Service) plan(ctx context.Context, q hutong.RecordQuery, action string,
 		if af == nil {
 			return nil, hutong.Errorf(hutong.EFORBIDDEN, "filter on %q: the field is outside agreement %s", f.Field, ag.ID)
 		}
-		if af.Masking.Strength() > 0 && f.Op != hutong.OpEq && f.Op != hutong.OpIn {
-			return nil, hutong.Errorf(hutong.EFORBIDDEN, "filter on %q: the field is masked (%s), so it takes eq or in only", f.Field, af.Masking)
+		if af.Masking.Strength() > 0 {
+			// A consumer may check a value it already holds, one at a
+			// time, against its daily budget, but never search for one:
+			// no in-lists, ranges or prefixes on a masked field.
+			if f.Op != hutong.OpEq || len(f.Values) != 1 {
+				return nil, hutong.Errorf(hutong.EFORBIDDEN, "filter on %q: the field is masked (%s), so it takes eq with one value only, and each such filter spends one of the agreement's %d daily probes", f.Field, af.Masking, ag.Probes())
+			}
+			probes++
 		}
 		cc, err := standard.CheckCondition(*it, f)
 		if err != nil {
@@ -207,17 +223,19 @@ func (x *Service) plan(ctx context.Context, q hutong.RecordQuery, action string,
 		masks[i] = af.Masking
 	}
 	ev.Agreement = ag.ID
-	left, err := x.limits.take(ctx, ag, now, x.Usage)
+	c := &call{res: res, ag: ag, fields: fields, masks: masks, masker: x.Masker.For(ag.ID), policies: d.Policies, probes: probes,
+		binding: cursorBinding(action, ag.ID, res.Code, fields, where)}
+	after, err := x.decodeCursor(c, q.Cursor)
 	if err != nil {
 		return nil, err
 	}
-	after, err := decodeCursor(res.Code, q.Cursor)
-	if err != nil {
+	if c.left, err = x.limits.take(ctx, ag, now, x.Usage, probes); err != nil {
 		return nil, err
 	}
-	return &call{res: res, ag: ag, fields: fields, masks: masks, policies: d.Policies, left: left,
-		query: hutong.SourceQuery{Fields: fields, Where: where, After: after,
-			ID: queryID(), Agreement: ag, Department: dept, Purpose: q.Purpose, Masks: masks}}, nil
+	ev.Probes = probes // spent: counted again from the journal after a restart
+	c.query = hutong.SourceQuery{Fields: fields, Where: where, After: after,
+		ID: queryID(), Agreement: ag, Department: dept, Purpose: q.Purpose, Masks: masks}
+	return c, nil
 }
 
 // queryID returns a fresh id for a planned query.
@@ -356,7 +374,7 @@ func (x *Service) Records(ctx context.Context, q hutong.RecordQuery) (*hutong.Re
 			more = true
 			return errStop
 		}
-		x.mask(c.masks, row.Values)
+		c.mask(row.Values)
 		if n > 0 {
 			body = append(body, ',')
 		}
@@ -371,7 +389,7 @@ func (x *Service) Records(ctx context.Context, q hutong.RecordQuery) (*hutong.Re
 	body = append(body, `],"next_cursor":`...)
 	next := ""
 	if more {
-		next = encodeCursor(c.res.Code, last)
+		next = x.encodeCursor(c, last)
 	}
 	body = appendString(body, next)
 	body = append(body, "}\n"...)
@@ -395,11 +413,12 @@ func denied(ev *hutong.AuditEvent, err error) *hutong.AuditEvent {
 	return ev
 }
 
-// mask masks vals in place; masks is nil when the source masked them.
-func (x *Service) mask(masks []hutong.MaskRule, vals []any) {
-	for i, m := range masks {
+// mask masks vals in place with the agreement's masker; c.masks is nil
+// when the source masked them.
+func (c *call) mask(vals []any) {
+	for i, m := range c.masks {
 		if m != hutong.MaskNone && m != "" {
-			vals[i] = x.Masker.Mask(m, vals[i])
+			vals[i] = c.masker.Mask(m, vals[i])
 		}
 	}
 }
@@ -471,7 +490,7 @@ func (x *Service) exportNDJSON(ctx context.Context, src hutong.Source, c *call, 
 	var n int64
 	buf := make([]byte, 0, 1024)
 	err := src.Read(ctx, c.res, c.query, func(row hutong.SourceRow) error {
-		x.mask(c.masks, row.Values)
+		c.mask(row.Values)
 		buf = appendRecord(buf[:0], keys, row.Values)
 		buf = append(buf, '\n')
 		if _, err := w.Write(buf); err != nil {
@@ -491,7 +510,7 @@ func (x *Service) exportCSV(ctx context.Context, src hutong.Source, c *call, w *
 	rec := make([]string, len(c.fields))
 	var n int64
 	err := src.Read(ctx, c.res, c.query, func(row hutong.SourceRow) error {
-		x.mask(c.masks, row.Values)
+		c.mask(row.Values)
 		for i, v := range row.Values {
 			rec[i] = standard.Text(v)
 		}

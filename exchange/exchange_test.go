@@ -220,10 +220,11 @@ func TestGovernedRead(t *testing.T) {
 	}
 	for i, item := range p.Items {
 		src := f.rows[i]
+		m := f.masker.For(ag.ID)
 		want := map[string]string{
-			"公民身份号码": f.masker.MaskString(hutong.MaskIDNumber, src["公民身份号码"]),
-			"姓名":     f.masker.MaskString(hutong.MaskName, src["姓名"]),
-			"参保地":    f.masker.MaskString(hutong.MaskHash, src["参保地"]),
+			"公民身份号码": m.MaskString(hutong.MaskIDNumber, src["公民身份号码"]),
+			"姓名":     m.MaskString(hutong.MaskName, src["姓名"]),
+			"参保地":    m.MaskString(hutong.MaskHash, src["参保地"]),
 		}
 		for k, v := range want {
 			if fmt.Sprint(item[k]) != v || v == src[k] {
@@ -291,6 +292,14 @@ func TestRefusals(t *testing.T) {
 		{"filter outside", f.consumer(), q(func(q *hutong.RecordQuery) { q.FilterText = []string{"手机号码:eq:13800000000"} }), hutong.EFORBIDDEN, "outside agreement"},
 		{"range on masked field", f.consumer(), q(func(q *hutong.RecordQuery) { q.FilterText = []string{"公民身份号码:gte:1"} }), hutong.EFORBIDDEN, "masked"},
 		{"prefix on masked field", f.consumer(), q(func(q *hutong.RecordQuery) { q.FilterText = []string{"姓名:prefix:张"} }), hutong.EFORBIDDEN, "masked"},
+		{"in on masked field", f.consumer(), q(func(q *hutong.RecordQuery) { q.FilterText = []string{"公民身份号码:in:" + f.rows[0]["公民身份号码"] + "|" + f.rows[1]["公民身份号码"]} }), hutong.EFORBIDDEN, "eq with one value only"},
+		{"in of one on masked field", f.consumer(), q(func(q *hutong.RecordQuery) { q.FilterText = []string{"公民身份号码:in:" + f.rows[0]["公民身份号码"]} }), hutong.EFORBIDDEN, "eq with one value only"},
+		{"purpose too long", f.consumer(), q(func(q *hutong.RecordQuery) { q.Purpose = strings.Repeat("用", 201) }), hutong.EINVALID, "at most 200"},
+		{"70 KB purpose", f.consumer(), q(func(q *hutong.RecordQuery) { q.Purpose = strings.Repeat("x", 70_000) }), hutong.EINVALID, "at most 200"},
+		{"70 KB code", f.consumer(), q(func(q *hutong.RecordQuery) { q.Resource = strings.Repeat("A", 70_000) }), hutong.EINVALID, "at most 64"},
+		{"70 KB field", f.consumer(), q(func(q *hutong.RecordQuery) { q.Fields = []string{strings.Repeat("字", 70_000)} }), hutong.EINVALID, "at most 64"},
+		{"10,000 fields", f.consumer(), q(func(q *hutong.RecordQuery) { q.Fields = strings.Split(strings.Repeat("姓名,", 10_000), ",") }), hutong.EINVALID, "at most 200"},
+		{"70 KB cursor", f.consumer(), q(func(q *hutong.RecordQuery) { q.Cursor = strings.Repeat("A", 70_000) }), hutong.EINVALID, "cursor"},
 		{"bad filter syntax", f.consumer(), q(func(q *hutong.RecordQuery) { q.FilterText = []string{"参保地=120101"} }), hutong.EINVALID, "FIELD:OP:VALUE"},
 		{"bad filter value", f.consumer(), q(func(q *hutong.RecordQuery) { q.FilterText = []string{"缴费基数:gt:lots"} }), hutong.EINVALID, "缴费基数"},
 		{"unknown operator", f.consumer(), q(func(q *hutong.RecordQuery) { q.FilterText = []string{"参保地:like:12%"} }), hutong.EINVALID, "operator"},

@@ -11,10 +11,12 @@ import (
 )
 
 // limiter enforces an agreement's limits: calls per minute (a token bucket
-// refilled continuously) and rows per day (China Standard Time days,
-// counted from the audit log when the process first sees the agreement
-// that day, then in memory). Concurrent calls may together pass the row
-// limit by at most one page each; export is checked against its count
+// refilled continuously), rows per day and masked-field probes per day
+// (China Standard Time days, counted from the audit journal when the
+// process first sees the agreement that day, then in memory). Probes are
+// reserved before the call reads anything, so concurrent calls cannot
+// pass the probe budget together. Concurrent calls may together pass the
+// row limit by at most one page each; export is checked against its count
 // before it starts.
 type limiter struct {
 	mu sync.Mutex
@@ -26,6 +28,7 @@ type usage struct {
 	last   time.Time
 	day    string
 	rows   int64
+	probes int64
 	loaded bool
 }
 
@@ -56,18 +59,18 @@ func rateLimited(wait time.Duration, format string, args ...any) error {
 	return &hutong.Error{Code: hutong.ERATELIMITED, Message: fmt.Sprintf(format, args...), RetryAfter: secs}
 }
 
-// take spends one call of ag's rate and returns how many rows it may still
-// release today.
-func (l *limiter) take(ctx context.Context, ag *hutong.Agreement, now time.Time, usageOf hutong.Usage) (int64, error) {
+// take spends one call of ag's rate and probes of its daily probe budget,
+// and returns how many rows it may still release today.
+func (l *limiter) take(ctx context.Context, ag *hutong.Agreement, now time.Time, usageOf hutong.Usage, probes int) (int64, error) {
 	day, start := dayOf(now)
 	l.mu.Lock()
 	u := l.get(ag.ID)
 	needLoad := !u.loaded || u.day != day
 	l.mu.Unlock()
-	var used int64
+	var used hutong.Use
 	if needLoad && usageOf != nil {
 		var err error
-		if used, err = usageOf.RowsSince(ctx, ag.ID, start); err != nil {
+		if used, err = usageOf.UsedSince(ctx, ag.ID, start); err != nil {
 			return 0, err
 		}
 	}
@@ -75,8 +78,9 @@ func (l *limiter) take(ctx context.Context, ag *hutong.Agreement, now time.Time,
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if needLoad && (!u.loaded || u.day != day) {
-		u.day, u.rows, u.loaded = day, used, true
+		u.day, u.rows, u.probes, u.loaded = day, used.Rows, used.Probes, true
 	}
+	_, tomorrow := dayOf(now.Add(24 * time.Hour))
 	if ag.RequestsPerMinute > 0 {
 		rate := float64(ag.RequestsPerMinute) / 60
 		if u.tokens < 0 {
@@ -90,16 +94,22 @@ func (l *limiter) take(ctx context.Context, ag *hutong.Agreement, now time.Time,
 			return 0, rateLimited(time.Duration((1-u.tokens)/rate*float64(time.Second)),
 				"agreement %s allows %d calls per minute; wait before calling again", ag.ID, ag.RequestsPerMinute)
 		}
-		u.tokens--
+	}
+	if probes > 0 && u.probes+int64(probes) > int64(ag.Probes()) {
+		return 0, rateLimited(tomorrow.Sub(now), "agreement %s allows %d equality filters on masked fields a day and %d are used; the count starts again at 00:00 China Standard Time",
+			ag.ID, ag.Probes(), u.probes)
 	}
 	left := ag.RowsPerDay - u.rows
 	if ag.RowsPerDay > 0 && left <= 0 {
-		_, tomorrow := dayOf(now.Add(24 * time.Hour))
 		return 0, rateLimited(tomorrow.Sub(now), "agreement %s allows %d rows a day and they are used up; the count starts again at 00:00 China Standard Time", ag.ID, ag.RowsPerDay)
 	}
 	if ag.RowsPerDay <= 0 {
 		left = math.MaxInt64
 	}
+	if ag.RequestsPerMinute > 0 {
+		u.tokens--
+	}
+	u.probes += int64(probes)
 	return left, nil
 }
 

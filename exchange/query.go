@@ -1,10 +1,12 @@
 package exchange
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"strings"
 	"unicode/utf8"
 
@@ -96,40 +98,81 @@ func clip(s string) string {
 	return ""
 }
 
-// A cursor carries the key of the last row of a page and a checksum that
-// ties it to the resource, so a cursor of another resource, or a garbled
-// one, is refused rather than misread.
-func encodeCursor(resource string, key int64) string {
-	var b [12]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(key))
-	binary.BigEndian.PutUint32(b[8:], cursorSum(resource, b[:8]))
-	return base64.RawURLEncoding.EncodeToString(b[:])
+// A cursor carries the key of the last row of a page and a MAC over that
+// key and the query it pages through: the action, the agreement, the
+// resource, the fields and every condition (filters and row scope). A
+// cursor thus works only for the query that got it, under the agreement
+// that answered it: a forged cursor, or one of another query, agreement,
+// resource or hub, is refused rather than followed, so nobody can pin a
+// page to a row of their choosing.
+const cursorMACBytes = 16
+
+// cursorBinding returns what a call's cursors are bound to.
+func cursorBinding(action, agreement, resource string, fields []string, where []hutong.Condition) []byte {
+	h := sha256.New()
+	for _, s := range []string{"hutong/cursor/v1", action, agreement, resource} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	for _, f := range fields {
+		h.Write([]byte(f))
+		h.Write([]byte{0x1f})
+	}
+	h.Write([]byte{0})
+	for _, c := range where {
+		h.Write([]byte(c.Field))
+		h.Write([]byte{0x1f})
+		h.Write([]byte(c.Op))
+		for _, v := range c.Values {
+			h.Write([]byte{0x1f})
+			h.Write([]byte(v))
+		}
+		h.Write([]byte{0x1e})
+	}
+	return h.Sum(nil)
 }
 
-func cursorSum(resource string, key []byte) uint32 {
-	h := crc32.NewIEEE()
-	h.Write([]byte(resource))
-	h.Write(key)
-	return h.Sum32()
+func (x *Service) key() []byte {
+	x.keyOnce.Do(func() {
+		x.cursorKey = x.CursorKey
+		if len(x.cursorKey) == 0 {
+			x.cursorKey = make([]byte, 32)
+			rand.Read(x.cursorKey)
+		}
+	})
+	return x.cursorKey
 }
 
-// decodeCursor returns the row key of a cursor of resource, or EINVALID.
-func decodeCursor(resource, s string) (int64, error) {
+func (x *Service) cursorMAC(binding []byte, key [8]byte) []byte {
+	mac := hmac.New(sha256.New, x.key())
+	mac.Write(binding)
+	mac.Write(key[:])
+	return mac.Sum(nil)[:cursorMACBytes]
+}
+
+func (x *Service) encodeCursor(c *call, key int64) string {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], uint64(key))
+	return base64.RawURLEncoding.EncodeToString(append(k[:], x.cursorMAC(c.binding, k)...))
+}
+
+// decodeCursor returns the row key of a cursor issued for c's query, 0
+// for none, or EINVALID.
+func (x *Service) decodeCursor(c *call, s string) (int64, error) {
 	if s == "" {
 		return 0, nil
 	}
-	bad := hutong.Errorf(hutong.EINVALID, "cursor %q was not issued for %s; start again without it", clip(s), resource)
-	if len(s) != 16 {
-		return 0, bad
-	}
+	bad := hutong.Errorf(hutong.EINVALID, "cursor %q was not issued for this query of %s under agreement %s; start again without it", clip(s), c.res.Code, c.ag.ID)
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
-	if err != nil || len(b) != 12 {
+	if err != nil || len(b) != 8+cursorMACBytes {
 		return 0, bad
 	}
-	if binary.BigEndian.Uint32(b[8:]) != cursorSum(resource, b[:8]) {
+	var k [8]byte
+	copy(k[:], b)
+	if !hmac.Equal(b[8:], x.cursorMAC(c.binding, k)) {
 		return 0, bad
 	}
-	key := int64(binary.BigEndian.Uint64(b[:8]))
+	key := int64(binary.BigEndian.Uint64(k[:]))
 	if key < 0 {
 		return 0, bad
 	}

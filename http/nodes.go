@@ -115,7 +115,10 @@ type NodeAPI struct {
 	// node-hosted resources.
 	Agreements func(ctx context.Context, region string) ([]*hutong.Agreement, error)
 	// Config returns what a node of region is told about itself.
-	Config  func(region string) hutong.NodeConfig
+	Config func(region string) hutong.NodeConfig
+	// MaskKey returns the key of an agreement's hash masking, which the
+	// node of its resource needs to mask as the hub does.
+	MaskKey func(agreement string) []byte
 	Auditor hutong.Auditor
 	// Refusals tallies the refusals of callers without a valid
 	// certificate (see hutong.RefusalTally); nil records none.
@@ -140,7 +143,11 @@ func (a *NodeAPI) Handler() http.Handler {
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, http.StatusOK, ags)
+		out := make([]hutong.NodeAgreement, len(ags))
+		for i, ag := range ags {
+			out[i] = hutong.NodeAgreement{Agreement: *ag, MaskKey: a.MaskKey(ag.ID)}
+		}
+		return writeJSON(w, http.StatusOK, out)
 	}))
 	mux.Handle("PUT /node/v1/resources/{code}", a.node(a.publish))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -285,9 +292,9 @@ func (a *NodeAPI) Serve() error {
 	if a.ln == nil {
 		return errors.New("http: node API Serve before Listen")
 	}
-	if a.Cert == nil || a.CA == nil || a.Nodes == nil || a.Catalog == nil || a.Agreements == nil || a.Config == nil {
+	if a.Cert == nil || a.CA == nil || a.Nodes == nil || a.Catalog == nil || a.Agreements == nil || a.Config == nil || a.MaskKey == nil {
 		a.ln.Close()
-		return errors.New("http: the node API needs Cert, CA, Nodes, Catalog, Agreements and Config")
+		return errors.New("http: the node API needs Cert, CA, Nodes, Catalog, Agreements, Config and MaskKey")
 	}
 	if a.Logger == nil {
 		a.Logger = slog.Default()

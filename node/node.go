@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,8 +47,7 @@ type Node struct {
 	sources  map[string]*hosted
 	log      *servedLog
 	witness  *ledger.Witness
-	masker   atomic.Pointer[standard.Masker] // set once the hub has sent its key
-	ledger   atomic.Pointer[hutong.LedgerKeys]
+	ledger   atomic.Pointer[hutong.LedgerKeys] // set once the hub has sent its configuration
 	synced   atomic.Pointer[agreementSet]
 	syncMu   sync.Mutex // one agreement fetch at a time
 	syncWait time.Duration
@@ -68,10 +66,16 @@ type hosted struct {
 	src LocalSource
 }
 
-// agreementSet is the agreements over the node's resources, by id.
+// agreementSet is the agreements over the node's resources, by id, each
+// with the masker of its hash key.
 type agreementSet struct {
-	byID    map[string]*hutong.Agreement
+	byID    map[string]*agreed
 	fetched time.Time
+}
+
+type agreed struct {
+	*hutong.Agreement
+	masker *standard.Masker
 }
 
 // Open opens an enrolled node in dir with its configuration: it opens the
@@ -117,7 +121,7 @@ func Open(ctx context.Context, dir string, cfg *Config, logger *slog.Logger) (_ 
 		return nil, err
 	}
 	n.hub = hubClient(ca, cert)
-	n.synced.Store(&agreementSet{byID: map[string]*hutong.Agreement{}})
+	n.synced.Store(&agreementSet{byID: map[string]*agreed{}})
 	n.loadConfig()
 	return n, nil
 }
@@ -310,18 +314,11 @@ func (n *Node) fetchConfig(ctx context.Context) error {
 	return writeFile(filepath.Join(n.Dir, hubConfigFile), b)
 }
 
-// hubConfigFile keeps the last configuration the hub sent, readable by the
-// node's user only: it holds the masking key.
+// hubConfigFile keeps the last configuration the hub sent (the ledger's
+// keys), so that a restarted node audits before it reaches the hub.
 const hubConfigFile = "hub-config.json"
 
 func (n *Node) useConfig(c *hutong.NodeConfig) error {
-	if n.masker.Load() == nil {
-		key, err := base64.StdEncoding.DecodeString(c.MaskingKey)
-		if err != nil || len(key) == 0 {
-			return errors.New("the hub sent no masking key")
-		}
-		n.masker.Store(&standard.Masker{Key: key})
-	}
 	n.ledger.Store(&c.Ledger)
 	return nil
 }
@@ -393,13 +390,24 @@ func (n *Node) Sync(ctx context.Context) error {
 }
 
 func (n *Node) syncLocked(ctx context.Context) error {
-	var ags []*hutong.Agreement
+	var ags []*hutong.NodeAgreement
 	if err := getJSON(ctx, n.hub, n.state.NodeAPI+"/node/v1/agreements", &ags); err != nil {
 		return err
 	}
-	set := &agreementSet{byID: make(map[string]*hutong.Agreement, len(ags)), fetched: n.now()}
+	set := &agreementSet{byID: make(map[string]*agreed, len(ags)), fetched: n.now()}
+	old := n.synced.Load()
 	for _, a := range ags {
-		set.byID[a.ID] = a
+		if len(a.MaskKey) == 0 {
+			n.Logger.Warn("node: the hub sent an agreement without its masking key; it is not served", "agreement", a.ID)
+			continue
+		}
+		ag := &agreed{Agreement: &a.Agreement}
+		if prev := old.byID[a.ID]; prev != nil && bytes.Equal(prev.masker.Key, a.MaskKey) {
+			ag.masker = prev.masker // keep its pool of keyed hashes
+		} else {
+			ag.masker = &standard.Masker{Key: a.MaskKey}
+		}
+		set.byID[a.ID] = ag
 	}
 	n.synced.Store(set)
 	return nil
@@ -409,7 +417,7 @@ func (n *Node) syncLocked(ctx context.Context) error {
 // set was fetched before the query was issued (with a margin for the two
 // clocks), the agreement may have been approved since: it fetches the set
 // again, once for all the queries waiting.
-func (n *Node) agreement(ctx context.Context, id string, issued time.Time) *hutong.Agreement {
+func (n *Node) agreement(ctx context.Context, id string, issued time.Time) *agreed {
 	if a := n.synced.Load().byID[id]; a != nil {
 		return a
 	}
@@ -448,7 +456,7 @@ func (n *Node) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"region": n.state.Region, "resources": len(n.sources), "ready": n.masker.Load() != nil})
+		json.NewEncoder(w).Encode(map[string]any{"region": n.state.Region, "resources": len(n.sources), "ready": n.ledger.Load() != nil})
 	})
 	return mux
 }
@@ -529,12 +537,11 @@ func (n *Node) handleQuery(w http.ResponseWriter, r *http.Request) {
 	entry.Query, entry.Resource, entry.Agreement, entry.Department, entry.Purpose, entry.Fields =
 		q.ID, q.Resource, q.Agreement, q.Department, q.Purpose, q.Fields
 	entry.Signed, entry.Signature = string(body), r.Header.Get(SignatureHeader)
-	h, sq, err := n.check(r.Context(), q, count)
+	h, sq, m, err := n.check(r.Context(), q, count)
 	if err != nil {
 		refuse(err)
 		return
 	}
-	m := n.masker.Load()
 
 	if count {
 		c, err := h.src.Count(r.Context(), sq)
@@ -585,38 +592,35 @@ func sourceError(logger *slog.Logger, err error) error {
 // check decides whether the node answers q: the query is fresh and not a
 // replay, for this region and one of its resources, and an active
 // agreement the node knows covers every field, filter and mask of it.
-func (n *Node) check(ctx context.Context, q *hutong.NodeQuery, count bool) (*hosted, hutong.SourceQuery, error) {
+func (n *Node) check(ctx context.Context, q *hutong.NodeQuery, count bool) (*hosted, hutong.SourceQuery, *standard.Masker, error) {
 	var sq hutong.SourceQuery
 	now := n.now()
 	if d := now.Sub(q.IssuedAt); d > MaxClockSkew || d < -MaxClockSkew {
-		return nil, sq, hutong.Errorf(hutong.EUNAUTHORIZED, "the query was issued at %s, more than %s from the node's clock: stale or replayed", q.IssuedAt.Format(time.RFC3339), MaxClockSkew)
+		return nil, sq, nil, hutong.Errorf(hutong.EUNAUTHORIZED, "the query was issued at %s, more than %s from the node's clock: stale or replayed", q.IssuedAt.Format(time.RFC3339), MaxClockSkew)
 	}
 	if q.Count != count {
-		return nil, sq, hutong.Errorf(hutong.EINVALID, "the query was signed for another endpoint")
+		return nil, sq, nil, hutong.Errorf(hutong.EINVALID, "the query was signed for another endpoint")
 	}
 	if !n.replay.add(replayKey{q.ID, count}, q.IssuedAt.Add(2*MaxClockSkew), now) {
-		return nil, sq, hutong.Errorf(hutong.EUNAUTHORIZED, "query %s was already answered: a replay", q.ID)
+		return nil, sq, nil, hutong.Errorf(hutong.EUNAUTHORIZED, "query %s was already answered: a replay", q.ID)
 	}
 	if q.Region != n.state.Region {
-		return nil, sq, hutong.Errorf(hutong.EFORBIDDEN, "the query is for region %s; this is the node of %s", q.Region, n.state.Region)
+		return nil, sq, nil, hutong.Errorf(hutong.EFORBIDDEN, "the query is for region %s; this is the node of %s", q.Region, n.state.Region)
 	}
 	h := n.sources[q.Resource]
 	if h == nil {
-		return nil, sq, hutong.Errorf(hutong.ENOTFOUND, "this node holds no resource %s", q.Resource)
-	}
-	if n.masker.Load() == nil {
-		return nil, sq, hutong.Errorf(hutong.EUNAVAILABLE, "the node has not yet received its configuration from the hub")
+		return nil, sq, nil, hutong.Errorf(hutong.ENOTFOUND, "this node holds no resource %s", q.Resource)
 	}
 	ag := n.agreement(ctx, q.Agreement, q.IssuedAt)
 	if ag == nil {
-		return nil, sq, hutong.Errorf(hutong.EFORBIDDEN, "agreement %q is not an active agreement over this node's resources", q.Agreement)
+		return nil, sq, nil, hutong.Errorf(hutong.EFORBIDDEN, "agreement %q is not an active agreement over this node's resources", q.Agreement)
 	}
-	if err := Covers(ag, q, now); err != nil {
-		return nil, sq, err
+	if err := Covers(ag.Agreement, q, now); err != nil {
+		return nil, sq, nil, err
 	}
 	sq = hutong.SourceQuery{Fields: q.Fields, Where: q.Where, After: q.After, Limit: q.Limit, ID: q.ID,
-		Agreement: ag, Department: q.Department, Purpose: q.Purpose, Masks: q.Masks}
-	return h, sq, nil
+		Agreement: ag.Agreement, Department: q.Department, Purpose: q.Purpose, Masks: q.Masks}
+	return h, sq, ag.masker, nil
 }
 
 // Covers reports whether agreement ag covers query q at now: the same
@@ -660,8 +664,8 @@ func Covers(ag *hutong.Agreement, q *hutong.NodeQuery, now time.Time) error {
 		if af == nil {
 			return deny("a filter on %q, which is outside it", c.Field)
 		}
-		if af.Masking.Strength() > 0 && c.Op != hutong.OpEq && c.Op != hutong.OpIn {
-			return deny("filter %s on the masked field %q", c.Op, c.Field)
+		if af.Masking.Strength() > 0 && (c.Op != hutong.OpEq || len(c.Values) != 1) {
+			return deny("filter %s on the masked field %q: only eq with one value", c.Op, c.Field)
 		}
 	}
 	if len(scope) > 0 {

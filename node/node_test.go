@@ -26,6 +26,7 @@ import (
 	"github.com/hutong/hutong"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/pki"
+	"github.com/hutong/hutong/standard"
 )
 
 // nodeFixture is a CA, a hub's certificate and query key, and a node of
@@ -138,11 +139,15 @@ func (f registerFunc) NodeOf(ctx context.Context, region string) (*hutong.Node, 
 func (f *nodeFixture) startHub() string {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /node/v1/config", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(hutong.NodeConfig{Region: testRegion, MaskingKey: b64([]byte("test masking key"))})
+		json.NewEncoder(w).Encode(hutong.NodeConfig{Region: testRegion})
 	})
 	mux.HandleFunc("GET /node/v1/agreements", func(w http.ResponseWriter, r *http.Request) {
 		f.syncs.Add(1)
-		json.NewEncoder(w).Encode(*f.ags.Load())
+		var out []hutong.NodeAgreement
+		for _, ag := range *f.ags.Load() {
+			out = append(out, hutong.NodeAgreement{Agreement: *ag, MaskKey: standard.AgreementKey([]byte("test masking key"), ag.ID)})
+		}
+		json.NewEncoder(w).Encode(out)
 	})
 	mux.HandleFunc("PUT /node/v1/resources/{code}", func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
@@ -161,7 +166,7 @@ func (f *nodeFixture) startHub() string {
 
 func (f *nodeFixture) waitReady() {
 	for range 200 {
-		if f.node.masker.Load() != nil && len(f.node.synced.Load().byID) > 0 {
+		if f.node.ledger.Load() != nil && len(f.node.synced.Load().byID) > 0 {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -67,8 +67,8 @@ func (l *AuditLog) insert(ctx context.Context, n int) (*sql.Stmt, error) {
 	if st, ok := l.stmts[n]; ok {
 		return st, nil
 	}
-	q := `INSERT INTO audit_log (idx, time, kind, actor, department, resource, provider, agreement, decision, rows, entry) VALUES ` +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
+	q := `INSERT INTO audit_log (idx, time, kind, actor, department, resource, provider, agreement, decision, rows, probes, entry) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
 	st, err := l.db.auditRW.PrepareContext(ctx, l.db.q(q))
 	if err != nil {
 		return nil, err
@@ -95,7 +95,7 @@ const (
 	lingerGap = 100 * time.Microsecond
 )
 
-// maxBatch bounds the events of one statement: 11 columns each stay under
+// maxBatch bounds the events of one statement: 12 columns each stay under
 // SQLite's and PostgreSQL's bind-parameter limits.
 const maxBatch = 256
 
@@ -227,14 +227,14 @@ func (l *AuditLog) commit(batch []*pendingEvent) {
 	defer cancel()
 	// One multi-row INSERT per batch: the engine parses and plans it once,
 	// whatever the batch size.
-	const cols = 11
+	const cols = 12
 	args := make([]any, 0, len(batch)*cols)
 	for i, p := range batch {
 		e := p.e
 		hash := LeafHash(p.entry)
 		idx := first + uint64(i)
 		args = append(args, int64(idx), utc(e.Time), e.Kind, e.Actor, e.Department, e.Resource, e.Provider,
-			e.Agreement, e.Decision, e.Rows, string(p.entry))
+			e.Agreement, e.Decision, e.Rows, e.Probes, string(p.entry))
 		p.rec = &hutong.Receipt{Origin: l.origin, Index: idx, Hash: hash}
 	}
 	// A batch is one statement, so it commits as a whole without a
@@ -264,15 +264,20 @@ func (l *AuditLog) commit(batch []*pendingEvent) {
 	}
 }
 
-// RowsSince returns the rows released under agreement since t.
-func (l *AuditLog) RowsSince(ctx context.Context, agreement string, t time.Time) (int64, error) {
-	var n sql.NullInt64
-	err := l.db.auditRO.QueryRowContext(ctx, l.db.q(`SELECT SUM(rows) FROM audit_log WHERE agreement = ? AND time >= ? AND decision = 'allow' AND kind IN (?, ?)`),
-		agreement, utc(t), hutong.AuditRead, hutong.AuditExportDone).Scan(&n)
+// UsedSince returns the rows released and the masked-field probes spent
+// under agreement since t: rows of allowed reads and finished exports,
+// probes of every call that spent them (a call refused after its probes
+// were reserved spent them too).
+func (l *AuditLog) UsedSince(ctx context.Context, agreement string, t time.Time) (hutong.Use, error) {
+	var rows, probes sql.NullInt64
+	err := l.db.auditRO.QueryRowContext(ctx, l.db.q(`SELECT
+		SUM(CASE WHEN decision = 'allow' AND kind IN (?, ?) THEN rows ELSE 0 END), SUM(probes)
+		FROM audit_log WHERE agreement = ? AND time >= ?`),
+		hutong.AuditRead, hutong.AuditExportDone, agreement, utc(t)).Scan(&rows, &probes)
 	if err != nil {
-		return 0, internal(err)
+		return hutong.Use{}, internal(err)
 	}
-	return n.Int64, nil
+	return hutong.Use{Rows: rows.Int64, Probes: probes.Int64}, nil
 }
 
 // Replace sets the entry at index to data, for the ledger to repair an

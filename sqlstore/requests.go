@@ -327,7 +327,8 @@ func (s *Requests) newAgreement(req *hutong.Request, res *hutong.Resource, n hut
 		ID: newID("agr_"), RequestID: req.ID, Consumer: req.Consumer, Resource: req.Resource, Provider: req.Provider,
 		RowScope: append(slices.Clone(req.RowScope), n.RowScope...), Purpose: req.Purpose, LegalBasis: req.LegalBasis,
 		ValidFrom: req.ValidFrom, ValidUntil: req.ValidUntil,
-		RequestsPerMinute: req.RequestsPerMinute, RowsPerDay: req.RowsPerDay, CreatedAt: now,
+		RequestsPerMinute: req.RequestsPerMinute, RowsPerDay: req.RowsPerDay, ProbesPerDay: cmpOr(n.ProbesPerDay, hutong.DefaultProbesPerDay),
+		CreatedAt: now,
 	}
 	if t, ok := parseTime(n.ValidUntil, true); ok && n.ValidUntil != "" {
 		ag.ValidUntil = t
@@ -376,6 +377,9 @@ func checkNarrowing(req *hutong.Request, res *hutong.Resource, n *hutong.Narrowi
 	}
 	if n.RequestsPerMinute < 0 || n.RequestsPerMinute > req.RequestsPerMinute {
 		bad("requests_per_minute", "wider", "requests_per_minute may only be lowered (requested %d)", req.RequestsPerMinute)
+	}
+	if n.ProbesPerDay < 0 || n.ProbesPerDay > hutong.MaxProbesPerDay {
+		bad("probes_per_day", "range", "probes_per_day (equality filters on masked fields a day) must be between 1 and %d; 0 or absent takes %d", hutong.MaxProbesPerDay, hutong.DefaultProbesPerDay)
 	}
 	for f, m := range n.Masking {
 		it := res.Item(f)
@@ -489,6 +493,10 @@ func (s *Requests) agreementEvent(ctx context.Context, kind string, ag *hutong.A
 	if kind == hutong.AuditRevoke {
 		decision = "deny"
 	}
+	if kind == hutong.AuditAgreement && reason == "" {
+		reason = fmt.Sprintf("limits: %d rows a day, %d calls a minute, %d equality filters on masked fields a day",
+			ag.RowsPerDay, ag.RequestsPerMinute, ag.Probes())
+	}
 	return &hutong.AuditEvent{
 		Time: s.db.now(), Kind: kind, Actor: hutong.ActorFromContext(ctx).String(), Department: ag.Consumer,
 		Resource: ag.Resource, Provider: ag.Provider, Request: ag.RequestID, Agreement: ag.ID,
@@ -566,9 +574,9 @@ func (s *Requests) insertAgreement(ctx context.Context, tx *sql.Tx, ag *hutong.A
 	fields, _ := json.Marshal(ag.Fields)
 	scope, _ := json.Marshal(orEmptyConds(ag.RowScope))
 	_, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO agreements (id, request_id, consumer, resource, provider, fields, row_scope, purpose,
-		legal_basis, valid_from, valid_until, requests_per_minute, rows_per_day, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		legal_basis, valid_from, valid_until, requests_per_minute, rows_per_day, probes_per_day, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		ag.ID, ag.RequestID, ag.Consumer, ag.Resource, ag.Provider, string(fields), string(scope), ag.Purpose, ag.LegalBasis,
-		ag.ValidFrom, ag.ValidUntil, ag.RequestsPerMinute, ag.RowsPerDay, ag.CreatedAt)
+		ag.ValidFrom, ag.ValidUntil, ag.RequestsPerMinute, ag.RowsPerDay, ag.ProbesPerDay, ag.CreatedAt)
 	return internal(err)
 }
 
@@ -763,14 +771,14 @@ func (db *DB) departmentsWhere(keep func(*hutong.Department) bool) []string {
 }
 
 const agreementColumns = `id, request_id, consumer, resource, provider, fields, row_scope, purpose, legal_basis, valid_from,
-	valid_until, requests_per_minute, rows_per_day, created_at, revoked_at, revoked_by, revoke_reason`
+	valid_until, requests_per_minute, rows_per_day, probes_per_day, created_at, revoked_at, revoked_by, revoke_reason`
 
 func scanAgreement(sc interface{ Scan(...any) error }) (*hutong.Agreement, error) {
 	var a hutong.Agreement
 	var fields, scope string
 	var revoked sql.NullTime
 	err := sc.Scan(&a.ID, &a.RequestID, &a.Consumer, &a.Resource, &a.Provider, &fields, &scope, &a.Purpose, &a.LegalBasis,
-		&a.ValidFrom, &a.ValidUntil, &a.RequestsPerMinute, &a.RowsPerDay, &a.CreatedAt, &revoked, &a.RevokedBy, &a.RevokeReason)
+		&a.ValidFrom, &a.ValidUntil, &a.RequestsPerMinute, &a.RowsPerDay, &a.ProbesPerDay, &a.CreatedAt, &revoked, &a.RevokedBy, &a.RevokeReason)
 	if err != nil {
 		return nil, err
 	}

@@ -23,8 +23,35 @@ import (
 type Masker struct {
 	Key []byte
 
-	once sync.Once
-	pool sync.Pool // *hmacState keyed with Key
+	once   sync.Once
+	pool   sync.Pool // *hmacState keyed with Key
+	agreed sync.Map  // agreement id → *Masker keyed with AgreementKey
+}
+
+// For returns the Masker of one agreement: its hash rule is keyed with
+// AgreementKey(m.Key, agreement), so that the digests two agreements give
+// of one value differ and their consumers cannot join each other's data;
+// the other rules mask as m does. It is made on first use and kept.
+func (m *Masker) For(agreement string) *Masker {
+	if a, ok := m.agreed.Load(agreement); ok {
+		return a.(*Masker)
+	}
+	var key []byte
+	if len(m.Key) > 0 {
+		key = AgreementKey(m.Key, agreement)
+	}
+	a, _ := m.agreed.LoadOrStore(agreement, &Masker{Key: key})
+	return a.(*Masker)
+}
+
+// AgreementKey derives the key of hash masking under one agreement from
+// the hub's masking key: HMAC-SHA256(key, "hutong/mask/agreement/v1" 0x00
+// agreement). The hub gives it to the node of the agreement's resource.
+func AgreementKey(key []byte, agreement string) []byte {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("hutong/mask/agreement/v1\x00"))
+	mac.Write([]byte(agreement))
+	return mac.Sum(nil)
 }
 
 type hmacState struct {

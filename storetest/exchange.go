@@ -421,7 +421,7 @@ func testAuditLog(t *testing.T, open Opener) {
 			defer wg.Done()
 			for i := range 40 {
 				rec, err := s.Audit.Record(ctx, &hutong.AuditEvent{Kind: hutong.AuditRead, Actor: "key:k", Agreement: fmt.Sprintf("agr_%d", g%2),
-					Rows: int64(i), Decision: "allow"})
+					Rows: int64(i), Decision: "allow", Probes: i % 3})
 				if err != nil {
 					t.Error(err)
 					return
@@ -445,18 +445,22 @@ func testAuditLog(t *testing.T, open Opener) {
 			t.Fatalf("entry %d: index %d, hash mismatch", i, e.Index)
 		}
 	}
-	rows, err := s.Audit.RowsSince(ctx, "agr_0", clock.Now().Add(-time.Hour))
-	if err != nil || rows != 4*780 {
-		t.Errorf("RowsSince = %d, %v; want %d", rows, err, 4*780)
+	// Probes count whatever the decision; rows only of allowed reads.
+	if _, err := s.Audit.Record(ctx, &hutong.AuditEvent{Kind: hutong.AuditRead, Agreement: "agr_0", Rows: 5, Probes: 2, Decision: "deny"}); err != nil {
+		t.Fatal(err)
 	}
-	if rows, _ := s.Audit.RowsSince(ctx, "agr_0", clock.Now().Add(time.Hour)); rows != 0 {
-		t.Errorf("RowsSince the future = %d", rows)
+	use, err := s.Audit.UsedSince(ctx, "agr_0", clock.Now().Add(-time.Hour))
+	if err != nil || use.Rows != 4*780 || use.Probes != 4*39+2 {
+		t.Errorf("UsedSince = %+v, %v; want %d rows and %d probes", use, err, 4*780, 4*39+2)
+	}
+	if use, _ := s.Audit.UsedSince(ctx, "agr_0", clock.Now().Add(time.Hour)); use.Rows != 0 || use.Probes != 0 {
+		t.Errorf("UsedSince the future = %+v", use)
 	}
 	if s.Reopen != nil {
 		s2 := s.Reopen(t)
 		rec, err := s2.Audit.Record(ctx, &hutong.AuditEvent{Kind: hutong.AuditRead, Decision: "deny"})
-		if err != nil || rec.Index != 320 {
-			t.Errorf("after reopen the next index is %v, %v; want 320", rec, err)
+		if err != nil || rec.Index != 321 {
+			t.Errorf("after reopen the next index is %v, %v; want 321", rec, err)
 		}
 	}
 }

@@ -116,6 +116,7 @@ func runRequests(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fs.StringVar(&fields, "fields", "", "grant only these fields")
 		fs.StringVar(&n.ValidUntil, "valid-until", "", "end earlier, YYYY-MM-DD")
 		fs.Int64Var(&n.RowsPerDay, "rows-per-day", 0, "lower the daily rows")
+		fs.IntVar(&n.ProbesPerDay, "probes-per-day", 0, "daily budget of equality filters on masked fields (default 100)")
 		fs.Var(&masks, "mask", "FIELD=RULE, a stricter masking (repeatable)")
 	case "reject":
 		fs.StringVar(&reason, "reason", "", "why (required)")

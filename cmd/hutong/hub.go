@@ -306,6 +306,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cursorKey, err := m.DB.Secret(ctx, "cursor_key")
+	if err != nil {
+		return err
+	}
 	engine := policy.New()
 	m.Exchange = &exchange.Service{
 		Catalog:    catalog,
@@ -315,6 +319,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Auditor:    m.Ledger,
 		Usage:      m.Audit,
 		Masker:     &standard.Masker{Key: key},
+		CursorKey:  cursorKey,
 		Now:        m.clock.Now,
 		Logger:     m.Logger,
 	}

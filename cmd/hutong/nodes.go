@@ -31,6 +31,7 @@ import (
 	"github.com/hutong/hutong/node"
 	"github.com/hutong/hutong/pki"
 	"github.com/hutong/hutong/sqlstore"
+	"github.com/hutong/hutong/standard"
 )
 
 // hubNodes is the hub's side of the region nodes: the CA that certifies
@@ -126,8 +127,9 @@ func (m *Main) serveNodes(catalog hutong.CatalogService, maskingKey []byte) erro
 	api.Nodes, api.Catalog, api.Auditor, api.Refusals = m.Nodes.Register, catalog, m.Ledger, m.Refusals
 	api.Agreements = m.Requests.NodeAgreements
 	api.Config = func(region string) hutong.NodeConfig {
-		return hutong.NodeConfig{Region: region, MaskingKey: base64.StdEncoding.EncodeToString(maskingKey), Ledger: m.Ledger.Keys()}
+		return hutong.NodeConfig{Region: region, Ledger: m.Ledger.Keys()}
 	}
+	api.MaskKey = func(agreement string) []byte { return standard.AgreementKey(maskingKey, agreement) }
 	return api.Serve()
 }
 
