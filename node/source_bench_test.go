@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/internal/testenv"
 )
 
 // benchRows is the size of the tables the full-scan benchmarks export.
@@ -82,10 +83,7 @@ func BenchmarkCSVFullScan(b *testing.B) {
 // BenchmarkPostgresFullScan exports a 200,000-row PostgreSQL table through
 // the node's SQL source (HUTONG_TEST_POSTGRES).
 func BenchmarkPostgresFullScan(b *testing.B) {
-	dsn := os.Getenv("HUTONG_TEST_POSTGRES")
-	if dsn == "" {
-		b.Skip("HUTONG_TEST_POSTGRES is not set")
-	}
+	dsn := testenv.Postgres.Need(b)
 	db, err := sql.Open("pgx", dsn)
 	db = mustDB(b, db, err)
 	ctx := context.Background()

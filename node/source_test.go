@@ -20,6 +20,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/internal/testenv"
 	"github.com/hutong/hutong/standard"
 )
 
@@ -81,10 +82,7 @@ func mustDB(t testing.TB, db *sql.DB, err error) *sql.DB {
 
 func createPostgres(t *testing.T, f fixture) SourceConfig {
 	t.Helper()
-	dsn := os.Getenv("HUTONG_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("HUTONG_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
+	dsn := testenv.Postgres.Need(t)
 	db, err := sql.Open("pgx", dsn)
 	db = mustDB(t, db, err)
 	types := map[colType]string{colText: "TEXT", colInteger: "BIGINT", colDecimal: "NUMERIC(14,2)", colDate: "DATE",
@@ -117,10 +115,7 @@ func createPostgres(t *testing.T, f fixture) SourceConfig {
 
 func createMySQL(t *testing.T, f fixture) SourceConfig {
 	t.Helper()
-	dsn := os.Getenv("HUTONG_TEST_MYSQL")
-	if dsn == "" {
-		t.Skip("HUTONG_TEST_MYSQL is not set (e.g. root@tcp(127.0.0.1:3306)/test)")
-	}
+	dsn := testenv.MySQL.Need(t)
 	mc, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hutong/hutong/internal/testenv"
 	"github.com/hutong/hutong/postgres"
 	"github.com/hutong/hutong/sqlstore"
 	"github.com/hutong/hutong/storetest"
@@ -19,10 +20,7 @@ import (
 // TestContract runs the storage contract on the PostgreSQL server named by
 // HUTONG_TEST_POSTGRES, each test in a schema of its own.
 func TestContract(t *testing.T) {
-	dsn := os.Getenv("HUTONG_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("HUTONG_TEST_POSTGRES is not set; the PostgreSQL suite needs a server")
-	}
+	dsn := testenv.Postgres.Need(t)
 	storetest.Run(t, func(t *testing.T, now func() time.Time) storetest.Store {
 		return open(t, withSchema(t, dsn), now)
 	})

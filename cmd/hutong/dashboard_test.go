@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,35 +12,15 @@ import (
 
 	"github.com/hutong/hutong"
 	hhttp "github.com/hutong/hutong/http"
+	"github.com/hutong/hutong/internal/testenv"
 )
 
 // The dashboard's browser tests drive Debian's chromium, headless, through
 // chromedp against a demo hub started in the test. Without chromium they
-// fail (CI installs it); HUTONG_SKIP_BROWSER=1 skips them. Screenshots of
-// every page go to HUTONG_ARTIFACTS when set, else to t.ArtifactDir()
-// (kept with `go test -artifacts`).
-
-// chromiumPath returns the browser to drive: $CHROME, or chromium.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	if os.Getenv("HUTONG_SKIP_BROWSER") == "1" {
-		t.Skip("HUTONG_SKIP_BROWSER=1: browser tests skipped")
-	}
-	for _, p := range []string{os.Getenv("CHROME"), "/usr/bin/chromium"} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	t.Fatal("chromium is not installed: the dashboard's browser tests need it. Install it with `apt-get install -y chromium` " +
-		"(.ci/run does so in CI), or point CHROME at a Chrome binary; HUTONG_SKIP_BROWSER=1 skips these tests")
-	return ""
-}
+// skip, or fail when it is required (testenv.Chromium: CHROME, else
+// chromium on PATH; HUTONG_REQUIRE, CI). Screenshots of every page go to
+// HUTONG_ARTIFACTS when set, else to t.ArtifactDir() (kept with
+// `go test -artifacts`).
 
 // browser is one user's tab, in a browser context of its own (its own cookies).
 type browser struct {
@@ -56,7 +35,7 @@ type browser struct {
 func newBrowser(t *testing.T, hub string) func() *browser {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.ExecPath(testenv.Chromium.Need(t)),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
@@ -200,7 +179,7 @@ func (b *browser) charts() map[string]chartState {
 // render with data; a resource can be requested from its page; feedback
 // links to a verified ledger proof; ?lang=en switches the headings.
 func TestDashboard(t *testing.T) {
-	chromiumPath(t) // fail (or skip) before starting the hub
+	testenv.Chromium.Need(t) // skip (or fail) before starting the hub
 	start := time.Now()
 	dir := t.TempDir()
 	m := startDemo(t, dir)

@@ -23,6 +23,7 @@ import (
 	"github.com/hutong/hutong"
 	"github.com/hutong/hutong/demo"
 	hhttp "github.com/hutong/hutong/http"
+	"github.com/hutong/hutong/internal/testenv"
 	"github.com/hutong/hutong/node"
 	"github.com/hutong/hutong/pki"
 )
@@ -48,16 +49,14 @@ func nodeSource(t *testing.T, driver string, ds *demo.NodeDataset, dir string) n
 		}
 		return src
 	case node.DriverPostgres:
-		src.DSN = os.Getenv("HUTONG_TEST_POSTGRES")
-		if src.DSN == "" {
-			t.Logf("HUTONG_TEST_POSTGRES is not set: the PostgreSQL node reads SQLite instead")
+		var ok bool
+		if src.DSN, ok = testenv.Postgres.Lookup(t, "the PostgreSQL node reads SQLite instead"); !ok {
 			return nodeSource(t, node.DriverSQLite, ds, dir)
 		}
 		db, err = sql.Open("pgx", src.DSN)
 	case node.DriverMySQL:
-		src.DSN = os.Getenv("HUTONG_TEST_MYSQL")
-		if src.DSN == "" {
-			t.Logf("HUTONG_TEST_MYSQL is not set: the MariaDB node reads SQLite instead")
+		var ok bool
+		if src.DSN, ok = testenv.MySQL.Lookup(t, "the MariaDB node reads SQLite instead"); !ok {
 			return nodeSource(t, node.DriverSQLite, ds, dir)
 		}
 		cfg, perr := mysql.ParseDSN(src.DSN)
