@@ -52,7 +52,7 @@ func newHub(t *testing.T) *hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	requests, err := sqlstore.NewRequests(ctx, db, audit, sqlstore.RequestOptions{})
+	requests, err := sqlstore.NewRequests(ctx, db, sqlstore.RequestOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,10 +27,11 @@ var migrations embed.FS
 // Dialect is PostgreSQL's sqlstore dialect: typed DATE, TIMESTAMPTZ and
 // BOOLEAN columns, $n placeholders.
 var Dialect = sqlstore.Dialect{
-	Name:      "postgres",
-	Dollar:    true,
-	MaxParams: 65535,
-	RowID:     "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+	Name:       "postgres",
+	LockOutbox: `SELECT pg_advisory_xact_lock(2260002)`,
+	Dollar:     true,
+	MaxParams:  65535,
+	RowID:      "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
 	ColumnType: func(t hutong.ValueType) string {
 		switch t {
 		case hutong.TypeInteger:

@@ -42,6 +42,15 @@ type AuditLog struct {
 
 	events, batches atomic.Uint64
 	committed       chan struct{}
+
+	// commitMu serialises commits: the batching loop's and the outbox
+	// feeder's, so that indexes are given in order.
+	commitMu sync.Mutex
+	// The audit outbox (outbox.go).
+	gate          atomic.Pointer[func() error]
+	outboxPending atomic.Int64
+	outboxMax     atomic.Int64
+	outboxWake    chan struct{}
 }
 
 // Committed returns a channel that receives after entries were committed;
@@ -67,8 +76,8 @@ func (l *AuditLog) insert(ctx context.Context, n int) (*sql.Stmt, error) {
 	if st, ok := l.stmts[n]; ok {
 		return st, nil
 	}
-	q := `INSERT INTO audit_log (idx, time, kind, actor, department, resource, provider, agreement, decision, rows, probes, entry) VALUES ` +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
+	q := `INSERT INTO audit_log (idx, time, kind, actor, department, resource, provider, agreement, decision, rows, probes, outbox, entry) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
 	st, err := l.db.auditRW.PrepareContext(ctx, l.db.q(q))
 	if err != nil {
 		return nil, err
@@ -81,11 +90,12 @@ func (l *AuditLog) insert(ctx context.Context, n int) (*sql.Stmt, error) {
 }
 
 type pendingEvent struct {
-	e     *hutong.AuditEvent
-	entry []byte
-	rec   *hutong.Receipt
-	err   error
-	done  chan struct{}
+	e      *hutong.AuditEvent
+	entry  []byte
+	outbox int64 // the outbox row the event came from; 0 for none
+	rec    *hutong.Receipt
+	err    error
+	done   chan struct{}
 }
 
 // A batch waits at most linger for more events after its first, and stops
@@ -95,14 +105,15 @@ const (
 	lingerGap = 100 * time.Microsecond
 )
 
-// maxBatch bounds the events of one statement: 12 columns each stay under
+// maxBatch bounds the events of one statement: 13 columns each stay under
 // SQLite's and PostgreSQL's bind-parameter limits.
 const maxBatch = 256
 
 // NewAuditLog starts the audit log of db with the given origin (the name
 // receipts carry). Close stops it.
 func NewAuditLog(ctx context.Context, db *DB, origin string) (*AuditLog, error) {
-	l := &AuditLog{db: db, origin: origin, queue: make(chan *pendingEvent, 4*maxBatch), done: make(chan struct{}), committed: make(chan struct{}, 1)}
+	l := &AuditLog{db: db, origin: origin, queue: make(chan *pendingEvent, 4*maxBatch), done: make(chan struct{}),
+		committed: make(chan struct{}, 1), outboxWake: make(chan struct{}, 1)}
 	var max sql.NullInt64
 	if err := db.auditRO.QueryRowContext(ctx, `SELECT MAX(idx) FROM audit_log`).Scan(&max); err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
@@ -110,8 +121,13 @@ func NewAuditLog(ctx context.Context, db *DB, origin string) (*AuditLog, error) 
 	if max.Valid {
 		l.next = uint64(max.Int64) + 1
 	}
-	l.wg.Add(1)
+	if err := l.openOutbox(ctx); err != nil {
+		return nil, err
+	}
+	db.journal = l
+	l.wg.Add(2)
 	go l.run()
+	go l.feedOutbox()
 	return l, nil
 }
 
@@ -183,7 +199,9 @@ func (l *AuditLog) run() {
 			for {
 				select {
 				case p := <-l.queue:
+					l.commitMu.Lock()
 					l.commit([]*pendingEvent{p})
+					l.commitMu.Unlock()
 				default:
 					return
 				}
@@ -214,11 +232,14 @@ func (l *AuditLog) run() {
 				break fill
 			}
 		}
+		l.commitMu.Lock()
 		l.commit(batch)
+		l.commitMu.Unlock()
 	}
 }
 
-// commit writes a batch in one transaction and answers its callers.
+// commit writes a batch in one statement and answers its callers. The
+// caller holds commitMu.
 func (l *AuditLog) commit(batch []*pendingEvent) {
 	l.mu.Lock()
 	first := l.next
@@ -227,14 +248,15 @@ func (l *AuditLog) commit(batch []*pendingEvent) {
 	defer cancel()
 	// One multi-row INSERT per batch: the engine parses and plans it once,
 	// whatever the batch size.
-	const cols = 12
+	const cols = 13
 	args := make([]any, 0, len(batch)*cols)
 	for i, p := range batch {
 		e := p.e
 		hash := LeafHash(p.entry)
 		idx := first + uint64(i)
+		outbox := sql.NullInt64{Int64: p.outbox, Valid: p.outbox > 0}
 		args = append(args, int64(idx), utc(e.Time), e.Kind, e.Actor, e.Department, e.Resource, e.Provider,
-			e.Agreement, e.Decision, e.Rows, e.Probes, string(p.entry))
+			e.Agreement, e.Decision, e.Rows, e.Probes, outbox, string(p.entry))
 		p.rec = &hutong.Receipt{Origin: l.origin, Index: idx, Hash: hash}
 	}
 	// A batch is one statement, so it commits as a whole without a

@@ -338,12 +338,14 @@ func (s *Auth) CreateCredential(ctx context.Context, dept, name string) (*hutong
 	id := hex.EncodeToString(idBytes)
 	secret := randomString(32)
 	c := &hutong.Credential{ID: id, Department: dept, Name: name, CreatedBy: a.User.ID, CreatedAt: utc(s.db.now())}
-	_, err := s.db.rw.ExecContext(ctx, s.db.q(`INSERT INTO credentials (id, department, name, key_hash, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
-		c.ID, c.Department, c.Name, tokenHash(secret), c.CreatedBy, c.CreatedAt)
+	err := s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+		_, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO credentials (id, department, name, key_hash, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
+			c.ID, c.Department, c.Name, tokenHash(secret), c.CreatedBy, c.CreatedAt)
+		return []*hutong.AuditEvent{{Kind: hutong.AuditKeyCreate, Department: dept, Reason: "key " + c.ID + ": " + c.Name}}, internal(err)
+	})
 	if err != nil {
-		return nil, "", internal(err)
+		return nil, "", err
 	}
-	s.db.audit(ctx, &hutong.AuditEvent{Kind: hutong.AuditKeyCreate, Department: dept, Agreement: "", Reason: "key " + c.ID + ": " + c.Name})
 	return c, keyPrefix + id + "_" + secret, nil
 }
 
@@ -391,9 +393,18 @@ func (s *Auth) RevokeCredential(ctx context.Context, id string) error {
 	if !a.IsAdmin() && (a == nil || a.User == nil || a.User.Department != dept) {
 		return hutong.Errorf(hutong.EFORBIDDEN, "%s may not revoke keys of %s", a, dept)
 	}
-	_, err = s.db.rw.ExecContext(ctx, s.db.q(`UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`), utc(s.db.now()), id)
+	err = s.db.revoke(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+		res, err := tx.ExecContext(ctx, s.db.q(`UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`), utc(s.db.now()), id)
+		if err != nil {
+			return nil, internal(err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil, hutong.Errorf(hutong.ECONFLICT, "key %s is already revoked", id)
+		}
+		return []*hutong.AuditEvent{{Kind: hutong.AuditKeyRevoke, Department: dept, Decision: "deny", Reason: "key " + id + " revoked"}}, nil
+	})
 	if err != nil {
-		return internal(err)
+		return err
 	}
 	s.mu.Lock()
 	for h, c := range s.cache {
@@ -402,6 +413,5 @@ func (s *Auth) RevokeCredential(ctx context.Context, id string) error {
 		}
 	}
 	s.mu.Unlock()
-	s.db.audit(ctx, &hutong.AuditEvent{Kind: hutong.AuditKeyRevoke, Department: dept, Decision: "deny", Reason: "key " + id + " revoked"})
 	return nil
 }

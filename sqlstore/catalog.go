@@ -202,14 +202,13 @@ func (s *Catalog) PublishResource(ctx context.Context, r *hutong.Resource) error
 	}
 	now := utc(s.db.now())
 	r.CreatedAt, r.UpdatedAt, r.Rows = now, now, 0
-	err := s.db.tx(ctx, func(tx *sql.Tx) error {
-		return s.db.insertResource(ctx, tx, r)
+	err := s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+		return []*hutong.AuditEvent{resourceEvent(hutong.AuditResourcePublish, r, "")}, s.db.insertResource(ctx, tx, r)
 	})
 	if err != nil {
 		return err
 	}
 	s.db.index.Put(indexDoc(r))
-	s.db.audit(ctx, resourceEvent(hutong.AuditResourcePublish, r, ""))
 	return nil
 }
 
@@ -261,22 +260,23 @@ func (s *Catalog) UpdateResource(ctx context.Context, r *hutong.Resource) error 
 		return hutong.Invalid("invalid resource", vs)
 	}
 	var oldID int64
-	err := s.db.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+		changed := []*hutong.AuditEvent{resourceEvent(hutong.AuditResourceChange, r, "updated")}
 		old, err := s.db.storedResource(ctx, tx, r.Code)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		oldID = old.id
 		// Both the old and the new provider must be the actor's to manage.
 		if err := authorizePublish(ctx, &old.Resource); err != nil {
-			return err
+			return nil, err
 		}
 		if err := authorizePublish(ctx, r); err != nil {
-			return err
+			return nil, err
 		}
 		itemsChanged := !sameItems(old.Items, r.Items) || old.Hosted != r.Hosted
 		if itemsChanged && old.Rows > 0 {
-			return hutong.Errorf(hutong.ECONFLICT, "resource %s holds %d rows; its items and hosting cannot change until they are removed", r.Code, old.Rows)
+			return nil, hutong.Errorf(hutong.ECONFLICT, "resource %s holds %d rows; its items and hosting cannot change until they are removed", r.Code, old.Rows)
 		}
 		r.CreatedAt, r.UpdatedAt, r.Rows = old.CreatedAt, utc(s.db.now()), old.Rows
 		items, _ := json.Marshal(r.Items)
@@ -290,26 +290,25 @@ func (s *Catalog) UpdateResource(ctx context.Context, r *hutong.Resource) error 
 			r.LegalBasis, r.OpenType, r.UpdateCycle, r.PublishDate, string(related), r.Level, r.Grade, string(tags),
 			r.Hosted, r.UpdatedAt, old.id)
 		if err != nil {
-			return internal(err)
+			return nil, internal(err)
 		}
 		if itemsChanged {
 			if old.Hosted == hutong.HostedHub {
 				if err := s.db.dropRowTable(ctx, tx, old.id); err != nil {
-					return err
+					return nil, err
 				}
 			}
 			if r.Hosted == hutong.HostedHub {
-				return s.db.createRowTable(ctx, tx, old.id, r.Items)
+				return changed, s.db.createRowTable(ctx, tx, old.id, r.Items)
 			}
 		}
-		return nil
+		return changed, nil
 	})
 	s.db.forget(r.Code, oldID)
 	if err != nil {
 		return err
 	}
 	s.db.index.Put(indexDoc(r))
-	s.db.audit(ctx, resourceEvent(hutong.AuditResourceChange, r, "updated"))
 	return nil
 }
 
@@ -331,37 +330,37 @@ func (s *Catalog) DeleteResource(ctx context.Context, code string) error {
 		return hutong.Errorf(hutong.ENOTFOUND, "resource %q not found", code)
 	}
 	var oldID int64
-	err := s.db.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
 		old, err := s.db.storedResource(ctx, tx, code)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		oldID = old.id
 		if err := authorizePublish(ctx, &old.Resource); err != nil {
-			return err
+			return nil, err
 		}
 		var active int
 		if err := tx.QueryRowContext(ctx, s.db.q(`SELECT COUNT(*) FROM agreements WHERE resource = ? AND revoked_at IS NULL AND valid_until > ?`),
 			code, utc(s.db.now())).Scan(&active); err != nil {
-			return internal(err)
+			return nil, internal(err)
 		}
 		if active > 0 {
-			return hutong.Errorf(hutong.ECONFLICT, "resource %s has %d active agreements; revoke them before deleting it", code, active)
+			return nil, hutong.Errorf(hutong.ECONFLICT, "resource %s has %d active agreements; revoke them before deleting it", code, active)
 		}
 		if _, err := tx.ExecContext(ctx, s.db.q(`DELETE FROM resources WHERE id = ?`), old.id); err != nil {
-			return internal(err)
+			return nil, internal(err)
 		}
+		deleted := []*hutong.AuditEvent{{Kind: hutong.AuditResourceChange, Resource: code, Provider: old.Provider, Department: old.Provider, Reason: "deleted"}}
 		if old.Hosted == hutong.HostedHub {
-			return s.db.dropRowTable(ctx, tx, old.id)
+			return deleted, s.db.dropRowTable(ctx, tx, old.id)
 		}
-		return nil
+		return deleted, nil
 	})
 	s.db.forget(code, oldID)
 	if err != nil {
 		return err
 	}
 	s.db.index.Delete(code)
-	s.db.audit(ctx, &hutong.AuditEvent{Kind: hutong.AuditResourceChange, Resource: code, Reason: "deleted"})
 	return nil
 }
 
@@ -404,14 +403,16 @@ func (s *Catalog) ImportCatalog(ctx context.Context, rs []*hutong.Resource) erro
 		return hutong.Invalid(fmt.Sprintf("catalog sheet rejected, nothing imported (%d problems)", len(vs)), capViolations(vs))
 	}
 	now := utc(s.db.now())
-	err := s.db.tx(ctx, func(tx *sql.Tx) error {
-		for _, r := range rs {
+	err := s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+		events := make([]*hutong.AuditEvent, len(rs))
+		for i, r := range rs {
 			r.CreatedAt, r.UpdatedAt, r.Rows = now, now, 0
 			if err := s.db.insertResource(ctx, tx, r); err != nil {
-				return err
+				return nil, err
 			}
+			events[i] = resourceEvent(hutong.AuditResourcePublish, r, "catalog import")
 		}
-		return nil
+		return events, nil
 	})
 	if err != nil {
 		return err
@@ -421,9 +422,6 @@ func (s *Catalog) ImportCatalog(ctx context.Context, rs []*hutong.Resource) erro
 		docs[i] = indexDoc(r)
 	}
 	s.db.index.PutAll(docs)
-	for _, r := range rs {
-		s.db.audit(ctx, resourceEvent(hutong.AuditResourcePublish, r, "catalog import"))
-	}
 	return nil
 }
 

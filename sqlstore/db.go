@@ -37,6 +37,10 @@ type Dialect struct {
 	Decode func(t hutong.ValueType, v any) any
 	// IsUniqueViolation reports whether err is a unique-constraint failure.
 	IsUniqueViolation func(err error) bool
+	// LockOutbox, when set, is run in a transaction before it writes the
+	// audit outbox, so that outbox rows commit in the order of their ids
+	// (PostgreSQL assigns ids at insert, not at commit).
+	LockOutbox string
 }
 
 // Options configure a DB.
@@ -81,32 +85,9 @@ type DB struct {
 	resources resourceCache
 	stmts     stmtCache
 
-	auditor hutong.Auditor // records catalog and key changes, when set
-}
-
-// SetAuditor makes the catalog and key services record their changes
-// (publication, update, deletion of resources; creation and revocation of
-// keys) in a.
-func (db *DB) SetAuditor(a hutong.Auditor) { db.auditor = a }
-
-// audit records a change that has been committed. A failure is logged: the
-// change is in the database and cannot be undone, and a person must look.
-func (db *DB) audit(ctx context.Context, e *hutong.AuditEvent) {
-	if db.auditor == nil {
-		return
-	}
-	if e.Time.IsZero() {
-		e.Time = db.now()
-	}
-	if e.Actor == "" {
-		e.Actor = hutong.ActorFromContext(ctx).String()
-	}
-	if e.Decision == "" {
-		e.Decision = "allow"
-	}
-	if _, err := db.auditor.Record(context.WithoutCancel(ctx), e); err != nil {
-		db.log.Error("a committed change was not recorded in the audit log", "kind", e.Kind, "resource", e.Resource, "err", err)
-	}
+	// journal is the audit journal whose outbox records every change
+	// (outbox.go); nil until NewAuditLog opens it.
+	journal *AuditLog
 }
 
 // Open returns a DB on rw (and ro for reads, or rw when ro is nil). The

@@ -135,12 +135,14 @@ func (s *Nodes) CreateEnrolmentToken(ctx context.Context, region string, ttl tim
 		Region:    region,
 		ExpiresAt: now.Add(ttl),
 	}
-	_, err := s.db.rw.ExecContext(ctx, s.db.q(`INSERT INTO node_tokens (token_hash, region, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`),
-		tokenHash(secret), region, a.String(), now, t.ExpiresAt)
+	err := s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+		_, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO node_tokens (token_hash, region, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`),
+			tokenHash(secret), region, a.String(), now, t.ExpiresAt)
+		return []*hutong.AuditEvent{{Kind: hutong.AuditNodeToken, Reason: "enrolment token for region " + region + ", expires " + t.ExpiresAt.Format(time.RFC3339)}}, internal(err)
+	})
 	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
-	s.db.audit(ctx, &hutong.AuditEvent{Kind: hutong.AuditNodeToken, Reason: "enrolment token for region " + region + ", expires " + t.ExpiresAt.Format(time.RFC3339)})
 	return t, nil
 }
 
@@ -156,58 +158,59 @@ func (s *Nodes) Enroll(ctx context.Context, r *hutong.EnrolmentRequest) (*hutong
 	now := utc(s.db.now())
 	var n hutong.Node
 	var certPEM []byte
-	err := s.db.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
 		var region string
 		var expires time.Time
 		var used sql.NullTime
 		err := tx.QueryRowContext(ctx, s.db.q(`SELECT region, expires_at, used_at FROM node_tokens WHERE token_hash = ?`), tokenHash(secret)).Scan(&region, &expires, &used)
 		if errors.Is(err, sql.ErrNoRows) {
-			return unauthorized
+			return nil, unauthorized
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if used.Valid || !now.Before(expires) || region != tokenRegion {
-			return unauthorized
+			return nil, unauthorized
 		}
 		// Spend the token first: of two enrolments racing with it, one
 		// updates the row and the other finds it used.
 		res, err := tx.ExecContext(ctx, s.db.q(`UPDATE node_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL`), now, tokenHash(secret))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if k, _ := res.RowsAffected(); k != 1 {
-			return unauthorized
+			return nil, unauthorized
 		}
 		pemCert, cert, err := s.opt.CA.SignNode([]byte(r.CSR), region, r.URL, s.opt.CertTTL)
 		if err != nil {
-			return hutong.Errorf(hutong.EINVALID, "enrolment: %v", err)
+			return nil, hutong.Errorf(hutong.EINVALID, "enrolment: %v", err)
 		}
 		certPEM = pemCert
 		n = hutong.Node{Region: region, URL: strings.TrimRight(r.URL, "/"), Serial: pki.Serial(cert), Fingerprint: pki.Fingerprint(cert),
 			NotAfter: cert.NotAfter.UTC(), WitnessKey: strings.TrimSpace(r.WitnessKey), EnrolledAt: now}
 		if _, err := tx.ExecContext(ctx, s.db.q(`UPDATE nodes SET revoked_at = ? WHERE region = ? AND revoked_at IS NULL`), now, region); err != nil {
-			return err
+			return nil, err
 		}
 		_, err = tx.ExecContext(ctx, s.db.q(`INSERT INTO nodes (serial, region, url, fingerprint, not_after, witness_key, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 			n.Serial, n.Region, n.URL, n.Fingerprint, utc(n.NotAfter), n.WitnessKey, n.EnrolledAt)
-		return err
+		return []*hutong.AuditEvent{{Actor: "node:" + n.Region, Kind: hutong.AuditNodeEnrol,
+			Reason: "node of region " + n.Region + " at " + n.URL + " enrolled with certificate " + n.Serial}}, err
 	})
 	if err != nil {
 		// A refusal for want of a valid token is the caller's to tally
 		// (it proved no identity; see hutong.RefusalTally); one with a
 		// valid token is recorded here.
 		if hutong.ErrorCode(err) == hutong.EINVALID {
-			s.db.audit(ctx, &hutong.AuditEvent{Actor: "node:" + tokenRegion, Kind: hutong.AuditNodeRefuse, Decision: "deny",
-				Reason: "enrolment refused: " + hutong.ErrorMessage(err)})
+			if aerr := s.db.record(ctx, &hutong.AuditEvent{Actor: "node:" + tokenRegion, Kind: hutong.AuditNodeRefuse, Decision: "deny",
+				Reason: "enrolment refused: " + hutong.ErrorMessage(err)}); aerr != nil {
+				return nil, aerr
+			}
 		}
 		return nil, internal(err)
 	}
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}
-	s.db.audit(ctx, &hutong.AuditEvent{Actor: "node:" + n.Region, Kind: hutong.AuditNodeEnrol,
-		Reason: "node of region " + n.Region + " at " + n.URL + " enrolled with certificate " + n.Serial})
 	if s.opt.OnChange != nil {
 		s.opt.OnChange()
 	}
@@ -281,17 +284,22 @@ func (s *Nodes) RevokeNode(ctx context.Context, region string) error {
 	if !a.AdministersRegion(region) {
 		return hutong.Errorf(hutong.EFORBIDDEN, "only platform admins and the region admin of %s revoke its node", region)
 	}
-	res, err := s.db.rw.ExecContext(ctx, s.db.q(`UPDATE nodes SET revoked_at = ? WHERE region = ? AND revoked_at IS NULL`), utc(s.db.now()), region)
+	err := s.db.revoke(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+		res, err := tx.ExecContext(ctx, s.db.q(`UPDATE nodes SET revoked_at = ? WHERE region = ? AND revoked_at IS NULL`), utc(s.db.now()), region)
+		if err != nil {
+			return nil, internal(err)
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			return nil, hutong.Errorf(hutong.ENOTFOUND, "region %s has no active node", region)
+		}
+		return []*hutong.AuditEvent{{Kind: hutong.AuditNodeRevoke, Reason: "node of region " + region + " revoked"}}, nil
+	})
 	if err != nil {
-		return internal(err)
-	}
-	if k, _ := res.RowsAffected(); k == 0 {
-		return hutong.Errorf(hutong.ENOTFOUND, "region %s has no active node", region)
+		return err
 	}
 	if err := s.load(ctx); err != nil {
 		return err
 	}
-	s.db.audit(ctx, &hutong.AuditEvent{Kind: hutong.AuditNodeRevoke, Reason: "node of region " + region + " revoked"})
 	if s.opt.OnChange != nil {
 		s.opt.OnChange()
 	}

@@ -67,7 +67,6 @@ const (
 // process runs the flow of a database.
 type Requests struct {
 	db      *DB
-	audit   hutong.Auditor
 	opt     RequestOptions
 	mu      sync.RWMutex
 	active  map[string][]*hutong.Agreement // consumer + "\x00" + resource
@@ -76,9 +75,10 @@ type Requests struct {
 
 var _ hutong.RequestService = (*Requests)(nil)
 
-// NewRequests returns the request flow of db, recording its events in audit.
-func NewRequests(ctx context.Context, db *DB, audit hutong.Auditor, opt RequestOptions) (*Requests, error) {
-	s := &Requests{db: db, audit: audit, opt: opt.withDefaults()}
+// NewRequests returns the request flow of db. Its steps are recorded
+// through the audit outbox of db's journal (NewAuditLog).
+func NewRequests(ctx context.Context, db *DB, opt RequestOptions) (*Requests, error) {
+	s := &Requests{db: db, opt: opt.withDefaults()}
 	if err := s.loadActive(ctx); err != nil {
 		return nil, err
 	}
@@ -514,42 +514,14 @@ func decisionOf(st hutong.RequestStatus) string {
 	return "pending"
 }
 
-// store writes req (inserting it when insert) and ag in one transaction,
-// after recording events: the audit log holds every step the database does.
+// store writes req (inserting it when insert) and ag in one transaction
+// that records events through the audit outbox: the audit log holds every
+// step the database does, and nothing else.
 func (s *Requests) store(ctx context.Context, req *hutong.Request, ag *hutong.Agreement, insert bool, events []*hutong.AuditEvent) error {
-	for _, e := range events {
-		if _, err := s.audit.Record(ctx, e); err != nil {
-			return err
-		}
-	}
 	fields, _ := json.Marshal(req.Fields)
 	scope, _ := json.Marshal(orEmptyConds(req.RowScope))
-	err := s.db.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if insert {
-			_, err = tx.ExecContext(ctx, s.db.q(`INSERT INTO requests (id, consumer, resource, provider, fields, purpose, legal_basis,
-				valid_from, valid_until, row_scope, rows_per_day, requests_per_minute, status, reason, agreement_id, requested_by,
-				created_at, due_at, decided_at, decided_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-				req.ID, req.Consumer, req.Resource, req.Provider, string(fields), req.Purpose, req.LegalBasis,
-				req.ValidFrom, req.ValidUntil, string(scope), req.RowsPerDay, req.RequestsPerMinute, req.Status, req.Reason,
-				req.AgreementID, req.RequestedBy, req.CreatedAt, req.DueAt, req.DecidedAt, req.DecidedBy)
-		} else {
-			var res sql.Result
-			res, err = tx.ExecContext(ctx, s.db.q(`UPDATE requests SET status = ?, reason = ?, agreement_id = ?, decided_at = ?, decided_by = ?
-				WHERE id = ? AND status = 'pending'`), req.Status, req.Reason, req.AgreementID, req.DecidedAt, req.DecidedBy, req.ID)
-			if err == nil {
-				if n, _ := res.RowsAffected(); n != 1 {
-					return hutong.Errorf(hutong.ECONFLICT, "request %s was decided meanwhile", req.ID)
-				}
-			}
-		}
-		if err != nil {
-			return internal(err)
-		}
-		if ag != nil {
-			return s.insertAgreement(ctx, tx, ag)
-		}
-		return nil
+	err := s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+		return events, s.storeTx(ctx, tx, req, ag, insert, fields, scope)
 	})
 	if err != nil {
 		return err
@@ -559,6 +531,37 @@ func (s *Requests) store(ctx context.Context, req *hutong.Request, ag *hutong.Ag
 		k := activeKey(ag.Consumer, ag.Resource)
 		s.active[k] = append(slices.Clone(s.active[k]), ag)
 		s.mu.Unlock()
+	}
+	return nil
+}
+
+// storeTx writes req (inserting it when insert) and ag in tx. A decision
+// updates only a request still pending: of two racing, the second finds it
+// decided (ECONFLICT) and its transaction, events included, rolls back.
+func (s *Requests) storeTx(ctx context.Context, tx *sql.Tx, req *hutong.Request, ag *hutong.Agreement, insert bool, fields, scope []byte) error {
+	var err error
+	if insert {
+		_, err = tx.ExecContext(ctx, s.db.q(`INSERT INTO requests (id, consumer, resource, provider, fields, purpose, legal_basis,
+			valid_from, valid_until, row_scope, rows_per_day, requests_per_minute, status, reason, agreement_id, requested_by,
+			created_at, due_at, decided_at, decided_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			req.ID, req.Consumer, req.Resource, req.Provider, string(fields), req.Purpose, req.LegalBasis,
+			req.ValidFrom, req.ValidUntil, string(scope), req.RowsPerDay, req.RequestsPerMinute, req.Status, req.Reason,
+			req.AgreementID, req.RequestedBy, req.CreatedAt, req.DueAt, req.DecidedAt, req.DecidedBy)
+	} else {
+		var res sql.Result
+		res, err = tx.ExecContext(ctx, s.db.q(`UPDATE requests SET status = ?, reason = ?, agreement_id = ?, decided_at = ?, decided_by = ?
+			WHERE id = ? AND status = 'pending'`), req.Status, req.Reason, req.AgreementID, req.DecidedAt, req.DecidedBy, req.ID)
+		if err == nil {
+			if n, _ := res.RowsAffected(); n != 1 {
+				return hutong.Errorf(hutong.ECONFLICT, "request %s was decided meanwhile", req.ID)
+			}
+		}
+	}
+	if err != nil {
+		return internal(err)
+	}
+	if ag != nil {
+		return s.insertAgreement(ctx, tx, ag)
 	}
 	return nil
 }
@@ -920,22 +923,34 @@ func (s *Requests) RevokeAgreement(ctx context.Context, id, reason string) (*hut
 	if utf8.RuneCountInString(reason) > maxReasonRunes {
 		return nil, hutong.Errorf(hutong.EINVALID, "reason has more than %d characters", maxReasonRunes)
 	}
-	// Stop the exchange first: revocation takes effect even if recording it
-	// below fails.
+	// Stop the exchange first, so that no call slips in while the
+	// revocation commits.
 	s.mu.Lock()
 	k := activeKey(ag.Consumer, ag.Resource)
-	s.active[k] = slices.DeleteFunc(slices.Clone(s.active[k]), func(x *hutong.Agreement) bool { return x.ID == id })
+	kept := s.active[k]
+	s.active[k] = slices.DeleteFunc(slices.Clone(kept), func(x *hutong.Agreement) bool { return x.ID == id })
 	s.mu.Unlock()
 
 	now := utc(s.db.now())
 	ag.RevokedAt, ag.RevokedBy, ag.RevokeReason = &now, a.User.Login, reason
-	if _, err := s.audit.Record(ctx, s.agreementEvent(ctx, hutong.AuditRevoke, ag, reason)); err != nil {
-		return nil, err
-	}
-	_, err = s.db.rw.ExecContext(ctx, s.db.q(`UPDATE agreements SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL`),
-		now, ag.RevokedBy, reason, id)
+	err = s.db.revoke(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+		res, err := tx.ExecContext(ctx, s.db.q(`UPDATE agreements SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL`),
+			now, ag.RevokedBy, reason, id)
+		if err != nil {
+			return nil, internal(err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil, hutong.Errorf(hutong.ECONFLICT, "agreement %s was revoked meanwhile", id)
+		}
+		return []*hutong.AuditEvent{s.agreementEvent(ctx, hutong.AuditRevoke, ag, reason)}, nil
+	})
 	if err != nil {
-		return nil, internal(err)
+		if hutong.ErrorCode(err) != hutong.ECONFLICT {
+			s.mu.Lock()
+			s.active[k] = kept // still active in the database
+			s.mu.Unlock()
+		}
+		return nil, err
 	}
 	ag.Status = ag.StatusAt(now)
 	return ag, nil

@@ -80,6 +80,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Requests", func(t *testing.T) { testRequests(t, open) })
 	t.Run("AuditLog", func(t *testing.T) { testAuditLog(t, open) })
 	t.Run("Nodes", func(t *testing.T) { testNodes(t, open) })
+	t.Run("Decisions", func(t *testing.T) { testDecisions(t, open) })
 }
 
 // Admin returns ctx acting as a platform admin.
@@ -251,7 +252,7 @@ func FromDB(t *testing.T, open func() (*sqlstore.DB, error)) Store {
 			db.Close()
 		}
 	})
-	requests, err := sqlstore.NewRequests(ctx, db, audit, sqlstore.RequestOptions{
+	requests, err := sqlstore.NewRequests(ctx, db, sqlstore.RequestOptions{
 		Calendar: hutong.NewCalendar([]string{"2026-11-05"}, []string{"2026-11-08"}),
 	})
 	if err != nil {

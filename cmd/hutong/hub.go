@@ -277,7 +277,6 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Audit, err = sqlstore.NewAuditLog(ctx, m.DB, m.Config.Origin); err != nil {
 		return err
 	}
-	m.DB.SetAuditor(m.Audit)
 	dir, catalog, rows, auth := sqlstore.NewDirectory(m.DB), sqlstore.NewCatalog(m.DB), sqlstore.NewRows(m.DB), sqlstore.NewAuth(m.DB)
 
 	if m.demo {
@@ -294,8 +293,10 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Refusals = &hutong.RefusalTally{Auditor: m.Ledger}
+	// Changes wait while the ledger cannot take their events.
+	m.Audit.SetGate(m.Ledger.Health)
 
-	m.Requests, err = sqlstore.NewRequests(ctx, m.DB, m.Ledger, sqlstore.RequestOptions{
+	m.Requests, err = sqlstore.NewRequests(ctx, m.DB, sqlstore.RequestOptions{
 		Calendar:  hutong.NewCalendar(m.Config.Holidays, m.Config.Workdays),
 		ReplyDays: m.Config.ReplyDays,
 	})
