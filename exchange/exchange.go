@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -67,7 +68,7 @@ type call struct {
 	masker   *standard.Masker // the agreement's
 	query    hutong.SourceQuery
 	policies []string
-	left     int64  // rows the agreement may still release today
+	cap      int64  // the most rows an export may release; -1 for no cap
 	probes   int    // equality filters on masked fields
 	binding  []byte // what the call's cursors are bound to (cursorBinding)
 }
@@ -223,13 +224,13 @@ func (x *Service) plan(ctx context.Context, q hutong.RecordQuery, action string,
 		masks[i] = af.Masking
 	}
 	ev.Agreement = ag.ID
-	c := &call{res: res, ag: ag, fields: fields, masks: masks, masker: x.Masker.For(ag.ID), policies: d.Policies, probes: probes,
+	c := &call{res: res, ag: ag, fields: fields, masks: masks, masker: x.Masker.For(ag.ID), policies: d.Policies, probes: probes, cap: -1,
 		binding: cursorBinding(action, ag.ID, res.Code, fields, where)}
 	after, err := x.decodeCursor(c, q.Cursor)
 	if err != nil {
 		return nil, err
 	}
-	if c.left, err = x.limits.take(ctx, ag, now, x.Usage, probes); err != nil {
+	if err := x.limits.take(ctx, ag, now, x.Usage, probes); err != nil {
 		return nil, err
 	}
 	ev.Probes = probes // spent: counted again from the journal after a restart
@@ -354,9 +355,13 @@ func (x *Service) Records(ctx context.Context, q hutong.RecordQuery) (*hutong.Re
 		ev.Decision, ev.Reason = "deny", fmt.Sprintf("limit %d out of range", limit)
 		return nil, x.refuse(ctx, ev, hutong.Errorf(hutong.EINVALID, "limit must be between 1 and %d", MaxLimit))
 	}
-	if int64(limit) > c.left {
-		limit = int(c.left)
+	granted, day, err := x.limits.reserve(c.ag, ev.Time, int64(limit), false)
+	if err != nil {
+		return nil, x.refuse(ctx, denied(ev, err), err)
 	}
+	released := int64(0)
+	defer func() { x.limits.giveBack(c.ag, day, granted-released) }()
+	limit = int(granted)
 	c.query.Limit = limit + 1 // one more tells whether a next page exists
 	src, err := x.source(ctx, c, ev)
 	if err != nil {
@@ -400,7 +405,7 @@ func (x *Service) Records(ctx context.Context, q hutong.RecordQuery) (*hutong.Re
 	if err != nil {
 		return nil, err
 	}
-	x.limits.used(c.ag, ev.Time, int64(n))
+	released = int64(n)
 	return &hutong.RecordPage{Body: body, Receipt: rec, Rows: n}, nil
 }
 
@@ -438,16 +443,28 @@ func (x *Service) Export(ctx context.Context, q hutong.RecordQuery, format strin
 		return 0, err
 	}
 	if c.ag.RowsPerDay > 0 {
+		// Reserve the whole export before its first row, and release no
+		// more than was reserved (rows added meanwhile wait for the next).
 		total, err := src.Count(ctx, c.res, c.query)
 		if err != nil {
 			return 0, x.refuse(ctx, denied(ev, err), err)
 		}
-		if total > c.left {
-			_, tomorrow := dayOf(x.now().Add(24 * time.Hour))
-			err := rateLimited(tomorrow.Sub(x.now()), "the export would release %d rows and agreement %s allows %d more today; narrow it with filters or wait", total, c.ag.ID, c.left)
+		granted, day, err := x.limits.reserve(c.ag, ev.Time, total, true)
+		if err != nil {
 			return 0, x.refuse(ctx, denied(ev, err), err)
 		}
+		c.query.Limit, c.cap = int(max(granted, 1)), granted
+		var released int64
+		defer func() { x.limits.giveBack(c.ag, day, granted-released) }()
+		n, err := x.export(ctx, src, c, ev, format, w, start)
+		released = n
+		return n, err
 	}
+	return x.export(ctx, src, c, ev, format, w, start)
+}
+
+// export writes the rows of an authorised export to w.
+func (x *Service) export(ctx context.Context, src hutong.Source, c *call, ev *hutong.AuditEvent, format string, w io.Writer, start func(*hutong.Receipt)) (int64, error) {
 	// The export's audit entry is written before the first byte; a second
 	// entry records what was released once it is done.
 	rec, err := x.record(ctx, ev)
@@ -479,17 +496,37 @@ func (x *Service) Export(ctx context.Context, q hutong.RecordQuery, format strin
 	if _, err := x.record(ctx, done); err != nil && x.Logger != nil {
 		x.Logger.Error("exchange: export finished but its completion was not recorded", "resource", ev.Resource, "rows", n, "err", err)
 	}
-	x.limits.used(c.ag, done.Time, n)
 	return n, werr
 }
 
 func digest(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
+
+// csvCell is the CSV text of v, with text that a spreadsheet would run as
+// a formula (starting with =, +, -, @, a tab or a carriage return, and not
+// a plain number) prefixed by a single quote, as OWASP's guidance on CSV
+// injection says. JSON and NDJSON exports stay exact.
+func csvCell(v any) string {
+	s := standard.Text(v)
+	if _, text := v.(string); !text || s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		if _, err := strconv.ParseFloat(s, 64); err != nil {
+			return "'" + s
+		}
+	}
+	return s
+}
 
 func (x *Service) exportNDJSON(ctx context.Context, src hutong.Source, c *call, w *bufio.Writer) (int64, error) {
 	keys := jsonKeys(c.fields)
 	var n int64
 	buf := make([]byte, 0, 1024)
 	err := src.Read(ctx, c.res, c.query, func(row hutong.SourceRow) error {
+		if n == c.cap {
+			return errStop
+		}
 		c.mask(row.Values)
 		buf = appendRecord(buf[:0], keys, row.Values)
 		buf = append(buf, '\n')
@@ -499,6 +536,9 @@ func (x *Service) exportNDJSON(ctx context.Context, src hutong.Source, c *call, 
 		n++
 		return nil
 	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
 	return n, err
 }
 
@@ -510,9 +550,12 @@ func (x *Service) exportCSV(ctx context.Context, src hutong.Source, c *call, w *
 	rec := make([]string, len(c.fields))
 	var n int64
 	err := src.Read(ctx, c.res, c.query, func(row hutong.SourceRow) error {
+		if n == c.cap {
+			return errStop
+		}
 		c.mask(row.Values)
 		for i, v := range row.Values {
-			rec[i] = standard.Text(v)
+			rec[i] = csvCell(v)
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -521,6 +564,9 @@ func (x *Service) exportCSV(ctx context.Context, src hutong.Source, c *call, w *
 		return nil
 	})
 	cw.Flush()
+	if errors.Is(err, errStop) {
+		err = nil
+	}
 	if err == nil {
 		err = cw.Error()
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -747,4 +748,86 @@ func (p *plainSource) Read(ctx context.Context, r *hutong.Resource, q hutong.Sou
 
 func (p *plainSource) Count(context.Context, *hutong.Resource, hutong.SourceQuery) (int64, error) {
 	return 1, nil
+}
+
+// TestRowsPerDayHoldsUnderConcurrency: concurrent exports and pages
+// together release no more than the agreement's rows a day. Before rows
+// were reserved, four 300-row exports all passed a 500-row limit.
+func TestRowsPerDayHoldsUnderConcurrency(t *testing.T) {
+	f := newFixture(t, 300)
+	f.agree(hutong.RequestInput{Fields: []string{"姓名"}, RowsPerDay: 500}, hutong.Narrowing{})
+	q := hutong.RecordQuery{Resource: insured, Purpose: "异地就医直接结算"}
+	var mu sync.Mutex
+	var released int64
+	exported, limited := 0, 0
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := f.x.Export(f.consumer(), q, "ndjson", io.Discard, nil)
+			mu.Lock()
+			defer mu.Unlock()
+			released += n
+			switch hutong.ErrorCode(err) {
+			case "":
+				exported++
+			case hutong.ERATELIMITED:
+				limited++
+			default:
+				t.Errorf("export: %v", err)
+			}
+		}()
+	}
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pq := q
+			pq.Limit = 40
+			pg, err := f.x.Records(f.consumer(), pq)
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				released += int64(pg.Rows)
+			} else if hutong.ErrorCode(err) != hutong.ERATELIMITED {
+				t.Errorf("records: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if released > 500 || exported > 1 || limited < 3 {
+		t.Fatalf("released %d rows (limit 500), %d exports of 300 passed, %d limited", released, exported, limited)
+	}
+	// What was reserved and not released is given back: the rest of the
+	// day's volume is still there.
+	pq := q
+	pq.Limit = 1000
+	pg, err := f.x.Records(f.consumer(), pq)
+	if left := 500 - released; left > 0 && (err != nil || int64(pg.Rows) != min(left, 300)) {
+		t.Errorf("after the race, %d rows left today: got %v rows, %v", left, pg, err)
+	}
+}
+
+func TestCSVCellNeutralisesFormulas(t *testing.T) {
+	tests := []struct {
+		in   any
+		want string
+	}{
+		{"=HYPERLINK(\"http://evil.example\",\"点我\")", "'=HYPERLINK(\"http://evil.example\",\"点我\")"},
+		{"+86 10 1234", "'+86 10 1234"},
+		{"-2+3", "'-2+3"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\tcmd", "'\tcmd"},
+		{"-12.5", "-12.5"},
+		{int64(-3), "-3"},
+		{"张三", "张三"},
+		{"", ""},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		if got := exchange.CSVCell(tt.in); got != tt.want {
+			t.Errorf("CSVCell(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
 }

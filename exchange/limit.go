@@ -13,11 +13,10 @@ import (
 // limiter enforces an agreement's limits: calls per minute (a token bucket
 // refilled continuously), rows per day and masked-field probes per day
 // (China Standard Time days, counted from the audit journal when the
-// process first sees the agreement that day, then in memory). Probes are
-// reserved before the call reads anything, so concurrent calls cannot
-// pass the probe budget together. Concurrent calls may together pass the
-// row limit by at most one page each; export is checked against its count
-// before it starts.
+// process first sees the agreement that day, then in memory). Probes and
+// rows are reserved before the call reads anything (rows given back when
+// fewer are released), so no concurrency lets calls pass a limit
+// together.
 type limiter struct {
 	mu sync.Mutex
 	m  map[string]*usage
@@ -59,9 +58,9 @@ func rateLimited(wait time.Duration, format string, args ...any) error {
 	return &hutong.Error{Code: hutong.ERATELIMITED, Message: fmt.Sprintf(format, args...), RetryAfter: secs}
 }
 
-// take spends one call of ag's rate and probes of its daily probe budget,
-// and returns how many rows it may still release today.
-func (l *limiter) take(ctx context.Context, ag *hutong.Agreement, now time.Time, usageOf hutong.Usage, probes int) (int64, error) {
+// take spends one call of ag's rate and probes of its daily probe budget;
+// it refuses when the day's rows are used up.
+func (l *limiter) take(ctx context.Context, ag *hutong.Agreement, now time.Time, usageOf hutong.Usage, probes int) error {
 	day, start := dayOf(now)
 	l.mu.Lock()
 	u := l.get(ag.ID)
@@ -71,7 +70,7 @@ func (l *limiter) take(ctx context.Context, ag *hutong.Agreement, now time.Time,
 	if needLoad && usageOf != nil {
 		var err error
 		if used, err = usageOf.UsedSince(ctx, ag.ID, start); err != nil {
-			return 0, err
+			return err
 		}
 	}
 
@@ -91,35 +90,62 @@ func (l *limiter) take(ctx context.Context, ag *hutong.Agreement, now time.Time,
 			u.last = now
 		}
 		if u.tokens < 1 {
-			return 0, rateLimited(time.Duration((1-u.tokens)/rate*float64(time.Second)),
+			return rateLimited(time.Duration((1-u.tokens)/rate*float64(time.Second)),
 				"agreement %s allows %d calls per minute; wait before calling again", ag.ID, ag.RequestsPerMinute)
 		}
 	}
 	if probes > 0 && u.probes+int64(probes) > int64(ag.Probes()) {
-		return 0, rateLimited(tomorrow.Sub(now), "agreement %s allows %d equality filters on masked fields a day and %d are used; the count starts again at 00:00 China Standard Time",
+		return rateLimited(tomorrow.Sub(now), "agreement %s allows %d equality filters on masked fields a day and %d are used; the count starts again at 00:00 China Standard Time",
 			ag.ID, ag.Probes(), u.probes)
 	}
-	left := ag.RowsPerDay - u.rows
-	if ag.RowsPerDay > 0 && left <= 0 {
-		return 0, rateLimited(tomorrow.Sub(now), "agreement %s allows %d rows a day and they are used up; the count starts again at 00:00 China Standard Time", ag.ID, ag.RowsPerDay)
-	}
-	if ag.RowsPerDay <= 0 {
-		left = math.MaxInt64
+	if ag.RowsPerDay > 0 && u.rows >= ag.RowsPerDay {
+		return rateLimited(tomorrow.Sub(now), "agreement %s allows %d rows a day and they are used up; the count starts again at 00:00 China Standard Time", ag.ID, ag.RowsPerDay)
 	}
 	if ag.RequestsPerMinute > 0 {
 		u.tokens--
 	}
 	u.probes += int64(probes)
-	return left, nil
+	return nil
 }
 
-// used counts rows released under ag.
-func (l *limiter) used(ag *hutong.Agreement, now time.Time, rows int64) {
+// reserve takes up to n rows of ag's volume for the day of now — all n
+// when whole, or none — before any is released, so that concurrent calls
+// cannot together pass the daily limit. It returns the rows granted and
+// the day they count against; the caller gives back what it did not
+// release (giveBack). Without a daily limit it grants n.
+func (l *limiter) reserve(ag *hutong.Agreement, now time.Time, n int64, whole bool) (int64, string, error) {
 	day, _ := dayOf(now)
-	l.mu.Lock()
-	u := l.get(ag.ID)
-	if u.day == day {
-		u.rows += rows
+	if ag.RowsPerDay <= 0 {
+		return n, day, nil
 	}
-	l.mu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	u := l.get(ag.ID)
+	if u.day != day {
+		// The day turned since take loaded it: nothing is used yet.
+		u.day, u.rows, u.probes, u.loaded = day, 0, 0, true
+	}
+	left := ag.RowsPerDay - u.rows
+	_, tomorrow := dayOf(now.Add(24 * time.Hour))
+	switch {
+	case left <= 0:
+		return 0, day, rateLimited(tomorrow.Sub(now), "agreement %s allows %d rows a day and they are used up; the count starts again at 00:00 China Standard Time", ag.ID, ag.RowsPerDay)
+	case whole && n > left:
+		return 0, day, rateLimited(tomorrow.Sub(now), "the export would release %d rows and agreement %s allows %d more today; narrow it with filters or wait", n, ag.ID, left)
+	}
+	n = min(n, left)
+	u.rows += n
+	return n, day, nil
+}
+
+// giveBack returns rows reserved on day but not released.
+func (l *limiter) giveBack(ag *hutong.Agreement, day string, rows int64) {
+	if ag.RowsPerDay <= 0 || rows <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if u := l.get(ag.ID); u.day == day {
+		u.rows = max(0, u.rows-rows)
+	}
 }

@@ -343,7 +343,8 @@ func (d *dashboard) handleRequests(w http.ResponseWriter, r *http.Request, v *vi
 		return err
 	}
 	data.Requests = reqs
-	data.CanDecide = data.Box == "inbox" || v.User.Has(hutong.RoleAdmin)
+	// Only the providing department's stewards decide (their inbox).
+	data.CanDecide = data.Box == "inbox" && v.User.Has(hutong.RoleSteward)
 	if v.User.Has(hutong.RoleRegionAdmin) || v.User.Has(hutong.RoleAdmin) {
 		if data.Notifications, err = d.s.Requests.Notifications(r.Context()); err != nil {
 			return err

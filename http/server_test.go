@@ -395,7 +395,7 @@ func TestCatalogImport(t *testing.T) {
 		return fmt.Sprintf("%s,河北省空气质量%s,Hebei Air,%s,站点小时数据,\"%s\",%s,,%s,每小时,2026/10/1,一级,一般,空气质量；物联网\n", code, code, h.hb.ID, items, share, basis)
 	}
 	items := "*监测站点编码(station_code);*监测时间(datetime);AQI(aqi)"
-	badSheet := header + row("HB-AIR-1", items, "无条件共享", "") + row("HB-AIR-2", "监测站点编码(nope)", "无条件共享", "") + row("HB-AIR-3", items, "非共享", "")
+	badSheet := header + row("130000-HBHJ-01", items, "无条件共享", "") + row("130000-HBHJ-02", "监测站点编码(nope)", "无条件共享", "") + row("130000-HBHJ-03", items, "非共享", "")
 	status, body, _ := h.call(t, "POST", "/api/v1/catalog/import", h.admin, "text/csv", strings.NewReader(badSheet))
 	vs := wantError(t, status, body, 400, "invalid")
 	rows := map[int]string{}
@@ -409,12 +409,12 @@ func TestCatalogImport(t *testing.T) {
 		t.Fatalf("a rejected sheet stored %d resources", page.Total)
 	}
 
-	good := header + row("HB-AIR-1", items, "无条件共享", "") + row("HB-AIR-3", items, "非共享", "《个人信息保护法》")
+	good := header + row("130000-HBHJ-01", items, "无条件共享", "") + row("130000-HBHJ-03", items, "非共享", "《个人信息保护法》")
 	codes, err := hhttp.NewClient(h.url, h.admin).ImportCatalog(context.Background(), "text/csv", strings.NewReader(good))
 	if err != nil || len(codes) != 2 {
 		t.Fatalf("import csv sheet: %v, %v", codes, err)
 	}
-	r, _ := hhttp.NewClient(h.url, h.admin).Resource(context.Background(), "HB-AIR-3")
+	r, _ := hhttp.NewClient(h.url, h.admin).Resource(context.Background(), "130000-HBHJ-03")
 	if r.ShareType != hutong.ShareNone || r.PublishDate != "2026-10-01" || fmt.Sprint(r.Tags) != "[空气质量 物联网]" || !r.Items[0].Required {
 		t.Errorf("imported %+v", r)
 	}
@@ -423,17 +423,17 @@ func TestCatalogImport(t *testing.T) {
 	f := excelize.NewFile()
 	f.SetSheetName("Sheet1", "资源目录")
 	f.SetSheetRow("资源目录", "A1", &[]any{"资源代码", "资源名称", "资源提供方", "资源摘要", "共享类型", "更新周期", "分级"})
-	f.SetSheetRow("资源目录", "A2", &[]any{"HB-TRAFFIC-1", "河北省交通流量", h.hb.ID, "路段小时流量", "无条件共享", "每小时", 1})
-	f.SetSheetRow("资源目录", "A3", &[]any{"HB-TRAFFIC-2", "河北省车主信息", h.hb.ID, "车主", "有条件共享", "每日", 2})
+	f.SetSheetRow("资源目录", "A2", &[]any{"130000-HBHJ-11", "河北省交通流量", h.hb.ID, "路段小时流量", "无条件共享", "每小时", 1})
+	f.SetSheetRow("资源目录", "A3", &[]any{"130000-HBHJ-12", "河北省车主信息", h.hb.ID, "车主", "有条件共享", "每日", 2})
 	f.NewSheet("信息项")
 	f.SetSheetRow("信息项", "A1", &[]any{"资源代码", "信息项名称", "数据元", "必填"})
-	f.SetSheetRow("信息项", "A2", &[]any{"HB-TRAFFIC-1", "道路编码", "road_code", "是"})
-	f.SetSheetRow("信息项", "A3", &[]any{"HB-TRAFFIC-1", "车流量", "vehicle_count", "否"})
-	f.SetSheetRow("信息项", "A4", &[]any{"HB-TRAFFIC-2", "车主", "person_name", "是"})
+	f.SetSheetRow("信息项", "A2", &[]any{"130000-HBHJ-11", "道路编码", "road_code", "是"})
+	f.SetSheetRow("信息项", "A3", &[]any{"130000-HBHJ-11", "车流量", "vehicle_count", "否"})
+	f.SetSheetRow("信息项", "A4", &[]any{"130000-HBHJ-12", "车主", "person_name", "是"})
 	var buf bytes.Buffer
 	f.Write(&buf)
 	status, body, _ = h.call(t, "POST", "/api/v1/catalog/import", h.admin, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", bytes.NewReader(buf.Bytes()))
-	// HB-TRAFFIC-2 is conditional without conditions: sheet row 3.
+	// 130000-HBHJ-12 is conditional without conditions: sheet row 3.
 	vs = wantError(t, status, body, 400, "invalid")
 	if len(vs) != 1 || vs[0].Row != 3 || vs[0].Field != "share_conditions" {
 		t.Errorf("xlsx violations %v, want row 3 share_conditions", vs)
@@ -446,7 +446,7 @@ func TestCatalogImport(t *testing.T) {
 	if status != 201 {
 		t.Fatalf("import xlsx: %d %s", status, body)
 	}
-	r, _ = hhttp.NewClient(h.url, h.admin).Resource(context.Background(), "HB-TRAFFIC-1")
+	r, _ = hhttp.NewClient(h.url, h.admin).Resource(context.Background(), "130000-HBHJ-11")
 	if len(r.Items) != 2 || r.Items[1].Element != "vehicle_count" || !r.Items[0].Required || r.Items[1].Required {
 		t.Errorf("xlsx items %+v", r.Items)
 	}

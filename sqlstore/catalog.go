@@ -200,6 +200,9 @@ func (s *Catalog) PublishResource(ctx context.Context, r *hutong.Resource) error
 	if err := authorizePublish(ctx, r); err != nil {
 		return err
 	}
+	if vs := s.db.codeViolation(r, 0); len(vs) > 0 {
+		return hutong.Invalid("invalid resource", vs)
+	}
 	now := utc(s.db.now())
 	r.CreatedAt, r.UpdatedAt, r.Rows = now, now, 0
 	err := s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
@@ -273,6 +276,11 @@ func (s *Catalog) UpdateResource(ctx context.Context, r *hutong.Resource) error 
 		}
 		if err := authorizePublish(ctx, r); err != nil {
 			return nil, err
+		}
+		if old.Provider != r.Provider {
+			if vs := s.db.codeViolation(r, 0); len(vs) > 0 {
+				return nil, hutong.Invalid("a resource moves to another provider only with a code of the new provider's", vs)
+			}
 		}
 		itemsChanged := !sameItems(old.Items, r.Items) || old.Hosted != r.Hosted
 		if itemsChanged && old.Rows > 0 {
@@ -374,6 +382,7 @@ func (s *Catalog) ImportCatalog(ctx context.Context, rs []*hutong.Resource) erro
 	for i, r := range rs {
 		row := i + 1
 		vs = append(vs, s.db.normalizeResource(r, row)...)
+		vs = append(vs, s.db.codeViolation(r, row)...)
 		if first, ok := seen[r.Code]; ok {
 			vs = append(vs, hutong.Violation{Row: row, Field: "code", Rule: "duplicate", Message: fmt.Sprintf("code %s also appears in row %d", r.Code, first)})
 		} else {

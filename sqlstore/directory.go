@@ -144,6 +144,17 @@ func (s *Directory) CreateDepartment(ctx context.Context, d *hutong.Department) 
 	if !s.db.isMember(d.Region) {
 		return hutong.Invalid("invalid department", []hutong.Violation{{Field: "region", Rule: "not_member", Message: fmt.Sprintf("region %s is not in a member province of this hub", d.Region)}})
 	}
+	// The short code is the department's namespace of resource codes: one
+	// is given when none is asked for, and no two departments share one.
+	d.Short = strings.ToUpper(d.Short)
+	if s.db.department(d.ID) != nil {
+		return hutong.Errorf(hutong.ECONFLICT, "department %s already exists", d.ID)
+	}
+	if d.Short == "" {
+		d.Short = s.db.freeShort("D" + d.ID[8:16])
+	} else if other := s.db.departmentByShort(d.Short); other != nil {
+		return hutong.Invalid("invalid department", []hutong.Violation{{Field: "short", Rule: "duplicate", Message: fmt.Sprintf("short code %s is %s's", d.Short, other.Name)}})
+	}
 	err := s.db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO departments (id, name, name_en, region, short, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
 			d.ID, d.Name, d.NameEn, d.Region, d.Short, utc(s.db.now()))
@@ -151,7 +162,7 @@ func (s *Directory) CreateDepartment(ctx context.Context, d *hutong.Department) 
 	})
 	if err != nil {
 		if s.db.d.IsUniqueViolation(err) {
-			return hutong.Errorf(hutong.ECONFLICT, "department %s already exists", d.ID)
+			return hutong.Errorf(hutong.ECONFLICT, "department %s, or one with short code %s, already exists", d.ID, d.Short)
 		}
 		return internal(err)
 	}
@@ -160,6 +171,28 @@ func (s *Directory) CreateDepartment(ctx context.Context, d *hutong.Department) 
 	s.db.depts[d.ID] = &c
 	s.db.deptMu.Unlock()
 	return nil
+}
+
+// departmentByShort returns the department whose short code is short, or nil.
+func (db *DB) departmentByShort(short string) *hutong.Department {
+	db.deptMu.RLock()
+	defer db.deptMu.RUnlock()
+	for _, d := range db.depts {
+		if strings.EqualFold(d.Short, short) {
+			return d
+		}
+	}
+	return nil
+}
+
+// freeShort returns base, or base with a number, whichever no department
+// has.
+func (db *DB) freeShort(base string) string {
+	short := base
+	for i := 2; db.departmentByShort(short) != nil; i++ {
+		short = fmt.Sprintf("%s%d", base, i)
+	}
+	return short
 }
 
 func validateDepartment(d *hutong.Department) error {

@@ -357,8 +357,11 @@ func checkNarrowing(req *hutong.Request, res *hutong.Resource, n *hutong.Narrowi
 	}
 	for i, f := range n.Fields {
 		n.Fields[i] = strings.TrimSpace(f)
-		if !slices.Contains(req.Fields, n.Fields[i]) {
-			bad("fields", "not_requested", "%s was not requested; approval may only drop fields", f)
+		switch {
+		case !slices.Contains(req.Fields, n.Fields[i]):
+			bad("fields", "not_requested", "%s was not requested; approval may only drop fields", hutong.ClipText(f, 80))
+		case slices.Contains(n.Fields[:i], n.Fields[i]):
+			bad("fields", "duplicate", "field %s is named twice", f)
 		}
 	}
 	if n.ValidUntil != "" {
@@ -397,9 +400,11 @@ func checkNarrowing(req *hutong.Request, res *hutong.Resource, n *hutong.Narrowi
 	return append(vs, svs...)
 }
 
-// decider checks that the actor may decide req: a steward of the provider
-// or a platform admin, and never for its own department's request to
-// another's resource.
+// decider checks that the actor may decide req: a steward of the
+// providing department, and nobody else — not a platform admin, whose
+// role is to run the hub, not to share another department's data (an
+// overdue request is escalated, not decided for the provider) — and
+// never for its own department's request to another's resource.
 func decider(ctx context.Context, req *hutong.Request) (*hutong.Actor, error) {
 	a := hutong.ActorFromContext(ctx)
 	switch {
@@ -407,8 +412,6 @@ func decider(ctx context.Context, req *hutong.Request) (*hutong.Actor, error) {
 		return nil, hutong.Errorf(hutong.EFORBIDDEN, "requests are decided by signed-in stewards")
 	case a.User.Department == req.Consumer && req.Consumer != req.Provider:
 		return nil, hutong.Errorf(hutong.EFORBIDDEN, "%s may not decide its own department's request for another department's resource", a)
-	case a.IsAdmin():
-		return a, nil
 	case a.Has(hutong.RoleSteward) && a.User.Department == req.Provider:
 		return a, nil
 	}

@@ -38,6 +38,37 @@ func validCode(s string) bool {
 	return true
 }
 
+// codeViolation returns the violation of r's code against its provider's
+// namespace (codeOf), if any. Publishing checks it; so does an update that
+// moves a resource to another provider.
+func (db *DB) codeViolation(r *hutong.Resource, row int) []hutong.Violation {
+	dept := db.department(r.Provider)
+	if dept == nil || !validCode(r.Code) {
+		return nil // reported by normalizeResource
+	}
+	if msg := codeOf(r.Code, dept); msg != "" {
+		return []hutong.Violation{{Row: row, Field: "code", Rule: "namespace", Message: msg}}
+	}
+	return nil
+}
+
+// codeOf says why code is not a code the department dept may publish
+// under, or "" when it is: a code is REGION-SHORT-NN, the provider's own
+// region and short code and a number of 2 to 4 digits, so that no
+// department can take another's codes.
+func codeOf(code string, dept *hutong.Department) string {
+	if dept.Short == "" {
+		return fmt.Sprintf("department %s has no short code for its resource codes; a platform admin must give it one before it publishes", dept.Name)
+	}
+	prefix := dept.Region + "-" + strings.ToUpper(dept.Short) + "-"
+	seq, ok := strings.CutPrefix(code, prefix)
+	if ok && len(seq) >= 2 && len(seq) <= 4 && strings.Trim(seq, "0123456789") == "" {
+		return ""
+	}
+	return fmt.Sprintf("code %q must be %sNN: the provider's region %s, its short code %s and a number of 2 to 4 digits, e.g. %s01",
+		code, prefix, dept.Region, strings.ToUpper(dept.Short), prefix)
+}
+
 // normalizeResource checks r against the catalog rules and the standard
 // elements and fills in what follows from them. row (1-based, or 0) places
 // the violations of a bulk import. It returns every violation it finds.

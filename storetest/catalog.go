@@ -172,22 +172,28 @@ func testPublish(t *testing.T, open Opener) {
 			{"duplicate code", func(r *hutong.Resource) {}, ctx, hutong.ECONFLICT, "", ""},
 			{"code with a slash", func(r *hutong.Resource) { r.Code = "a/../b" }, ctx, hutong.EINVALID, "code", "format"},
 			{"code with SQL", func(r *hutong.Resource) { r.Code = "x'; DROP TABLE resources; --" }, ctx, hutong.EINVALID, "code", "format"},
-			{"unknown element", func(r *hutong.Resource) { r.Code = "R-1"; r.Items[0].Element = "shoe_size" }, ctx, hutong.EINVALID, "items[0].element", "unknown_element"},
-			{"weaker masking", func(r *hutong.Resource) { r.Code = "R-2"; r.Items[1].Masking = hutong.MaskNone }, ctx, hutong.EINVALID, "items[1].masking", "weaker"},
-			{"wrong item type", func(r *hutong.Resource) { r.Code = "R-3"; r.Items[2].Type = hutong.TypeInteger }, ctx, hutong.EINVALID, "items[2].type", "mismatch"},
-			{"duplicate item", func(r *hutong.Resource) { r.Code = "R-4"; r.Items[1].Name = "姓名" }, ctx, hutong.EINVALID, "items[1].name", "duplicate"},
-			{"no items", func(r *hutong.Resource) { r.Code = "R-5"; r.Items = nil }, ctx, hutong.EINVALID, "items", "required"},
-			{"not shared needs legal basis", func(r *hutong.Resource) { r.Code = "R-6"; r.ShareType = "不予共享" }, ctx, hutong.EINVALID, "legal_basis", "required"},
-			{"conditional needs conditions", func(r *hutong.Resource) { r.Code = "R-7"; r.ShareConditions = "" }, ctx, hutong.EINVALID, "share_conditions", "required"},
-			{"unknown share type", func(r *hutong.Resource) { r.Code = "R-8"; r.ShareType = "sometimes" }, ctx, hutong.EINVALID, "share_type", "enum"},
-			{"unknown provider", func(r *hutong.Resource) { r.Code = "R-9"; r.Provider = USCC(t, "120000", 99) }, ctx, hutong.EINVALID, "provider", "unknown_department"},
-			{"region not the provider's", func(r *hutong.Resource) { r.Code = "R-10"; r.Region = "110000" }, ctx, hutong.EINVALID, "region", "mismatch"},
-			{"level out of range", func(r *hutong.Resource) { r.Code = "R-11"; r.Level = 7 }, ctx, hutong.EINVALID, "level", "range"},
-			{"bad publish date", func(r *hutong.Resource) { r.Code = "R-12"; r.PublishDate = "2026-02-30" }, ctx, hutong.EINVALID, "publish_date", "format"},
-			{"other department's steward", func(r *hutong.Resource) { r.Code = "R-13" }, As(context.Background(), bj.ID, hutong.RoleSteward), hutong.EFORBIDDEN, "", ""},
-			{"consumer may not publish", func(r *hutong.Resource) { r.Code = "R-14" }, As(context.Background(), tj.ID, hutong.RoleConsumer), hutong.EFORBIDDEN, "", ""},
-			{"application key may not publish", func(r *hutong.Resource) { r.Code = "R-15" },
+			{"unknown element", func(r *hutong.Resource) { r.Code = "120000-TJYB-41"; r.Items[0].Element = "shoe_size" }, ctx, hutong.EINVALID, "items[0].element", "unknown_element"},
+			{"weaker masking", func(r *hutong.Resource) { r.Code = "120000-TJYB-42"; r.Items[1].Masking = hutong.MaskNone }, ctx, hutong.EINVALID, "items[1].masking", "weaker"},
+			{"wrong item type", func(r *hutong.Resource) { r.Code = "120000-TJYB-43"; r.Items[2].Type = hutong.TypeInteger }, ctx, hutong.EINVALID, "items[2].type", "mismatch"},
+			{"duplicate item", func(r *hutong.Resource) { r.Code = "120000-TJYB-44"; r.Items[1].Name = "姓名" }, ctx, hutong.EINVALID, "items[1].name", "duplicate"},
+			{"no items", func(r *hutong.Resource) { r.Code = "120000-TJYB-45"; r.Items = nil }, ctx, hutong.EINVALID, "items", "required"},
+			{"not shared needs legal basis", func(r *hutong.Resource) { r.Code = "120000-TJYB-46"; r.ShareType = "不予共享" }, ctx, hutong.EINVALID, "legal_basis", "required"},
+			{"conditional needs conditions", func(r *hutong.Resource) { r.Code = "120000-TJYB-47"; r.ShareConditions = "" }, ctx, hutong.EINVALID, "share_conditions", "required"},
+			{"unknown share type", func(r *hutong.Resource) { r.Code = "120000-TJYB-48"; r.ShareType = "sometimes" }, ctx, hutong.EINVALID, "share_type", "enum"},
+			{"unknown provider", func(r *hutong.Resource) { r.Code = "120000-TJYB-49"; r.Provider = USCC(t, "120000", 99) }, ctx, hutong.EINVALID, "provider", "unknown_department"},
+			{"region not the provider's", func(r *hutong.Resource) { r.Code = "120000-TJYB-50"; r.Region = "110000" }, ctx, hutong.EINVALID, "region", "mismatch"},
+			{"level out of range", func(r *hutong.Resource) { r.Code = "120000-TJYB-51"; r.Level = 7 }, ctx, hutong.EINVALID, "level", "range"},
+			{"bad publish date", func(r *hutong.Resource) { r.Code = "120000-TJYB-52"; r.PublishDate = "2026-02-30" }, ctx, hutong.EINVALID, "publish_date", "format"},
+			{"other department's steward", func(r *hutong.Resource) { r.Code = "120000-TJYB-53" }, As(context.Background(), bj.ID, hutong.RoleSteward), hutong.EFORBIDDEN, "", ""},
+			{"consumer may not publish", func(r *hutong.Resource) { r.Code = "120000-TJYB-54" }, As(context.Background(), tj.ID, hutong.RoleConsumer), hutong.EFORBIDDEN, "", ""},
+			{"application key may not publish", func(r *hutong.Resource) { r.Code = "120000-TJYB-55" },
 				hutong.NewContextWithActor(context.Background(), &hutong.Actor{Credential: &hutong.Credential{ID: "k", Department: tj.ID}}), hutong.EFORBIDDEN, "", ""},
+			// A code is the provider's: its region, its short code, a number.
+			{"another department's code", func(r *hutong.Resource) { r.Code = "120000-TJYB-20"; r.Provider = bj.ID }, As(context.Background(), bj.ID, hutong.RoleSteward), hutong.EINVALID, "code", "namespace"},
+			{"a code of no region", func(r *hutong.Resource) { r.Code = "999999-ZZZZ-01" }, ctx, hutong.EINVALID, "code", "namespace"},
+			{"another region's code", func(r *hutong.Resource) { r.Code = "110000-TJYB-01" }, ctx, hutong.EINVALID, "code", "namespace"},
+			{"no number", func(r *hutong.Resource) { r.Code = "120000-TJYB-X1" }, ctx, hutong.EINVALID, "code", "namespace"},
+			{"lower-case short", func(r *hutong.Resource) { r.Code = "120000-tjyb-01" }, ctx, hutong.EINVALID, "code", "namespace"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -382,7 +388,7 @@ func testUpdateDelete(t *testing.T, open Opener) {
 	up.Items = up.Items[:5]
 	wantCode(t, s.Catalog.UpdateResource(ctx, up), hutong.ECONFLICT)
 	wantCode(t, s.Catalog.UpdateResource(As(context.Background(), bj.ID, hutong.RoleSteward), InsuredResource(r.Code, tj.ID)), hutong.EFORBIDDEN)
-	wantCode(t, s.Catalog.UpdateResource(ctx, InsuredResource("NO-SUCH", tj.ID)), hutong.ENOTFOUND)
+	wantCode(t, s.Catalog.UpdateResource(ctx, InsuredResource("120000-TJYB-98", tj.ID)), hutong.ENOTFOUND)
 
 	wantCode(t, s.Catalog.DeleteResource(As(context.Background(), bj.ID, hutong.RoleSteward), r.Code), hutong.EFORBIDDEN)
 	if err := s.Catalog.DeleteResource(ctx, r.Code); err != nil {

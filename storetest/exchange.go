@@ -46,7 +46,7 @@ func testSource(t *testing.T, open Opener) {
 	s := open(t, NewClock().Now)
 	ctx := Admin(context.Background())
 	tj, _, _ := Seed(t, s)
-	r := typedResource("T-1", tj.ID)
+	r := typedResource("120000-TJYB-71", tj.ID)
 	if err := s.Catalog.PublishResource(ctx, r); err != nil {
 		t.Fatal(err)
 	}

@@ -111,6 +111,32 @@ func testDecisions(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("only the provider's stewards decide", func(t *testing.T) {
+		req := request("谁来审批")
+		hbSteward := As(context.Background(), USCC(t, "130000", 3), hutong.RoleSteward)
+		for name, ctx := range map[string]context.Context{
+			"platform admin":              admin,
+			"the consumer's steward":      As(context.Background(), bj.ID, hutong.RoleSteward),
+			"another province steward":    hbSteward,
+			"the provider's consumer":     As(context.Background(), tj.ID, hutong.RoleConsumer),
+			"the provider's region admin": As(context.Background(), tj.ID, hutong.RoleRegionAdmin),
+		} {
+			if _, err := s.Requests.Approve(ctx, req.ID, hutong.Narrowing{}); hutong.ErrorCode(err) != hutong.EFORBIDDEN {
+				t.Errorf("%s approving: %v, want forbidden", name, err)
+			}
+			if _, err := s.Requests.Reject(ctx, req.ID, "不行"); hutong.ErrorCode(err) != hutong.EFORBIDDEN {
+				t.Errorf("%s rejecting: %v, want forbidden", name, err)
+			}
+		}
+		// Fields named twice would give duplicate keys in every answer.
+		if _, err := s.Requests.Approve(steward, req.ID, hutong.Narrowing{Fields: []string{"姓名", "姓名"}}); hutong.ErrorCode(err) != hutong.EINVALID {
+			t.Errorf("approving with a field named twice: %v, want invalid", err)
+		}
+		if _, err := s.Requests.Approve(steward, req.ID, hutong.Narrowing{}); err != nil {
+			t.Errorf("the provider's steward: %v", err)
+		}
+	})
+
 	t.Run("revocations race", func(t *testing.T) {
 		req := request("双撤销")
 		req, err := s.Requests.Approve(steward, req.ID, hutong.Narrowing{})

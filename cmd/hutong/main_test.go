@@ -102,13 +102,24 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Errorf("elements list: %v %s", err, out.String())
 	}
 	sheet := filepath.Join(t.TempDir(), "catalog.csv")
-	os.WriteFile(sheet, []byte("资源代码,资源名称,资源提供方,资源摘要,信息项,共享类型,更新周期\nBJ-TEST-1,测试资源,"+creds.Stewards[0].Department+",摘要,名称(text),无条件共享,每日\n"), 0o600)
+	steward := creds.Stewards[0]
+	depts, err := admin.Departments(ctx, hutong.DepartmentFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testCode := ""
+	for _, d := range depts {
+		if d.ID == steward.Department {
+			testCode = d.Region + "-" + d.Short + "-90"
+		}
+	}
+	os.WriteFile(sheet, []byte("资源代码,资源名称,资源提供方,资源摘要,信息项,共享类型,更新周期\n"+testCode+",测试资源,"+steward.Department+",摘要,名称(text),无条件共享,每日\n"), 0o600)
 	out.Reset()
 	if err := run(ctx, []string{"resources", "import", sheet, "--hub", creds.Hub, "--token", creds.AdminToken}, &out, &errOut); err != nil {
 		t.Fatalf("resources import: %v", err)
 	}
 	err = run(ctx, []string{"resources", "import", sheet, "--hub", creds.Hub, "--token", creds.AdminToken}, &out, &errOut)
-	if err == nil || !strings.Contains(describe(err), "row 2: code: resource BJ-TEST-1 already exists") {
+	if err == nil || !strings.Contains(describe(err), "row 2: code: resource "+testCode+" already exists") {
 		t.Errorf("second import: %v", describe(err))
 	}
 	out.Reset()

@@ -1,0 +1,4 @@
+package exchange
+
+// CSVCell exposes csvCell to the tests.
+var CSVCell = csvCell
