@@ -1,6 +1,7 @@
 package http
 
 import (
+	"crypto/subtle"
 	"errors"
 	"io/fs"
 	"net/http"
@@ -64,7 +65,15 @@ func (s *Server) handleLedgerFile(w http.ResponseWriter, r *http.Request) error 
 	return err
 }
 
+// handleWitness hands an add-checkpoint request to a region's in-process
+// witness. The hub's own log reaches them without this route (in
+// process); a log elsewhere must present WitnessToken, so that strangers
+// cannot post to the witnesses.
 func (s *Server) handleWitness(w http.ResponseWriter, r *http.Request) error {
+	token, _ := bearer(r)
+	if s.WitnessToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.WitnessToken)) != 1 {
+		return hutong.Errorf(hutong.EUNAUTHORIZED, "only the log these witnesses follow may submit checkpoints to them")
+	}
 	h, ok := s.Witnesses[r.PathValue("region")]
 	if !ok {
 		return hutong.Errorf(hutong.ENOTFOUND, "no witness for region %q here", r.PathValue("region"))

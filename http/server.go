@@ -52,6 +52,9 @@ type Server struct {
 	Ledger    hutong.Ledger
 	LedgerDir string
 	Witnesses map[string]http.Handler
+	// WitnessToken is the bearer token a log outside this process presents
+	// to submit checkpoints to Witnesses over HTTP; empty: none may.
+	WitnessToken string
 
 	// Dashboard services (dashboard*.go): exchange statistics, the
 	// air-quality comparison and the ledger's checkpoint and receipt

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -191,5 +192,45 @@ func TestFailingLedgerIsUnhealthy(t *testing.T) {
 	}
 	if _, err := l.Record(ctx, event(3)); hutong.ErrorCode(err) != hutong.EUNAVAILABLE {
 		t.Errorf("Record on a failed ledger: %v", err)
+	}
+}
+
+// TestWitnessRefusesOnlyWhatTheLogSigned: strangers' posts to a witness —
+// garbage, a bad size, a checkpoint the log did not sign, an oversized
+// body — are 4xx and raise no fork alarm; only a checkpoint the log signed
+// that the witness will not cosign counts as a refusal.
+func TestWitnessRefusesOnlyWhatTheLogSigned(t *testing.T) {
+	h := openHub(t, t.TempDir())
+	h.record(t, 3)
+	w := h.witnesses[0]
+	cp, err := h.log.Checkpoint(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(string(cp), "\n", 3)
+	forged := lines[0] + "\n" + lines[1] + "\n" + strings.Repeat("A", 43) + "=\n\n— hutong.test/hub AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+	for name, body := range map[string]string{
+		"garbage":           "garbage",
+		"empty":             "",
+		"bad old size":      "old abc\n\n" + string(cp),
+		"huge old size":     "old 18446744073709551616\n\n" + string(cp),
+		"bad proof line":    "old 1\nnot-base64!\n\n" + string(cp),
+		"bad size":          "old 5\n\nhutong.test/hub\nzz\nroot\n",
+		"not the log's":     "old 0\n\n" + forged,
+		"another log":       "old 0\n\nother.example/log\n1\n" + strings.Repeat("A", 43) + "=\n",
+		"over 64 KiB":       "old 0\n" + strings.Repeat(strings.Repeat("A", 43)+"=\n", 2000) + "\n" + string(cp),
+		"a truncated proof": "old 1\n\n" + string(cp),
+	} {
+		rec := httptest.NewRecorder()
+		w.ServeHTTP(rec, httptest.NewRequest("POST", "/add-checkpoint", strings.NewReader(body)))
+		if rec.Code < 400 || rec.Code >= 500 {
+			t.Errorf("%s: %d %s, want a 4xx", name, rec.Code, rec.Body)
+		}
+	}
+	if n := w.Refusals(); n != 0 {
+		t.Errorf("%d refusals counted for requests no log signed", n)
+	}
+	if len(h.refused) != 0 {
+		t.Errorf("fork alarms %v for strangers' posts", h.refused)
 	}
 }

@@ -1,14 +1,20 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync/atomic"
 
+	"github.com/transparency-dev/formats/log"
 	f_note "github.com/transparency-dev/formats/note"
 	"github.com/transparency-dev/witness/persistence/sqlite"
 	"github.com/transparency-dev/witness/witness"
@@ -28,6 +34,8 @@ type Witness struct {
 
 	w        *witness.Witness
 	handler  *witness.HTTPHandler
+	origin   string
+	logKey   note.Verifier
 	close    func() error
 	refusals atomic.Uint64
 	log      *slog.Logger
@@ -84,7 +92,8 @@ func OpenWitness(ctx context.Context, dir, region, origin, logKey string, logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Witness{Name: region, Key: cosigKey, w: w, handler: witness.NewHTTPHandler(w), close: closeDB, log: logger, onRefuse: onRefuse}, nil
+	return &Witness{Name: region, Key: cosigKey, w: w, handler: witness.NewHTTPHandler(w), origin: origin, logKey: lv,
+		close: closeDB, log: logger, onRefuse: onRefuse}, nil
 }
 
 // Close closes the witness's state.
@@ -99,7 +108,28 @@ func (w *Witness) Latest(ctx context.Context, origin string) ([]byte, error) {
 }
 
 // ServeHTTP answers the tlog-witness add-checkpoint request.
+//
+// A request is first checked on its own: an old size, proof lines and a
+// checkpoint that the log's key signed, for this log. Anything else —
+// garbage, an unsigned or foreign checkpoint, a body over 64 KiB — is
+// refused with 400, 403 or 413 and is no evidence against the log, so it
+// is not counted as a refusal. Only a checkpoint the log signed that the
+// witness still will not cosign (rolled back, forked) is.
 func (w *Witness) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxWitnessRequest+1))
+	if err != nil {
+		http.Error(rw, "cannot read the request", http.StatusBadRequest)
+		return
+	}
+	if len(body) > maxWitnessRequest {
+		http.Error(rw, "an add-checkpoint request has at most 64 KiB", http.StatusRequestEntityTooLarge)
+		return
+	}
+	if status, msg := w.precheck(body); status != 0 {
+		http.Error(rw, msg, status)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	rec := &statusRecorder{ResponseWriter: rw}
 	// The log stops waiting once its quorum has cosigned; this witness
 	// still records the checkpoint, so it keeps up with the log.
@@ -115,6 +145,36 @@ func (w *Witness) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			w.onRefuse(w.Name, rec.status)
 		}
 	}
+}
+
+// maxWitnessRequest bounds an add-checkpoint request: an old size, at
+// most 63 proof hashes and a checkpoint with its signatures.
+const maxWitnessRequest = 64 << 10
+
+// precheck returns the status and message that refuse an add-checkpoint
+// request in C2SP tlog-witness form, or 0 when the request is well formed
+// and carries a checkpoint of this log signed by its key.
+func (w *Witness) precheck(body []byte) (int, string) {
+	head, cp, ok := bytes.Cut(body, []byte("\n\n"))
+	lines := strings.Split(string(head), "\n")
+	if !ok || !strings.HasPrefix(lines[0], "old ") {
+		return http.StatusBadRequest, "want \"old SIZE\", the consistency proof's lines, an empty line and the checkpoint"
+	}
+	if _, err := strconv.ParseUint(strings.TrimPrefix(lines[0], "old "), 10, 64); err != nil {
+		return http.StatusBadRequest, "the old size is not a number"
+	}
+	if len(lines)-1 > 63 {
+		return http.StatusBadRequest, "a consistency proof has at most 63 hashes"
+	}
+	for _, l := range lines[1:] {
+		if h, err := base64.StdEncoding.DecodeString(l); err != nil || len(h) != 32 {
+			return http.StatusBadRequest, "a proof line is not a base64 SHA-256 hash"
+		}
+	}
+	if _, _, _, err := log.ParseCheckpoint(cp, w.origin, w.logKey); err != nil {
+		return http.StatusForbidden, "not a checkpoint of " + w.origin + " signed by its key"
+	}
+	return 0, ""
 }
 
 type statusRecorder struct {

@@ -218,6 +218,25 @@ func TestOversizedValuesAreRefusedAndNeverStopTheExchange(t *testing.T) {
 	}
 	servesOthers("the CLI")
 
+	// Strangers' posts to the in-process witnesses are refused before a
+	// witness sees them: no false fork alarms.
+	for _, body := range []string{"garbage", "old 5\n\nhutong.local/jjj-hub\nzz\nroot\n", values["70 KB"]} {
+		r, _ := http.NewRequest("POST", hub+"/witness/110000/add-checkpoint", strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("an anonymous add-checkpoint: %d, want 401", resp.StatusCode)
+		}
+	}
+	for _, w := range m.Witnesses {
+		if n := w.Refusals(); n != 0 {
+			t.Errorf("witness %s counted %d refusals", w.Name, n)
+		}
+	}
+
 	// The ledger holds every entry, each within the log's limit, and
 	// verifies with the transparency-dev clients.
 	if err := m.Refusals.FlushAll(ctx); err != nil {
