@@ -420,13 +420,7 @@ func denied(ev *hutong.AuditEvent, err error) *hutong.AuditEvent {
 
 // mask masks vals in place with the agreement's masker; c.masks is nil
 // when the source masked them.
-func (c *call) mask(vals []any) {
-	for i, m := range c.masks {
-		if m != hutong.MaskNone && m != "" {
-			vals[i] = c.masker.Mask(m, vals[i])
-		}
-	}
-}
+func (c *call) mask(vals []any) { c.masker.MaskRow(c.masks, vals) }
 
 // Export streams every row the agreement allows.
 func (x *Service) Export(ctx context.Context, q hutong.RecordQuery, format string, w io.Writer, start func(*hutong.Receipt)) (int64, error) {

@@ -559,11 +559,7 @@ func (n *Node) handleQuery(w http.ResponseWriter, r *http.Request) {
 	rw := NewRowWriter(w)
 	entry.Decision = "allow"
 	err = h.src.Read(r.Context(), sq, func(row hutong.SourceRow) error {
-		for i, rule := range sq.Masks {
-			if rule != hutong.MaskNone && rule != "" {
-				row.Values[i] = m.Mask(rule, row.Values[i])
-			}
-		}
+		m.MaskRow(sq.Masks, row.Values)
 		return rw.Write(row.Key, row.Values)
 	})
 	entry.Rows = rw.n

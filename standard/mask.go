@@ -95,6 +95,17 @@ func (m *Masker) Mask(rule hutong.MaskRule, v any) any {
 	return m.MaskString(rule, s)
 }
 
+// MaskRow masks vals in place, each by the rule at its position in rules
+// (a rule none or "" leaves its value as it is): a row of a planned read,
+// masked where the data lives, be it the hub or a region's node.
+func (m *Masker) MaskRow(rules []hutong.MaskRule, vals []any) {
+	for i, rule := range rules {
+		if rule != hutong.MaskNone && rule != "" {
+			vals[i] = m.Mask(rule, vals[i])
+		}
+	}
+}
+
 // MaskString returns s masked by rule. Partial rules count characters, not
 // bytes, and replace each hidden character by "*", except address and email,
 // which hide a part of unknown length behind "****" or "***":
