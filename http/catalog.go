@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"mime"
@@ -266,7 +267,7 @@ func (s *Server) handleImportCatalog(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	cat, err := sheet.ReadCatalog(mt, body)
+	cat, err := sheet.ReadCatalog(mt, bytes.NewReader(body), int64(len(body)))
 	if err != nil {
 		return err
 	}
