@@ -95,6 +95,7 @@ func validUTF8Prefix(b []byte) bool {
 
 // csvRows reads rows from CSV with a header row of item names.
 type csvRows struct {
+	src    io.Reader // until the first Next, which reads the header
 	r      *csv.Reader
 	lim    *recordLimit
 	header []string
@@ -103,16 +104,20 @@ type csvRows struct {
 }
 
 // CSVRows returns a hutong.RowReader over CSV data whose first record names
-// the items. A header with an empty or repeated name, or more than
-// MaxColumns names, fails the first Next. A record longer than MaxLine is
-// EINVALID and ends the rows; an error reading r is returned as it is (not
-// EINVALID) and ends them too.
-func CSVRows(r io.Reader) hutong.RowReader {
-	c := &csvRows{}
-	ur, err := UTF8Reader(r)
+// the items. Nothing is read before the first Next, so a caller may still
+// refuse the import without reading the body. A header with an empty or
+// repeated name, or more than MaxColumns names, fails the first Next. A
+// record longer than MaxLine is EINVALID and ends the rows; an error
+// reading r is returned as it is (not EINVALID) and ends them too.
+func CSVRows(r io.Reader) hutong.RowReader { return &csvRows{src: r} }
+
+// start reads the header.
+func (c *csvRows) start() {
+	ur, err := UTF8Reader(c.src)
+	c.src = nil
 	if err != nil {
 		c.err = err
-		return c
+		return
 	}
 	c.lim = &recordLimit{r: ur, max: maxRecordBytes}
 	c.r = csv.NewReader(c.lim)
@@ -124,13 +129,13 @@ func CSVRows(r io.Reader) hutong.RowReader {
 	switch {
 	case errors.Is(err, io.EOF):
 		c.err = hutong.Errorf(hutong.EINVALID, "the file is empty: a header row of item names is needed")
-		return c
+		return
 	case err != nil:
 		c.err = csvError(1, err)
-		return c
+		return
 	case len(rec) > MaxColumns:
 		c.err = hutong.Invalid("bad header", []hutong.Violation{{Row: 1, Rule: "columns", Message: fmt.Sprintf("the header has %d columns, at most %d are read (a resource has at most 200 items)", len(rec), MaxColumns)}})
-		return c
+		return
 	}
 	seen := map[string]bool{}
 	for i, h := range rec {
@@ -138,18 +143,17 @@ func CSVRows(r io.Reader) hutong.RowReader {
 		switch {
 		case !utf8.ValidString(h):
 			c.err = hutong.Invalid("bad header", []hutong.Violation{{Row: 1, Field: fmt.Sprintf("column %d", i+1), Rule: "encoding", Message: "the header is neither UTF-8 nor GB18030 text"}})
-			return c
+			return
 		case h == "":
 			c.err = hutong.Invalid("bad header", []hutong.Violation{{Row: 1, Field: fmt.Sprintf("column %d", i+1), Rule: "required", Message: "the header has an empty column name"}})
-			return c
+			return
 		case seen[h]:
 			c.err = hutong.Invalid("bad header", []hutong.Violation{{Row: 1, Field: h, Rule: "duplicate", Message: fmt.Sprintf("column %q appears twice in the header", h)}})
-			return c
+			return
 		}
 		seen[h] = true
 		c.header = append(c.header, h)
 	}
-	return c
 }
 
 // csvError describes an error of csv.Reader at row: a syntax error or an
@@ -169,6 +173,9 @@ func csvError(row int, err error) error {
 }
 
 func (c *csvRows) Next() (int, map[string]string, error) {
+	if c.src != nil {
+		c.start()
+	}
 	if c.err != nil {
 		err := c.err
 		c.err = io.EOF
