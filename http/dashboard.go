@@ -43,9 +43,6 @@ const (
 	langCookie    = "lang"
 )
 
-// maxFormBytes bounds a dashboard form.
-const maxFormBytes = 1 << 20
-
 // dashboard serves the web pages. It reads the Server's services at
 // request time, so they may be set after NewServer.
 type dashboard struct {
@@ -186,7 +183,7 @@ func (d *dashboard) adapt(rt dashRoute) http.Handler {
 		name = "dashboard unmatched"
 	}
 	return d.s.observed(name, func(sw *statusWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(sw, r.Body, maxFormBytes)
+		bodyErr := d.s.admitBody(sw, r, SmallBodyBytes)
 		h := sw.Header()
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 		h.Set("X-Frame-Options", "DENY")
@@ -194,7 +191,10 @@ func (d *dashboard) adapt(rt dashRoute) http.Handler {
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
 		v := d.newView(sw, r)
-		err := d.authenticate(sw, r, v, rt.public)
+		err := bodyErr
+		if err == nil {
+			err = d.authenticate(sw, r, v, rt.public)
+		}
 		if err == nil && r.Method == http.MethodPost && rt.pattern != "POST /login" {
 			err = d.checkCSRF(r, v)
 		}
@@ -259,8 +259,8 @@ func (d *dashboard) csrfToken(bound string) string {
 // X-CSRF-Token) and, when the browser says, that it comes from this origin.
 func (d *dashboard) checkCSRF(r *http.Request, v *view) error {
 	if err := r.ParseForm(); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var be *bodyError
+		if errors.As(err, &be) {
 			return err
 		}
 		return hutong.Errorf(hutong.EINVALID, "the form cannot be read: %v", err)
@@ -330,13 +330,14 @@ func (d *dashboard) writeError(w http.ResponseWriter, r *http.Request, v *view, 
 	code := hutong.ErrorCode(err)
 	status, ok := statusCodes[code]
 	msg := hutong.ErrorMessage(err)
-	var mbe *http.MaxBytesError
 	var he *httpError
+	var be *bodyError
 	switch {
 	case errors.As(err, &he):
 		status, msg = he.status, he.msg
-	case errors.As(err, &mbe):
-		code, status, msg = hutong.EINVALID, http.StatusRequestEntityTooLarge, "the form is larger than "+formatBytes(mbe.Limit)
+	case errors.As(err, &be):
+		code = hutong.EINVALID
+		status, msg = d.s.bodyErrorStatus(be)
 	case !ok || code == hutong.EINTERNAL:
 		status = http.StatusInternalServerError
 		d.s.Logger.ErrorContext(r.Context(), "internal error", slog.String("method", r.Method),
@@ -347,6 +348,9 @@ func (d *dashboard) writeError(w http.ResponseWriter, r *http.Request, v *view, 
 		v.Title = "error.method"
 	}
 	v.Data = errorPage{Code: code, Message: msg}
+	if unreadBody(r) {
+		w.Header().Set("Connection", "close") // as the API's writeError
+	}
 	block := ""
 	if isHTMX(r) {
 		block = "fragment"
@@ -394,6 +398,10 @@ func (d *dashboard) renderLogin(w http.ResponseWriter, r *http.Request, v *view,
 // handleLoginPost signs in and sets the session cookie.
 func (d *dashboard) handleLoginPost(w http.ResponseWriter, r *http.Request, v *view) error {
 	if err := r.ParseForm(); err != nil {
+		var be *bodyError
+		if errors.As(err, &be) {
+			return err
+		}
 		return hutong.Errorf(hutong.EINVALID, "the form cannot be read")
 	}
 	login := strings.TrimSpace(r.PostFormValue("login"))
