@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hutong/hutong"
@@ -396,6 +397,9 @@ func (d *dashboard) renderLogin(w http.ResponseWriter, r *http.Request, v *view,
 }
 
 // handleLoginPost signs in and sets the session cookie.
+// The throttle of the API's sign-in applies: a throttled login and address
+// see the form again with the wait (429, Retry-After), a busy hub with a
+// request to retry (503).
 func (d *dashboard) handleLoginPost(w http.ResponseWriter, r *http.Request, v *view) error {
 	if err := r.ParseForm(); err != nil {
 		var be *bodyError
@@ -409,9 +413,21 @@ func (d *dashboard) handleLoginPost(w http.ResponseWriter, r *http.Request, v *v
 	if err != nil || !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(d.csrfToken("login:"+c.Value))) {
 		return d.renderLogin(w, r, v, http.StatusForbidden, translate(v.Lang, "login.csrf"), login)
 	}
-	token, err := d.s.Auth.SignIn(r.Context(), login, r.PostFormValue("password"))
-	if hutong.ErrorCode(err) == hutong.EUNAUTHORIZED || hutong.ErrorCode(err) == hutong.EINVALID || hutong.ErrorCode(err) == hutong.ENOTFOUND {
+	var token string
+	err = d.s.signIn(r, login, func() (err error) {
+		token, err = d.s.Auth.SignIn(r.Context(), login, r.PostFormValue("password"))
+		return err
+	})
+	switch hutong.ErrorCode(err) {
+	case hutong.EUNAUTHORIZED, hutong.EINVALID, hutong.ENOTFOUND:
 		return d.renderLogin(w, r, v, http.StatusUnauthorized, translate(v.Lang, "login.failed"), login)
+	case hutong.ERATELIMITED, hutong.EUNAVAILABLE:
+		secs := max(1, hutong.ErrorRetryAfter(err))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		if hutong.ErrorCode(err) == hutong.EUNAVAILABLE {
+			return d.renderLogin(w, r, v, http.StatusServiceUnavailable, translate(v.Lang, "login.busy"), login)
+		}
+		return d.renderLogin(w, r, v, http.StatusTooManyRequests, translate(v.Lang, "login.throttled", secs), login)
 	}
 	if err != nil {
 		return err

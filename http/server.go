@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -33,7 +34,13 @@ type Server struct {
 	// ReadTimeout bounds the reading of a request, headers and body
 	// (DefaultReadTimeout when 0); imports get longer (MinUploadRate).
 	ReadTimeout time.Duration
-	Logger      *slog.Logger
+	// TrustedProxies are the networks of the reverse proxies in front of
+	// the hub: only from them is X-Forwarded-For believed (clientAddr).
+	TrustedProxies []netip.Prefix
+	// Now returns the current time for the sign-in throttle; time.Now
+	// when nil.
+	Now    func() time.Time
+	Logger *slog.Logger
 
 	Directory hutong.DirectoryService
 	Catalog   hutong.CatalogService
@@ -60,6 +67,8 @@ type Server struct {
 	Stats      hutong.StatsService
 	AirQuality hutong.AirQualityService
 	LedgerView hutong.LedgerView
+
+	throttle *signInThrottle // failed sign-ins per login and client address
 
 	ready   atomic.Bool // set by SetReady; /healthz answers 503 until then
 	dash    *dashboard  // the web pages: every path that is not the API's
@@ -94,6 +103,7 @@ type route struct {
 func NewServer() *Server {
 	s := &Server{mux: http.NewServeMux(), Logger: slog.Default()}
 	s.metrics = newMetrics()
+	s.throttle = newSignInThrottle()
 	s.routes = []route{
 		{"GET /healthz", public, s.handleHealth, smallBody},
 		{"GET /metrics", public, s.handleMetrics, smallBody},
