@@ -68,8 +68,6 @@ type Server struct {
 	AirQuality hutong.AirQualityService
 	LedgerView hutong.LedgerView
 
-	throttle *signInThrottle // failed sign-ins per login and client address
-
 	ready   atomic.Bool // set by SetReady; /healthz answers 503 until then
 	dash    *dashboard  // the web pages: every path that is not the API's
 	ln      net.Listener
@@ -77,6 +75,8 @@ type Server struct {
 	mux     *http.ServeMux
 	routes  []route
 	metrics *metrics
+
+	throttle *signInThrottle // failed sign-ins per login and client address
 }
 
 // handlerFunc is a handler that returns its error instead of writing it;
