@@ -11,8 +11,8 @@ import (
 
 // Body limits. Each route of the API names the limit of its body in the
 // route table; the dashboard's forms take SmallBodyBytes. A body whose
-// declared Content-Length is past its route's limit is answered 413 before
-// a byte of it is read; a chunked body is cut at the limit (413 too).
+// declared Content-Length is past its route's limit is answered 413 without
+// a byte of it read; a chunked body is cut at the limit (413 too).
 const (
 	// SmallBodyBytes bounds the JSON of sign-in, requests, approvals, keys
 	// and every other small call, and the dashboard's forms.
@@ -58,37 +58,44 @@ func (s *Server) limit(c bodyLimit) int64 {
 	return SmallBodyBytes
 }
 
-// admitBody bounds r's body to limit bytes before anything reads it. A
-// declared length past the limit is refused at once (a *http.MaxBytesError,
-// which writeError answers 413); otherwise the body is wrapped so that reading
-// past the limit fails the same way and every failed read is a *bodyError.
-// A limit that cannot arrive within the server's read timeout at
-// MinUploadRate extends the connection's read deadline to the time it can.
-func (s *Server) admitBody(w http.ResponseWriter, r *http.Request, limit int64) error {
-	if r.ContentLength > limit {
-		return &bodyError{err: &http.MaxBytesError{Limit: limit}}
-	}
+// admitBody bounds r's body to limit bytes before anything reads it: the
+// body is wrapped so that every failed read is a *bodyError, reading past
+// the limit fails with a *http.MaxBytesError (which writeError answers
+// 413), and a body whose declared length is past the limit fails so on its
+// first read, before a byte of it is taken from the connection. The handler
+// decides first whether it reads at all: a caller it refuses (no right, no
+// token) gets that answer, without the body read either. A limit that cannot
+// arrive within the server's read timeout at MinUploadRate extends the
+// connection's read deadline to the time it can.
+func (s *Server) admitBody(w http.ResponseWriter, r *http.Request, limit int64) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return nil
+		return
 	}
-	r.Body = &requestBody{rc: http.MaxBytesReader(w, r.Body, limit)}
-	if d := time.Duration(limit/MinUploadRate) * time.Second; d > s.ReadTimeout {
+	b := &requestBody{rc: http.MaxBytesReader(w, r.Body, limit)}
+	if r.ContentLength > limit {
+		b.refuse = &http.MaxBytesError{Limit: limit}
+	}
+	r.Body = b
+	if d := time.Duration(limit/MinUploadRate) * time.Second; d > s.ReadTimeout && b.refuse == nil {
 		// The deadline of the body's reads; the server clears it once
 		// the body is read, so a long answer is not cut.
 		http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
 	}
-	return nil
 }
 
 // requestBody is a request's body as the handlers read it: bounded, and
 // with every failed read a *bodyError, so that what the client failed to
 // send is told apart from what it sent wrong.
 type requestBody struct {
-	rc   io.ReadCloser
-	done bool // read to its end
+	rc     io.ReadCloser
+	refuse error // the declared length is past the limit: fail before reading
+	done   bool  // read to its end
 }
 
 func (b *requestBody) Read(p []byte) (int, error) {
+	if b.refuse != nil {
+		return 0, &bodyError{err: b.refuse}
+	}
 	n, err := b.rc.Read(p)
 	switch {
 	case err == io.EOF:

@@ -11,6 +11,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -268,5 +270,35 @@ func TestCatalogZipBomb(t *testing.T) {
 	}
 	if page, _ := hhttp.NewClient(h.url, h.admin).Resources(context.Background(), hutong.ResourceFilter{}); page.Total != 0 {
 		t.Fatalf("a refused workbook stored %d resources", page.Total)
+	}
+}
+
+// TestClientImportsFromFiles checks the SDK's imports from files (what the
+// CLI sends): the length is declared and the body sent only when the hub
+// asks for it, so a file past the limit, or an import the caller may not
+// make, comes back as the hub's refusal rather than a reset connection.
+func TestClientImportsFromFiles(t *testing.T) {
+	h := newHub(t) // row imports up to 1 MiB
+	if status, body := h.json(t, "POST", "/api/v1/resources", h.steward, insuredJSON(h.tj.ID)); status != 201 {
+		t.Fatalf("publish: %d %s", status, body)
+	}
+	path := filepath.Join(t.TempDir(), "rows.csv")
+	os.WriteFile(path, []byte("姓名,公民身份号码\n"+strings.Repeat("张三,120101199003071234\n", 200_000)), 0o600)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		who, token, code, message string
+	}{
+		{"the steward", h.steward, hutong.EINVALID, "larger than the limit of 1 MiB"},
+		{"a consumer", h.consume, hutong.EFORBIDDEN, "may not import"},
+	} {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = hhttp.NewClient(h.url, tt.token).ImportRows(ctx, "120000-TJYB-03", "text/csv", f, "")
+		f.Close()
+		if hutong.ErrorCode(err) != tt.code || !strings.Contains(hutong.ErrorMessage(err), tt.message) {
+			t.Errorf("%s importing a 5 MB file: %v, want %s: %s", tt.who, err, tt.code, tt.message)
+		}
 	}
 }

@@ -184,7 +184,7 @@ func (d *dashboard) adapt(rt dashRoute) http.Handler {
 		name = "dashboard unmatched"
 	}
 	return d.s.observed(name, func(sw *statusWriter, r *http.Request) {
-		bodyErr := d.s.admitBody(sw, r, SmallBodyBytes)
+		d.s.admitBody(sw, r, SmallBodyBytes)
 		h := sw.Header()
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 		h.Set("X-Frame-Options", "DENY")
@@ -192,10 +192,7 @@ func (d *dashboard) adapt(rt dashRoute) http.Handler {
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
 		v := d.newView(sw, r)
-		err := bodyErr
-		if err == nil {
-			err = d.authenticate(sw, r, v, rt.public)
-		}
+		err := d.authenticate(sw, r, v, rt.public)
 		if err == nil && r.Method == http.MethodPost && rt.pattern != "POST /login" {
 			err = d.checkCSRF(r, v)
 		}
@@ -314,6 +311,9 @@ func (d *dashboard) render(w http.ResponseWriter, v *view, status int, page, blo
 // error page (a fragment for htmx) with the message and its status. Only
 // internal errors are logged in full; their text never reaches the page.
 func (d *dashboard) writeError(w http.ResponseWriter, r *http.Request, v *view, err error) {
+	if unreadBody(r) {
+		w.Header().Set("Connection", "close") // as the API's writeError
+	}
 	if errors.Is(err, errSignIn) {
 		next := r.URL.RequestURI()
 		if r.Method != http.MethodGet {
@@ -349,9 +349,6 @@ func (d *dashboard) writeError(w http.ResponseWriter, r *http.Request, v *view, 
 		v.Title = "error.method"
 	}
 	v.Data = errorPage{Code: code, Message: msg}
-	if unreadBody(r) {
-		w.Header().Set("Connection", "close") // as the API's writeError
-	}
 	block := ""
 	if isHTMX(r) {
 		block = "fragment"

@@ -281,18 +281,17 @@ func (s *Server) URL() string {
 }
 
 // serve adapts a route's handler: it bounds the body (a declared length
-// past the route's limit is refused before anything is read), authenticates,
-// writes errors in the documented shape, counts and logs the request.
+// past the route's limit fails the first read, before anything is read),
+// authenticates, writes errors in the documented shape, counts and logs the
+// request.
 func (s *Server) serve(rt route) http.Handler {
 	name := rt.pattern
 	if name == "" {
 		name = "unmatched"
 	}
 	return s.observed(name, func(sw *statusWriter, r *http.Request) {
-		err := s.admitBody(sw, r, s.limit(rt.body))
-		if err == nil {
-			err = s.authenticate(r, rt.access)
-		}
+		s.admitBody(sw, r, s.limit(rt.body))
+		err := s.authenticate(r, rt.access)
 		if err == nil {
 			err = rt.h(sw, r)
 		}
