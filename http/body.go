@@ -71,7 +71,7 @@ func (s *Server) admitBody(w http.ResponseWriter, r *http.Request, limit int64) 
 	if r.Body == nil || r.Body == http.NoBody {
 		return
 	}
-	b := &requestBody{rc: http.MaxBytesReader(w, r.Body, limit)}
+	b := &requestBody{raw: r.Body, rc: http.MaxBytesReader(w, r.Body, limit)}
 	if r.ContentLength > limit {
 		b.refuse = &http.MaxBytesError{Limit: limit}
 	}
@@ -87,9 +87,12 @@ func (s *Server) admitBody(w http.ResponseWriter, r *http.Request, limit int64) 
 // with every failed read a *bodyError, so that what the client failed to
 // send is told apart from what it sent wrong.
 type requestBody struct {
-	rc     io.ReadCloser
-	refuse error // the declared length is past the limit: fail before reading
-	done   bool  // read to its end
+	raw    io.ReadCloser // the body as the server gave it
+	rc     io.ReadCloser // raw, bounded
+	refuse error         // the declared length is past the limit: fail before reading
+	n      int64         // bytes read
+	done   bool          // read to its end
+	failed bool          // a read failed (too slow, cut off)
 }
 
 func (b *requestBody) Read(p []byte) (int, error) {
@@ -97,10 +100,12 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		return 0, &bodyError{err: b.refuse}
 	}
 	n, err := b.rc.Read(p)
+	b.n += int64(n)
 	switch {
 	case err == io.EOF:
 		b.done = true
 	case err != nil:
+		b.failed = true
 		err = &bodyError{err: err}
 	}
 	return n, err
@@ -135,6 +140,35 @@ func unreadBody(r *http.Request) bool {
 		return !b.done
 	}
 	return r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
+}
+
+// Lingering: when the hub refuses a request without reading its body, it
+// sends the answer and then reads and discards the rest of a body of at
+// most lingerBytes for at most lingerTime before it closes the connection.
+// A client still sending then finishes and reads the answer; closing a
+// connection with unread data would reset it, and the client would see a
+// reset instead of the refusal. A larger body is not drained: its
+// connection is closed at once.
+const (
+	lingerBytes = 4 << 20
+	lingerTime  = 5 * time.Second
+)
+
+// linger drains what is left of r's body, if it was refused unread (not
+// given up on: a stalled or cut body is not waited for again) and is small
+// enough, after flushing the answer, which carries its Content-Length so
+// the client need not wait for the end of the connection to read it.
+func linger(w http.ResponseWriter, r *http.Request) {
+	b, ok := r.Body.(*requestBody)
+	if !ok || b.done || b.failed || r.ContentLength < 0 || r.ContentLength-b.n > lingerBytes || w.Header().Get("Content-Length") == "" {
+		return
+	}
+	rc := http.NewResponseController(w)
+	if rc.Flush() != nil {
+		return
+	}
+	rc.SetReadDeadline(time.Now().Add(lingerTime))
+	io.CopyN(io.Discard, b.raw, r.ContentLength-b.n)
 }
 
 // spoolBody copies body into a temporary file, so that a large upload is

@@ -302,6 +302,7 @@ func (d *dashboard) render(w http.ResponseWriter, v *view, status int, page, blo
 		return hutong.Internal(err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(status)
 	_, err := w.Write([]byte(b.String()))
 	return err
@@ -322,6 +323,7 @@ func (d *dashboard) writeError(w http.ResponseWriter, r *http.Request, v *view, 
 		to := "/login?next=" + url.QueryEscape(next)
 		if isHTMX(r) {
 			w.Header().Set("HX-Redirect", to)
+			w.Header().Set("Content-Length", "0")
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}

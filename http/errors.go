@@ -88,10 +88,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// wrong type): close rather than read it to reuse the connection.
 		w.Header().Set("Connection", "close")
 	}
+	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: msg, Details: hutong.ErrorDetails(err)}})
+	body = append(body, '\n')
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(errorBody{Error: errorDetail{Code: code, Message: msg, Details: hutong.ErrorDetails(err)}})
+	w.Write(body)
 }
 
 func formatBytes(n int64) string {

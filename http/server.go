@@ -324,6 +324,9 @@ func (s *Server) observed(name string, h func(*statusWriter, *http.Request)) htt
 				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
 				slog.Duration("took", took), slog.String("actor", hutong.ActorFromContext(r.Context()).String()))
 		}
+		if sw.status >= 400 {
+			linger(sw, r)
+		}
 	})
 }
 
