@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -76,11 +77,22 @@ func (s *Server) admitBody(w http.ResponseWriter, r *http.Request, limit int64) 
 		b.refuse = &http.MaxBytesError{Limit: limit}
 	}
 	r.Body = b
+	// Kept in the context too: a handler may wrap r.Body (to peek at it).
+	*r = *r.WithContext(context.WithValue(r.Context(), bodyKey{}, b))
 	if d := time.Duration(limit/MinUploadRate) * time.Second; d > s.ReadTimeout && b.refuse == nil {
 		// The deadline of the body's reads; the server clears it once
 		// the body is read, so a long answer is not cut.
 		http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
 	}
+}
+
+// bodyKey is the context key of a request's *requestBody.
+type bodyKey struct{}
+
+// admittedBody returns the body admitBody wrapped for r, or nil.
+func admittedBody(r *http.Request) *requestBody {
+	b, _ := r.Context().Value(bodyKey{}).(*requestBody)
+	return b
 }
 
 // requestBody is a request's body as the handlers read it: bounded, and
@@ -136,7 +148,7 @@ func (s *Server) bodyErrorStatus(e *bodyError) (int, string) {
 // read: the connection must then close after the answer, or the server
 // would read (up to 256 KiB of) the body before answering.
 func unreadBody(r *http.Request) bool {
-	if b, ok := r.Body.(*requestBody); ok {
+	if b := admittedBody(r); b != nil {
 		return !b.done
 	}
 	return r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
@@ -159,8 +171,8 @@ const (
 // enough, after flushing the answer, which carries its Content-Length so
 // the client need not wait for the end of the connection to read it.
 func linger(w http.ResponseWriter, r *http.Request) {
-	b, ok := r.Body.(*requestBody)
-	if !ok || b.done || b.failed || r.ContentLength < 0 || r.ContentLength-b.n > lingerBytes || w.Header().Get("Content-Length") == "" {
+	b := admittedBody(r)
+	if b == nil || b.done || b.failed || r.ContentLength < 0 || r.ContentLength-b.n > lingerBytes || w.Header().Get("Content-Length") == "" {
 		return
 	}
 	rc := http.NewResponseController(w)
