@@ -161,6 +161,14 @@ func (a *Actor) CanManage(dept, region string) bool {
 	return false
 }
 
+// MayPublish reports whether the actor may publish for some department: a
+// platform admin, a region admin, a steward or a node. It lets a caller
+// refuse a consumer before reading what it would publish; CanManage decides
+// for each resource.
+func (a *Actor) MayPublish() bool {
+	return a != nil && a.Node != "" || a.Has(RoleAdmin) || a.Has(RoleRegionAdmin) || a.Has(RoleSteward)
+}
+
 // AdministersRegion reports whether the actor is a platform admin or the
 // region admin of the province that contains region.
 func (a *Actor) AdministersRegion(region string) bool {

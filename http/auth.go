@@ -23,7 +23,11 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	token, err := s.Auth.SignIn(r.Context(), in.Login, in.Password)
+	var token string
+	err := s.signIn(r, in.Login, func() (err error) {
+		token, err = s.Auth.SignIn(r.Context(), in.Login, in.Password)
+		return err
+	})
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package http
 
 import (
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -255,18 +254,26 @@ type catalogImport struct {
 	Codes    []string `json:"codes"`
 }
 
+// handleImportCatalog publishes a catalog sheet. Who may publish nothing
+// is refused before a byte of the body is read; the body is spooled to a
+// temporary file (at most Server.MaxCatalogBytes) and parsed from there, so
+// it is not held in memory, and sheet bounds what the parse unpacks.
 func (s *Server) handleImportCatalog(w http.ResponseWriter, r *http.Request) error {
+	if a := hutong.ActorFromContext(r.Context()); !a.MayPublish() {
+		return hutong.Errorf(hutong.EFORBIDDEN, "%s may not publish resources: a catalog is imported by a steward or an admin", a)
+	}
 	mt := mediaType(r)
 	switch mt {
 	case "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/octet-stream":
 	default:
 		return hutong.Errorf(hutong.EINVALID, "Content-Type %q: a catalog sheet is text/csv or XLSX (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)", r.Header.Get("Content-Type"))
 	}
-	body, err := io.ReadAll(r.Body)
+	f, size, done, err := spoolBody(r.Body)
 	if err != nil {
 		return err
 	}
-	cat, err := sheet.ReadCatalog(mt, body)
+	defer done()
+	cat, err := sheet.ReadCatalog(mt, f, size)
 	if err != nil {
 		return err
 	}

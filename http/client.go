@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,19 @@ func (c *Client) do(ctx context.Context, method, path string, contentType string
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if f, ok := body.(*os.File); ok {
+		// An import from a file: declare its length, and send it only when
+		// the hub asks for it (100 Continue). A file past the limit, or a
+		// caller who may not import, is then refused before it is sent,
+		// with the hub's message rather than a reset connection.
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			if off, err := f.Seek(0, io.SeekCurrent); err == nil && off <= fi.Size() {
+				req.ContentLength = fi.Size() - off
+				req.Body = io.NopCloser(io.LimitReader(f, req.ContentLength))
+			}
+		}
+		req.Header.Set("Expect", "100-continue")
 	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hutong/hutong"
@@ -42,9 +43,6 @@ const (
 	loginCookie   = "hutong_login" // the nonce the sign-in form's CSRF token is bound to
 	langCookie    = "lang"
 )
-
-// maxFormBytes bounds a dashboard form.
-const maxFormBytes = 1 << 20
 
 // dashboard serves the web pages. It reads the Server's services at
 // request time, so they may be set after NewServer.
@@ -186,7 +184,7 @@ func (d *dashboard) adapt(rt dashRoute) http.Handler {
 		name = "dashboard unmatched"
 	}
 	return d.s.observed(name, func(sw *statusWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(sw, r.Body, maxFormBytes)
+		d.s.admitBody(sw, r, SmallBodyBytes)
 		h := sw.Header()
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 		h.Set("X-Frame-Options", "DENY")
@@ -259,8 +257,8 @@ func (d *dashboard) csrfToken(bound string) string {
 // X-CSRF-Token) and, when the browser says, that it comes from this origin.
 func (d *dashboard) checkCSRF(r *http.Request, v *view) error {
 	if err := r.ParseForm(); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var be *bodyError
+		if errors.As(err, &be) {
 			return err
 		}
 		return hutong.Errorf(hutong.EINVALID, "the form cannot be read: %v", err)
@@ -304,6 +302,7 @@ func (d *dashboard) render(w http.ResponseWriter, v *view, status int, page, blo
 		return hutong.Internal(err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(status)
 	_, err := w.Write([]byte(b.String()))
 	return err
@@ -313,6 +312,9 @@ func (d *dashboard) render(w http.ResponseWriter, v *view, status int, page, blo
 // error page (a fragment for htmx) with the message and its status. Only
 // internal errors are logged in full; their text never reaches the page.
 func (d *dashboard) writeError(w http.ResponseWriter, r *http.Request, v *view, err error) {
+	if unreadBody(r) {
+		w.Header().Set("Connection", "close") // as the API's writeError
+	}
 	if errors.Is(err, errSignIn) {
 		next := r.URL.RequestURI()
 		if r.Method != http.MethodGet {
@@ -321,6 +323,7 @@ func (d *dashboard) writeError(w http.ResponseWriter, r *http.Request, v *view, 
 		to := "/login?next=" + url.QueryEscape(next)
 		if isHTMX(r) {
 			w.Header().Set("HX-Redirect", to)
+			w.Header().Set("Content-Length", "0")
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
@@ -330,13 +333,14 @@ func (d *dashboard) writeError(w http.ResponseWriter, r *http.Request, v *view, 
 	code := hutong.ErrorCode(err)
 	status, ok := statusCodes[code]
 	msg := hutong.ErrorMessage(err)
-	var mbe *http.MaxBytesError
 	var he *httpError
+	var be *bodyError
 	switch {
 	case errors.As(err, &he):
 		status, msg = he.status, he.msg
-	case errors.As(err, &mbe):
-		code, status, msg = hutong.EINVALID, http.StatusRequestEntityTooLarge, "the form is larger than "+formatBytes(mbe.Limit)
+	case errors.As(err, &be):
+		code = hutong.EINVALID
+		status, msg = d.s.bodyErrorStatus(be)
 	case !ok || code == hutong.EINTERNAL:
 		status = http.StatusInternalServerError
 		d.s.Logger.ErrorContext(r.Context(), "internal error", slog.String("method", r.Method),
@@ -392,8 +396,15 @@ func (d *dashboard) renderLogin(w http.ResponseWriter, r *http.Request, v *view,
 }
 
 // handleLoginPost signs in and sets the session cookie.
+// The throttle of the API's sign-in applies: a throttled login and address
+// see the form again with the wait (429, Retry-After), a busy hub with a
+// request to retry (503).
 func (d *dashboard) handleLoginPost(w http.ResponseWriter, r *http.Request, v *view) error {
 	if err := r.ParseForm(); err != nil {
+		var be *bodyError
+		if errors.As(err, &be) {
+			return err
+		}
 		return hutong.Errorf(hutong.EINVALID, "the form cannot be read")
 	}
 	login := strings.TrimSpace(r.PostFormValue("login"))
@@ -401,9 +412,21 @@ func (d *dashboard) handleLoginPost(w http.ResponseWriter, r *http.Request, v *v
 	if err != nil || !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(d.csrfToken("login:"+c.Value))) {
 		return d.renderLogin(w, r, v, http.StatusForbidden, translate(v.Lang, "login.csrf"), login)
 	}
-	token, err := d.s.Auth.SignIn(r.Context(), login, r.PostFormValue("password"))
-	if hutong.ErrorCode(err) == hutong.EUNAUTHORIZED || hutong.ErrorCode(err) == hutong.EINVALID || hutong.ErrorCode(err) == hutong.ENOTFOUND {
+	var token string
+	err = d.s.signIn(r, login, func() (err error) {
+		token, err = d.s.Auth.SignIn(r.Context(), login, r.PostFormValue("password"))
+		return err
+	})
+	switch hutong.ErrorCode(err) {
+	case hutong.EUNAUTHORIZED, hutong.EINVALID, hutong.ENOTFOUND:
 		return d.renderLogin(w, r, v, http.StatusUnauthorized, translate(v.Lang, "login.failed"), login)
+	case hutong.ERATELIMITED, hutong.EUNAVAILABLE:
+		secs := max(1, hutong.ErrorRetryAfter(err))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		if hutong.ErrorCode(err) == hutong.EUNAVAILABLE {
+			return d.renderLogin(w, r, v, http.StatusServiceUnavailable, translate(v.Lang, "login.busy"), login)
+		}
+		return d.renderLogin(w, r, v, http.StatusTooManyRequests, translate(v.Lang, "login.throttled", secs), login)
 	}
 	if err != nil {
 		return err

@@ -59,9 +59,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	msg := hutong.ErrorMessage(err)
 	var mbe *http.MaxBytesError
 	var he *httpError
+	var be *bodyError
 	switch {
 	case errors.As(err, &he):
 		code, status, msg = he.code, he.status, he.msg
+	case errors.As(err, &be):
+		code = hutong.EINVALID
+		status, msg = s.bodyErrorStatus(be)
 	case errors.As(err, &mbe):
 		code, status = hutong.EINVALID, http.StatusRequestEntityTooLarge
 		msg = "the request body is larger than the limit of " + formatBytes(mbe.Limit)
@@ -79,10 +83,18 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			w.Header().Set("Retry-After", "1")
 		}
 	}
+	if unreadBody(r) {
+		// Refused before the body was read (too large, not allowed, a
+		// wrong type): close rather than read it to reuse the connection.
+		w.Header().Set("Connection", "close")
+	}
+	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: msg, Details: hutong.ErrorDetails(err)}})
+	body = append(body, '\n')
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(errorBody{Error: errorDetail{Code: code, Message: msg, Details: hutong.ErrorDetails(err)}})
+	w.Write(body)
 }
 
 func formatBytes(n int64) string {
@@ -105,8 +117,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 }
 
 // decodeJSON reads one JSON object from the body into v. Unknown fields,
-// trailing data and a wrong content type are EINVALID; an oversize body is
-// the MaxBytesError that writeError turns into 413.
+// trailing data and a wrong content type are EINVALID; a body that could
+// not be read (too large, too slow, cut off) is the *bodyError that
+// writeError answers with 413, 408 or 400.
 func decodeJSON(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return hutong.Errorf(hutong.EINVALID, "Content-Type %q: this endpoint takes application/json", ct)
@@ -127,10 +140,11 @@ func decodeJSON(r *http.Request, v any) error {
 
 func jsonError(err error) error {
 	var mbe *http.MaxBytesError
+	var be *bodyError
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
-	case errors.As(err, &mbe):
+	case errors.As(err, &be), errors.As(err, &mbe):
 		return err
 	case errors.Is(err, io.EOF):
 		return hutong.Errorf(hutong.EINVALID, "the body is empty: a JSON object is needed")

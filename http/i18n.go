@@ -35,6 +35,9 @@ var messages = map[string][2]string{
 	"login.intro": {"京津冀政务数据共享：统一目录、申请审批、按协议交换、全程留痕。", "Jing-Jin-Ji government data sharing: one catalog, requests and approvals, governed exchange, a verifiable audit trail."},
 	"login.csrf":  {"登录表单已过期，请重试。", "The sign-in form expired; please try again."},
 
+	"login.throttled": {"该账号从此地址登录失败次数过多，请 %d 秒后再试。", "Too many failed sign-ins of this login from this address; try again in %d seconds."},
+	"login.busy":      {"登录请求过多，请稍后再试。", "Too many sign-ins at once; please try again in a moment."},
+
 	"role.admin": {"平台管理员", "platform admin"}, "role.region_admin": {"区域管理员", "region admin"},
 	"role.steward": {"数据管理员", "data steward"}, "role.consumer": {"数据使用者", "data consumer"}, "role.auditor": {"审计员", "auditor"},
 

@@ -302,6 +302,7 @@ func (a *NodeAPI) Serve() error {
 	a.srv = &http.Server{
 		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       DefaultReadTimeout, // its bodies are small; cleared once read
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelDebug),
 		TLSConfig: &tls.Config{

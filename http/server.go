@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -19,17 +20,27 @@ import (
 	"github.com/hutong/hutong"
 )
 
-// DefaultMaxBodyBytes bounds request bodies when Server.MaxBodyBytes is 0.
-const DefaultMaxBodyBytes = 64 << 20
-
 // Server is the hub's HTTP server. Fill in the services, then call Open;
 // Close shuts it down gracefully. Handlers read the services concurrently.
 type Server struct {
 	// Addr is the address to listen on, e.g. ":8080" or "127.0.0.1:0".
 	Addr string
-	// MaxBodyBytes bounds request bodies; larger ones get 413.
-	MaxBodyBytes int64
-	Logger       *slog.Logger
+	// MaxBodyBytes bounds the body of a row import and MaxCatalogBytes
+	// that of a catalog import (DefaultMaxBodyBytes, DefaultMaxCatalogBytes
+	// when 0); the other routes take SmallBodyBytes or ResourceBodyBytes.
+	// A larger body gets 413.
+	MaxBodyBytes    int64
+	MaxCatalogBytes int64
+	// ReadTimeout bounds the reading of a request, headers and body
+	// (DefaultReadTimeout when 0); imports get longer (MinUploadRate).
+	ReadTimeout time.Duration
+	// TrustedProxies are the networks of the reverse proxies in front of
+	// the hub: only from them is X-Forwarded-For believed (clientAddr).
+	TrustedProxies []netip.Prefix
+	// Now returns the current time for the sign-in throttle; time.Now
+	// when nil.
+	Now    func() time.Time
+	Logger *slog.Logger
 
 	Directory hutong.DirectoryService
 	Catalog   hutong.CatalogService
@@ -75,6 +86,8 @@ type Server struct {
 	mux     *http.ServeMux
 	routes  []route
 	metrics *metrics
+
+	throttle *signInThrottle // failed sign-ins per login and client address
 }
 
 // handlerFunc is a handler that returns its error instead of writing it;
@@ -94,65 +107,67 @@ type route struct {
 	pattern string // "GET /api/v1/resources/{code}"
 	access  access
 	h       handlerFunc
+	body    bodyLimit // how large its body may be
 }
 
 // NewServer returns a server with its routes registered and no services.
 func NewServer() *Server {
 	s := &Server{mux: http.NewServeMux(), Logger: slog.Default()}
 	s.metrics = newMetrics()
+	s.throttle = newSignInThrottle()
 	s.routes = []route{
-		{"GET /healthz", public, s.handleHealth},
-		{"GET /metrics", public, s.handleMetrics},
-		{"GET /api/v1/openapi.json", public, s.handleOpenAPI},
+		{"GET /healthz", public, s.handleHealth, smallBody},
+		{"GET /metrics", public, s.handleMetrics, smallBody},
+		{"GET /api/v1/openapi.json", public, s.handleOpenAPI, smallBody},
 
-		{"POST /api/v1/sessions", public, s.handleSignIn},
-		{"GET /api/v1/me", anyActor, s.handleMe},
+		{"POST /api/v1/sessions", public, s.handleSignIn, smallBody},
+		{"GET /api/v1/me", anyActor, s.handleMe, smallBody},
 
-		{"GET /api/v1/regions", anyActor, s.handleRegions},
-		{"GET /api/v1/regions/{code}", anyActor, s.handleRegion},
-		{"GET /api/v1/departments", anyActor, s.handleDepartments},
-		{"GET /api/v1/departments/{id}", anyActor, s.handleDepartment},
-		{"POST /api/v1/departments", usersOnly, s.handleCreateDepartment},
-		{"GET /api/v1/elements", anyActor, s.handleElements},
-		{"GET /api/v1/elements/{id}", anyActor, s.handleElement},
-		{"GET /api/v1/tags", anyActor, s.handleTags},
+		{"GET /api/v1/regions", anyActor, s.handleRegions, smallBody},
+		{"GET /api/v1/regions/{code}", anyActor, s.handleRegion, smallBody},
+		{"GET /api/v1/departments", anyActor, s.handleDepartments, smallBody},
+		{"GET /api/v1/departments/{id}", anyActor, s.handleDepartment, smallBody},
+		{"POST /api/v1/departments", usersOnly, s.handleCreateDepartment, smallBody},
+		{"GET /api/v1/elements", anyActor, s.handleElements, smallBody},
+		{"GET /api/v1/elements/{id}", anyActor, s.handleElement, smallBody},
+		{"GET /api/v1/tags", anyActor, s.handleTags, smallBody},
 
-		{"GET /api/v1/resources", anyActor, s.handleResources},
-		{"POST /api/v1/resources", usersOnly, s.handlePublish},
-		{"GET /api/v1/resources/{code}", anyActor, s.handleResource},
-		{"PUT /api/v1/resources/{code}", usersOnly, s.handleUpdate},
-		{"DELETE /api/v1/resources/{code}", usersOnly, s.handleDelete},
-		{"POST /api/v1/resources/{code}/rows", usersOnly, s.handleImportRows},
-		{"POST /api/v1/catalog/import", usersOnly, s.handleImportCatalog},
+		{"GET /api/v1/resources", anyActor, s.handleResources, smallBody},
+		{"POST /api/v1/resources", usersOnly, s.handlePublish, resourceBody},
+		{"GET /api/v1/resources/{code}", anyActor, s.handleResource, smallBody},
+		{"PUT /api/v1/resources/{code}", usersOnly, s.handleUpdate, resourceBody},
+		{"DELETE /api/v1/resources/{code}", usersOnly, s.handleDelete, smallBody},
+		{"POST /api/v1/resources/{code}/rows", usersOnly, s.handleImportRows, rowsBody},
+		{"POST /api/v1/catalog/import", usersOnly, s.handleImportCatalog, catalogBody},
 
-		{"POST /api/v1/requests", usersOnly, s.handleCreateRequest},
-		{"GET /api/v1/requests", usersOnly, s.handleRequests},
-		{"GET /api/v1/requests/{id}", usersOnly, s.handleRequest},
-		{"POST /api/v1/requests/{id}/approve", usersOnly, s.handleApprove},
-		{"POST /api/v1/requests/{id}/reject", usersOnly, s.handleReject},
-		{"GET /api/v1/agreements", anyActor, s.handleAgreements},
-		{"GET /api/v1/agreements/{id}", anyActor, s.handleAgreement},
-		{"POST /api/v1/agreements/{id}/revoke", usersOnly, s.handleRevoke},
-		{"GET /api/v1/notifications", usersOnly, s.handleNotifications},
+		{"POST /api/v1/requests", usersOnly, s.handleCreateRequest, smallBody},
+		{"GET /api/v1/requests", usersOnly, s.handleRequests, smallBody},
+		{"GET /api/v1/requests/{id}", usersOnly, s.handleRequest, smallBody},
+		{"POST /api/v1/requests/{id}/approve", usersOnly, s.handleApprove, smallBody},
+		{"POST /api/v1/requests/{id}/reject", usersOnly, s.handleReject, smallBody},
+		{"GET /api/v1/agreements", anyActor, s.handleAgreements, smallBody},
+		{"GET /api/v1/agreements/{id}", anyActor, s.handleAgreement, smallBody},
+		{"POST /api/v1/agreements/{id}/revoke", usersOnly, s.handleRevoke, smallBody},
+		{"GET /api/v1/notifications", usersOnly, s.handleNotifications, smallBody},
 
-		{"GET /api/v1/feedback", usersOnly, s.handleFeedback},
-		{"GET /api/v1/receipts/{index}", anyActor, s.handleReceipt},
-		{"GET /ledger/keys", public, s.handleLedgerKeys},
-		{"GET /ledger/checkpoint", public, s.handleLedgerFile},
-		{"GET /ledger/tile/{path...}", public, s.handleLedgerFile},
-		{"POST /witness/{region}/add-checkpoint", public, s.handleWitness},
+		{"GET /api/v1/feedback", usersOnly, s.handleFeedback, smallBody},
+		{"GET /api/v1/receipts/{index}", anyActor, s.handleReceipt, smallBody},
+		{"GET /ledger/keys", public, s.handleLedgerKeys, smallBody},
+		{"GET /ledger/checkpoint", public, s.handleLedgerFile, smallBody},
+		{"GET /ledger/tile/{path...}", public, s.handleLedgerFile, smallBody},
+		{"POST /witness/{region}/add-checkpoint", public, s.handleWitness, smallBody},
 
-		{"GET /api/v1/resources/{code}/records", anyActor, s.handleRecords},
-		{"GET /api/v1/resources/{code}/export", anyActor, s.handleExport},
+		{"GET /api/v1/resources/{code}/records", anyActor, s.handleRecords, smallBody},
+		{"GET /api/v1/resources/{code}/export", anyActor, s.handleExport, smallBody},
 
-		{"POST /api/v1/credentials", usersOnly, s.handleCreateCredential},
-		{"GET /api/v1/credentials", usersOnly, s.handleCredentials},
-		{"POST /api/v1/credentials/{id}/revoke", usersOnly, s.handleRevokeCredential},
+		{"POST /api/v1/credentials", usersOnly, s.handleCreateCredential, smallBody},
+		{"GET /api/v1/credentials", usersOnly, s.handleCredentials, smallBody},
+		{"POST /api/v1/credentials/{id}/revoke", usersOnly, s.handleRevokeCredential, smallBody},
 
-		{"POST /api/v1/nodes/tokens", usersOnly, s.handleCreateNodeToken},
-		{"POST /api/v1/nodes/enroll", public, s.handleEnroll},
-		{"GET /api/v1/nodes", usersOnly, s.handleNodes},
-		{"POST /api/v1/nodes/{region}/revoke", usersOnly, s.handleRevokeNode},
+		{"POST /api/v1/nodes/tokens", usersOnly, s.handleCreateNodeToken, smallBody},
+		{"POST /api/v1/nodes/enroll", public, s.handleEnroll, smallBody},
+		{"GET /api/v1/nodes", usersOnly, s.handleNodes, smallBody},
+		{"POST /api/v1/nodes/{region}/revoke", usersOnly, s.handleRevokeNode, smallBody},
 	}
 	known := http.NewServeMux() // the routes alone, to tell 404 from 405
 	for _, rt := range s.routes {
@@ -230,11 +245,25 @@ func (s *Server) Serve() error {
 	if s.MaxBodyBytes == 0 {
 		s.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if s.MaxCatalogBytes == 0 {
+		s.MaxCatalogBytes = DefaultMaxCatalogBytes
+	}
+	if s.ReadTimeout == 0 {
+		s.ReadTimeout = DefaultReadTimeout
+	}
+	if s.MaxBodyBytes < 0 || s.MaxCatalogBytes < 0 || s.ReadTimeout < 0 {
+		s.ln.Close()
+		return errors.New("http: body limits and the read timeout must be positive")
+	}
 	s.srv = &http.Server{
 		Handler:           s.mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+		ReadHeaderTimeout: min(10*time.Second, s.ReadTimeout),
+		// Headers and body; admitBody gives imports longer. The server
+		// clears the deadline once a body is read, so it never cuts an
+		// answer. No WriteTimeout: an export streams as long as it has rows.
+		ReadTimeout: s.ReadTimeout,
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 	}
 	go s.srv.Serve(s.ln)
 	return nil
@@ -262,17 +291,17 @@ func (s *Server) URL() string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-// serve adapts a route's handler: it bounds the body, authenticates,
-// writes errors in the documented shape, counts and logs the request.
+// serve adapts a route's handler: it bounds the body (a declared length
+// past the route's limit fails the first read, before anything is read),
+// authenticates, writes errors in the documented shape, counts and logs the
+// request.
 func (s *Server) serve(rt route) http.Handler {
 	name := rt.pattern
 	if name == "" {
 		name = "unmatched"
 	}
 	return s.observed(name, func(sw *statusWriter, r *http.Request) {
-		if r.Body != nil && s.MaxBodyBytes > 0 {
-			r.Body = http.MaxBytesReader(sw, r.Body, s.MaxBodyBytes)
-		}
+		s.admitBody(sw, r, s.limit(rt.body))
 		err := s.authenticate(r, rt.access)
 		if err == nil {
 			err = rt.h(sw, r)
@@ -305,6 +334,9 @@ func (s *Server) observed(name string, h func(*statusWriter, *http.Request)) htt
 			s.Logger.LogAttrs(r.Context(), level, "request",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
 				slog.Duration("took", took), slog.String("actor", hutong.ActorFromContext(r.Context()).String()))
+		}
+		if sw.status >= 400 {
+			linger(sw, r)
 		}
 	})
 }

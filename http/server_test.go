@@ -37,6 +37,12 @@ type hub struct {
 
 func newHub(t *testing.T) *hub {
 	t.Helper()
+	return newHubWith(t, nil)
+}
+
+// newHubWith is newHub with configure applied to the server before it opens.
+func newHubWith(t *testing.T, configure func(*hhttp.Server)) *hub {
+	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hutong.db"), sqlstore.Options{Members: []string{"110000", "120000", "130000"}})
 	if err != nil {
@@ -59,6 +65,9 @@ func newHub(t *testing.T) *hub {
 	s.Requests, s.PolicyText = requests, policy.Text
 	s.Exchange = &exchange.Service{Catalog: s.Catalog, Agreements: requests, Policy: policy.New(), Auditor: audit, Usage: audit,
 		Masker: &standard.Masker{Key: []byte("test key")}, Source: func(*hutong.Resource) (hutong.Source, error) { return rows, nil }}
+	if configure != nil {
+		configure(s)
+	}
 	if err := s.Open(); err != nil {
 		t.Fatal(err)
 	}

@@ -201,6 +201,8 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	n.srv = &http.Server{
 		Handler:           n.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second, // a query's body is small; cleared once read, so answers stream on
+		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(n.Logger.Handler(), slog.LevelDebug),
 		TLSConfig: &tls.Config{
 			Certificates: []tls.Certificate{n.cert},

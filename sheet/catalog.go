@@ -1,13 +1,15 @@
 package sheet
 
 import (
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
@@ -55,45 +57,101 @@ type Catalog struct {
 	Rows      []int // Rows[i] is the sheet row of Resources[i]
 }
 
+// table is the non-blank rows of a sheet, each with the row a person
+// finds it at (the CSV line its record starts on, the sheet row of XLSX).
+type table struct {
+	records [][]string
+	lines   []int
+}
+
+// add appends a record found at line, failing past MaxCatalogRows and for a
+// value right of MaxCatalogColumns. It keeps a copy of at most
+// MaxCatalogColumns cells, so a wide row does not stay in memory.
+func (t *table) add(what string, line int, rec []string) error {
+	if len(rec) > MaxCatalogColumns {
+		for i, cell := range rec[MaxCatalogColumns:] {
+			if strings.TrimSpace(cell) != "" {
+				return hutong.Invalid(what+" rejected, nothing imported", []hutong.Violation{{Row: line, Field: fmt.Sprintf("column %d", MaxCatalogColumns+i+1), Rule: "columns",
+					Message: fmt.Sprintf("a catalog sheet has at most %d columns; row %d has a value in column %d", MaxCatalogColumns, line, MaxCatalogColumns+i+1)}})
+			}
+		}
+		rec = rec[:MaxCatalogColumns]
+	}
+	if len(t.records) == MaxCatalogRows {
+		return hutong.Invalid(what+" rejected, nothing imported", []hutong.Violation{{Row: line, Rule: "rows",
+			Message: fmt.Sprintf("%s has more than %d rows; split it into several imports", what, MaxCatalogRows)}})
+	}
+	t.records = append(t.records, slices.Clone(rec))
+	t.lines = append(t.lines, line)
+	return nil
+}
+
 // ReadCatalogCSV parses a catalog sheet saved as CSV (UTF-8 or GB18030).
 // Items are given in the 信息项 column as "名称(element)" entries separated by
 // semicolons; "*名称(element)" marks a required item and
 // "名称(element|masking)" a stricter masking. It returns EINVALID with every
-// violation found, by row and column.
+// violation found, by row and column, and EINVALID for a sheet past
+// MaxCatalogRows, MaxCatalogColumns or a record longer than MaxLine. An
+// error reading r is returned as it is.
 func ReadCatalogCSV(r io.Reader) (*Catalog, error) {
 	ur, err := UTF8Reader(r)
 	if err != nil {
 		return nil, err
 	}
-	cr := csv.NewReader(ur)
+	lim := &recordLimit{r: ur, max: maxRecordBytes}
+	cr := csv.NewReader(lim)
 	cr.FieldsPerRecord = -1
-	var records [][]string
-	var lines []int
+	cr.ReuseRecord = true
+	var t table
+	line := 0
 	for {
+		lim.reset()
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, csvError(0, err)
+			return nil, csvError(line+1, err)
 		}
-		line, _ := cr.FieldPos(0)
+		line, _ = cr.FieldPos(0)
+		if blank(rec) {
+			continue
+		}
 		for _, cell := range rec {
 			if !utf8.ValidString(cell) {
 				return nil, hutong.Invalid("catalog sheet rejected", []hutong.Violation{{Row: line, Rule: "encoding", Message: "the row is neither UTF-8 nor GB18030 text"}})
 			}
 		}
-		records, lines = append(records, rec), append(lines, line)
+		if err := t.add("the catalog sheet", line, rec); err != nil {
+			return nil, err
+		}
 	}
-	return parseCatalog(records, lines, nil)
+	return parseCatalog(t, table{}, false)
 }
 
-// ReadCatalogXLSX parses a catalog workbook. The first sheet (or one named
-// 资源目录 or catalog) holds the resources; an optional sheet named 信息项 or
-// items holds one row per item (资源代码, 信息项名称, 英文名称, 数据元, 脱敏,
-// 必填) for resources whose 信息项 cell is empty.
-func ReadCatalogXLSX(r io.Reader) (*Catalog, error) {
-	f, err := excelize.OpenReader(r)
+// ReadCatalogXLSX parses a catalog workbook of size bytes read from r. The
+// first sheet (or one named 资源目录 or catalog) holds the resources; an
+// optional sheet named 信息项 or items holds one row per item (资源代码,
+// 信息项名称, 英文名称, 数据元, 脱敏, 必填) for resources whose 信息项 cell is
+// empty.
+//
+// Before excelize opens the workbook, its ZIP directory and cells are
+// counted (checkWorkbook): a workbook that would unpack to more than
+// MaxWorkbookUnpacked, or whose cells hold more than MaxWorkbookText, is
+// EINVALID without being unpacked. When r is an *os.File, excelize reads the
+// file where it is instead of a copy in memory.
+func ReadCatalogXLSX(r io.ReaderAt, size int64) (*Catalog, error) {
+	if err := checkWorkbook(r, size); err != nil {
+		return nil, err
+	}
+	opts := excelize.Options{UnzipSizeLimit: MaxWorkbookUnpacked, UnzipXMLSizeLimit: workbookXMLInMemory, RawCellValue: true}
+	var f *excelize.File
+	var err error
+	if file, ok := r.(*os.File); ok {
+		f, err = excelize.OpenFile(file.Name(), opts)
+	} else {
+		f, err = excelize.OpenReader(io.NewSectionReader(r, 0, size), opts)
+	}
 	if err != nil {
 		return nil, &hutong.Error{Code: hutong.EINVALID, Message: "the body is not a readable XLSX workbook", Err: err}
 	}
@@ -111,41 +169,73 @@ func ReadCatalogXLSX(r io.Reader) (*Catalog, error) {
 			items = s
 		}
 	}
-	records, err := f.GetRows(main)
+	records, err := sheetRows(f, main)
 	if err != nil {
-		return nil, &hutong.Error{Code: hutong.EINVALID, Message: fmt.Sprintf("sheet %q cannot be read", main), Err: err}
+		return nil, err
 	}
-	var itemRecords [][]string
+	var itemRecords table
 	if items != "" && items != main {
-		if itemRecords, err = f.GetRows(items); err != nil {
-			return nil, &hutong.Error{Code: hutong.EINVALID, Message: fmt.Sprintf("sheet %q cannot be read", items), Err: err}
+		if itemRecords, err = sheetRows(f, items); err != nil {
+			return nil, err
 		}
 	}
-	return parseCatalog(records, nil, itemRecords)
+	return parseCatalog(records, itemRecords, true)
 }
 
-// ReadCatalog parses a catalog sheet of the given media type: text/csv or
-// the XLSX type (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet).
-// XLSX is also recognised by its ZIP signature, whatever the type says.
-func ReadCatalog(contentType string, body []byte) (*Catalog, error) {
-	if bytes.HasPrefix(body, []byte("PK\x03\x04")) || strings.Contains(contentType, "spreadsheetml") {
-		return ReadCatalogXLSX(bytes.NewReader(body))
+// sheetRows reads the non-blank rows of a worksheet as text, one row at a
+// time (excelize streams the sheet).
+func sheetRows(f *excelize.File, sheet string) (table, error) {
+	var t table
+	rows, err := f.Rows(sheet)
+	if err != nil {
+		return t, &hutong.Error{Code: hutong.EINVALID, Message: fmt.Sprintf("sheet %q cannot be read", sheet), Err: err}
 	}
-	return ReadCatalogCSV(bytes.NewReader(body))
+	defer rows.Close()
+	for row := 1; rows.Next(); row++ {
+		rec, err := rows.Columns()
+		if err != nil {
+			return t, &hutong.Error{Code: hutong.EINVALID, Message: fmt.Sprintf("sheet %q row %d cannot be read", sheet, row), Err: err}
+		}
+		if blank(rec) {
+			continue
+		}
+		if err := t.add(fmt.Sprintf("sheet %q", sheet), row, rec); err != nil {
+			return t, err
+		}
+	}
+	if err := rows.Error(); err != nil {
+		return t, &hutong.Error{Code: hutong.EINVALID, Message: fmt.Sprintf("sheet %q cannot be read", sheet), Err: err}
+	}
+	return t, nil
 }
 
-// parseCatalog parses the records of a catalog sheet; lines[i] is the row
-// a person finds records[i] at (nil: i+1, as in a spreadsheet).
-func parseCatalog(records [][]string, lines []int, itemRecords [][]string) (*Catalog, error) {
+// ReadCatalog parses a catalog sheet of the given media type, size bytes
+// read from r: text/csv or the XLSX type
+// (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet). XLSX
+// is also recognised by its ZIP signature, whatever the type says.
+func ReadCatalog(contentType string, r io.ReaderAt, size int64) (*Catalog, error) {
+	head := make([]byte, 4)
+	n, _ := r.ReadAt(head, 0)
+	if string(head[:n]) == "PK\x03\x04" || strings.Contains(contentType, "spreadsheetml") {
+		return ReadCatalogXLSX(r, size)
+	}
+	return ReadCatalogCSV(io.NewSectionReader(r, 0, size))
+}
+
+// parseCatalog parses the rows of a catalog sheet and of its items sheet.
+// Cells of a workbook are raw values, so a date typed as a date is Excel's
+// serial day number (xlsx).
+func parseCatalog(main, items table, xlsx bool) (*Catalog, error) {
+	records, lines := main.records, main.lines
 	if len(records) == 0 {
 		return nil, hutong.Errorf(hutong.EINVALID, "the catalog sheet is empty: a header row is needed")
 	}
 	var vs []hutong.Violation
-	cols, hvs := header(records[0], catalogColumns)
+	cols, hvs := header(lines[0], records[0], catalogColumns)
 	vs = append(vs, hvs...)
 	for _, need := range []string{"code", "name", "provider", "share_type"} {
 		if _, ok := cols[need]; !ok {
-			vs = append(vs, hutong.Violation{Row: 1, Field: need, Rule: "required", Message: fmt.Sprintf("the header has no %s column", need)})
+			vs = append(vs, hutong.Violation{Row: lines[0], Field: need, Rule: "required", Message: fmt.Sprintf("the header has no %s column", need)})
 		}
 	}
 	if len(vs) > 0 {
@@ -155,14 +245,12 @@ func parseCatalog(records [][]string, lines []int, itemRecords [][]string) (*Cat
 	cat := &Catalog{}
 	byCode := map[string]*hutong.Resource{}
 	for i, rec := range records[1:] {
-		row := i + 2
-		if lines != nil {
-			row = lines[i+1]
-		}
-		if blank(rec) {
-			continue
-		}
+		row := lines[i+1]
 		get := cols.getter(rec)
+		publish := get("publish_date")
+		if xlsx {
+			publish = serialDate(publish)
+		}
 		r := &hutong.Resource{
 			Code:            get("code"),
 			Name:            get("name"),
@@ -175,7 +263,7 @@ func parseCatalog(records [][]string, lines []int, itemRecords [][]string) (*Cat
 			LegalBasis:      get("legal_basis"),
 			OpenType:        hutong.OpenType(get("open_type")),
 			UpdateCycle:     get("update_cycle"),
-			PublishDate:     normalizeDate(get("publish_date")),
+			PublishDate:     normalizeDate(publish),
 			Related:         splitList(get("related")),
 			Grade:           hutong.Grade(get("grade")),
 			Tags:            splitList(get("tags")),
@@ -197,16 +285,38 @@ func parseCatalog(records [][]string, lines []int, itemRecords [][]string) (*Cat
 			byCode[r.Code] = r
 		}
 	}
-	if len(itemRecords) > 0 {
-		vs = append(vs, attachItems(itemRecords, byCode)...)
+	if len(items.records) > 0 {
+		vs = append(vs, attachItems(items, byCode)...)
 	}
 	if len(cat.Resources) == 0 {
-		vs = append(vs, hutong.Violation{Row: 2, Rule: "required", Message: "the catalog sheet has no resource rows"})
+		vs = append(vs, hutong.Violation{Row: lines[0] + 1, Rule: "required", Message: "the catalog sheet has no resource rows"})
 	}
 	if len(vs) > 0 {
-		return nil, hutong.Invalid("catalog sheet rejected, nothing imported", vs)
+		return nil, hutong.Invalid("catalog sheet rejected, nothing imported", capViolations(vs))
 	}
 	return cat, nil
+}
+
+// capViolations keeps the first hutong.MaxViolations violations.
+func capViolations(vs []hutong.Violation) []hutong.Violation {
+	if len(vs) > hutong.MaxViolations {
+		return vs[:hutong.MaxViolations]
+	}
+	return vs
+}
+
+// serialDate turns Excel's serial day number (what a cell typed as a date
+// holds) into YYYY-MM-DD; other text is returned as it is.
+func serialDate(s string) string {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 1 || f > 2958465 { // 9999-12-31
+		return s
+	}
+	t, err := excelize.ExcelDateToTime(f, false)
+	if err != nil {
+		return s
+	}
+	return t.Format(time.DateOnly)
 }
 
 // columns maps the fields of a sheet to their column index.
@@ -223,8 +333,9 @@ func (cols columns) getter(rec []string) func(field string) string {
 	}
 }
 
-// header maps the recognised column names of a header row to their index.
-func header(rec []string, known map[string]string) (columns, []hutong.Violation) {
+// header maps the recognised column names of a header row, found at row, to
+// their index.
+func header(row int, rec []string, known map[string]string) (columns, []hutong.Violation) {
 	cols := columns{}
 	var vs []hutong.Violation
 	for i, h := range rec {
@@ -237,11 +348,11 @@ func header(rec []string, known map[string]string) (columns, []hutong.Violation)
 			f, ok = known[strings.ToLower(name)]
 		}
 		if !ok {
-			vs = append(vs, hutong.Violation{Row: 1, Field: name, Rule: "unknown_column", Message: fmt.Sprintf("column %q is not a catalog field", name)})
+			vs = append(vs, hutong.Violation{Row: row, Field: name, Rule: "unknown_column", Message: fmt.Sprintf("column %q is not a catalog field", name)})
 			continue
 		}
 		if _, dup := cols[f]; dup {
-			vs = append(vs, hutong.Violation{Row: 1, Field: name, Rule: "duplicate", Message: fmt.Sprintf("column %q repeats the %s column", name, f)})
+			vs = append(vs, hutong.Violation{Row: row, Field: name, Rule: "duplicate", Message: fmt.Sprintf("column %q repeats the %s column", name, f)})
 			continue
 		}
 		cols[f] = i
@@ -358,21 +469,18 @@ func parseItems(row int, cell string) ([]hutong.Item, []hutong.Violation) {
 }
 
 // attachItems adds the rows of an items sheet to the resources they name.
-func attachItems(records [][]string, byCode map[string]*hutong.Resource) []hutong.Violation {
-	cols, vs := header(records[0], itemColumns)
+func attachItems(t table, byCode map[string]*hutong.Resource) []hutong.Violation {
+	cols, vs := header(t.lines[0], t.records[0], itemColumns)
 	for _, need := range []string{"code", "name", "element"} {
 		if _, ok := cols[need]; !ok {
-			vs = append(vs, hutong.Violation{Row: 1, Field: "信息项." + need, Rule: "required", Message: fmt.Sprintf("the items sheet has no %s column", need)})
+			vs = append(vs, hutong.Violation{Row: t.lines[0], Field: "信息项." + need, Rule: "required", Message: fmt.Sprintf("the items sheet has no %s column", need)})
 		}
 	}
 	if len(vs) > 0 {
 		return vs
 	}
-	for i, rec := range records[1:] {
-		row := i + 2
-		if blank(rec) {
-			continue
-		}
+	for i, rec := range t.records[1:] {
+		row := t.lines[i+1]
 		get := cols.getter(rec)
 		r, ok := byCode[get("code")]
 		if !ok {

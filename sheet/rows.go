@@ -27,6 +27,39 @@ import (
 // MaxLine is the longest NDJSON line or CSV record accepted.
 const MaxLine = 1 << 20
 
+// MaxColumns bounds the header of a row file (a resource has at most 200
+// items).
+const MaxColumns = 1024
+
+// maxRecordBytes is what a CSV record may take from its reader: MaxLine and
+// the read-ahead of csv.Reader's buffer.
+const maxRecordBytes = MaxLine + 8<<10
+
+// errRecordTooLong ends a CSV stream whose record runs past maxRecordBytes.
+var errRecordTooLong = errors.New("record too long")
+
+// recordLimit cuts a CSV stream at a record longer than max bytes:
+// csv.Reader gathers a whole record in memory, however long, before it
+// returns it. Call reset before reading each record.
+type recordLimit struct {
+	r      io.Reader
+	n, max int
+}
+
+func (l *recordLimit) reset() { l.n = 0 }
+
+func (l *recordLimit) Read(p []byte) (int, error) {
+	if l.n >= l.max {
+		return 0, errRecordTooLong
+	}
+	if len(p) > l.max-l.n {
+		p = p[:l.max-l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n += n
+	return n, err
+}
+
 // UTF8Reader returns r decoded to UTF-8. Excel on Chinese Windows saves CSV
 // in GB18030 (GBK); a file whose first 64 KiB are not valid UTF-8 is read as
 // GB18030. A UTF-8 byte-order mark is dropped.
@@ -62,22 +95,32 @@ func validUTF8Prefix(b []byte) bool {
 
 // csvRows reads rows from CSV with a header row of item names.
 type csvRows struct {
+	src    io.Reader // until the first Next, which reads the header
 	r      *csv.Reader
+	lim    *recordLimit
 	header []string
 	row    int
 	err    error // a failure that ends the file
 }
 
 // CSVRows returns a hutong.RowReader over CSV data whose first record names
-// the items. A header with an empty or repeated name fails the first Next.
-func CSVRows(r io.Reader) hutong.RowReader {
-	c := &csvRows{}
-	ur, err := UTF8Reader(r)
+// the items. Nothing is read before the first Next, so a caller may still
+// refuse the import without reading the body. A header with an empty or
+// repeated name, or more than MaxColumns names, fails the first Next. A
+// record longer than MaxLine is EINVALID and ends the rows; an error
+// reading r is returned as it is (not EINVALID) and ends them too.
+func CSVRows(r io.Reader) hutong.RowReader { return &csvRows{src: r} }
+
+// start reads the header.
+func (c *csvRows) start() {
+	ur, err := UTF8Reader(c.src)
+	c.src = nil
 	if err != nil {
 		c.err = err
-		return c
+		return
 	}
-	c.r = csv.NewReader(ur)
+	c.lim = &recordLimit{r: ur, max: maxRecordBytes}
+	c.r = csv.NewReader(c.lim)
 	c.r.FieldsPerRecord = -1
 	c.r.ReuseRecord = true
 	c.r.LazyQuotes = false
@@ -86,10 +129,13 @@ func CSVRows(r io.Reader) hutong.RowReader {
 	switch {
 	case errors.Is(err, io.EOF):
 		c.err = hutong.Errorf(hutong.EINVALID, "the file is empty: a header row of item names is needed")
-		return c
+		return
 	case err != nil:
 		c.err = csvError(1, err)
-		return c
+		return
+	case len(rec) > MaxColumns:
+		c.err = hutong.Invalid("bad header", []hutong.Violation{{Row: 1, Rule: "columns", Message: fmt.Sprintf("the header has %d columns, at most %d are read (a resource has at most 200 items)", len(rec), MaxColumns)}})
+		return
 	}
 	seen := map[string]bool{}
 	for i, h := range rec {
@@ -97,38 +143,46 @@ func CSVRows(r io.Reader) hutong.RowReader {
 		switch {
 		case !utf8.ValidString(h):
 			c.err = hutong.Invalid("bad header", []hutong.Violation{{Row: 1, Field: fmt.Sprintf("column %d", i+1), Rule: "encoding", Message: "the header is neither UTF-8 nor GB18030 text"}})
-			return c
+			return
 		case h == "":
 			c.err = hutong.Invalid("bad header", []hutong.Violation{{Row: 1, Field: fmt.Sprintf("column %d", i+1), Rule: "required", Message: "the header has an empty column name"}})
-			return c
+			return
 		case seen[h]:
 			c.err = hutong.Invalid("bad header", []hutong.Violation{{Row: 1, Field: h, Rule: "duplicate", Message: fmt.Sprintf("column %q appears twice in the header", h)}})
-			return c
+			return
 		}
 		seen[h] = true
 		c.header = append(c.header, h)
 	}
-	return c
 }
 
+// csvError describes an error of csv.Reader at row: a syntax error or an
+// overlong record is EINVALID; an error of the underlying reader (the body
+// too large, the client gone) is returned as it is, so the caller answers
+// for it and does not report it as a row's mistake.
 func csvError(row int, err error) error {
 	var pe *csv.ParseError
-	if errors.As(err, &pe) {
+	switch {
+	case errors.Is(err, errRecordTooLong):
+		return hutong.Invalid(fmt.Sprintf("row %d is longer than %d bytes", row, MaxLine), []hutong.Violation{{Row: row, Rule: "length",
+			Message: fmt.Sprintf("the record starting at row %d is longer than %d bytes (an unclosed quote?)", row, MaxLine)}})
+	case errors.As(err, &pe):
 		return &hutong.Error{Code: hutong.EINVALID, Message: fmt.Sprintf("row %d: %v", pe.StartLine, pe.Err), Err: err}
 	}
-	if hutong.ErrorCode(err) == hutong.EINVALID {
-		return err
-	}
-	return &hutong.Error{Code: hutong.EINVALID, Message: fmt.Sprintf("row %d: cannot read the file: %v", row, err), Err: err}
+	return err
 }
 
 func (c *csvRows) Next() (int, map[string]string, error) {
+	if c.src != nil {
+		c.start()
+	}
 	if c.err != nil {
 		err := c.err
 		c.err = io.EOF
 		return c.row, nil, err
 	}
 	for {
+		c.lim.reset()
 		rec, err := c.r.Read()
 		if errors.Is(err, io.EOF) {
 			return c.row, nil, io.EOF
@@ -140,8 +194,9 @@ func (c *csvRows) Next() (int, map[string]string, error) {
 		}
 		if err != nil {
 			var pe *csv.ParseError
-			if errors.As(err, &pe) && !errors.Is(pe.Err, csv.ErrFieldCount) {
-				// Broken quoting leaves the reader nowhere sensible to resume.
+			if !errors.As(err, &pe) || !errors.Is(pe.Err, csv.ErrFieldCount) {
+				// Broken quoting, an overlong record or a failed read
+				// leaves the reader nowhere sensible to resume.
 				c.err = io.EOF
 			}
 			return c.row, nil, csvError(c.row, err)
@@ -175,7 +230,9 @@ type ndjsonRows struct {
 
 // NDJSONRows returns a hutong.RowReader over newline-delimited JSON: one
 // object per line whose keys are item names and whose values are strings,
-// numbers, booleans or null. Blank lines are skipped.
+// numbers, booleans or null. Blank lines are skipped. A line longer than
+// MaxLine is EINVALID and ends the rows; an error reading r is returned as
+// it is (not EINVALID) and ends them too.
 func NDJSONRows(r io.Reader) hutong.RowReader {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), MaxLine)
@@ -190,11 +247,17 @@ func (n *ndjsonRows) Next() (int, map[string]string, error) {
 				if errors.Is(err, bufio.ErrTooLong) {
 					return n.line + 1, nil, hutong.Errorf(hutong.EINVALID, "line %d is longer than %d bytes", n.line+1, MaxLine)
 				}
-				return n.line + 1, nil, &hutong.Error{Code: hutong.EINVALID, Message: fmt.Sprintf("line %d: cannot read the body", n.line+1), Err: err}
+				return n.line + 1, nil, fmt.Errorf("line %d: %w", n.line+1, err)
 			}
 			break
 		}
 		n.line++
+		if err := n.sc.Err(); err != nil {
+			// The read failed in the middle of this line: report the
+			// failure, not the cut line.
+			n.done = true
+			return n.line, nil, fmt.Errorf("line %d: %w", n.line, err)
+		}
 		b := bytes.TrimSpace(n.sc.Bytes())
 		if n.line == 1 {
 			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))

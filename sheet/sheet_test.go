@@ -121,7 +121,7 @@ func TestReadCatalog(t *testing.T) {
 			t.Errorf("ReadCatalogCSV(%q) = %v, want invalid", bad, err)
 		}
 	}
-	if _, err := ReadCatalog("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", []byte("PK\x03\x04junk")); hutong.ErrorCode(err) != hutong.EINVALID {
+	if _, err := ReadCatalog("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", strings.NewReader("PK\x03\x04junk"), 8); hutong.ErrorCode(err) != hutong.EINVALID {
 		t.Errorf("broken xlsx: %v", err)
 	}
 }
@@ -198,4 +198,53 @@ func FuzzNDJSONRows(f *testing.F) {
 		}
 		t.Fatalf("reader yielded more rows than the input has bytes")
 	})
+}
+
+// failingReader yields data, then err.
+type failingReader struct {
+	data string
+	err  error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.data == "" {
+		return 0, f.err
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+// TestRowReadersReadErrors checks that a failed read of the body (too
+// large, the client gone) ends the rows with that error, not with a row's
+// violation, and that an overlong CSV record ends them as invalid.
+func TestRowReadersReadErrors(t *testing.T) {
+	cut := errors.New("body cut")
+	for name, r := range map[string]hutong.RowReader{
+		"csv":    CSVRows(&failingReader{data: "a,b\n" + strings.Repeat("1,2\n", 30_000) + "3,", err: cut}),
+		"ndjson": NDJSONRows(&failingReader{data: strings.Repeat("{\"a\":\"1\"}\n", 10_000) + "{\"a\":", err: cut}),
+	} {
+		var err error
+		rows := 0
+		for ; err == nil; rows++ {
+			_, _, err = r.Next()
+		}
+		if rows < 10_000 || !errors.Is(err, cut) || hutong.ErrorCode(err) == hutong.EINVALID {
+			t.Errorf("%s: after %d rows got %v, want the read error, not invalid", name, rows, err)
+		}
+		if _, _, err := r.Next(); !errors.Is(err, io.EOF) {
+			t.Errorf("%s: after the read error got %v, want EOF", name, err)
+		}
+	}
+	r := CSVRows(strings.NewReader("a,b\n1,\"" + strings.Repeat("x", 2*MaxLine) + "\"\n2,3\n"))
+	if _, _, err := r.Next(); hutong.ErrorCode(err) != hutong.EINVALID || !strings.Contains(hutong.ErrorMessage(err), "longer than") {
+		t.Errorf("overlong record: got %v, want invalid", err)
+	}
+	if _, _, err := r.Next(); !errors.Is(err, io.EOF) {
+		t.Errorf("after an overlong record got %v, want EOF", err)
+	}
+	wide := strings.Repeat("c,", MaxColumns) + "c\n"
+	if _, _, err := CSVRows(strings.NewReader(wide)).Next(); hutong.ErrorCode(err) != hutong.EINVALID {
+		t.Errorf("a header of %d columns: got %v, want invalid", MaxColumns+1, err)
+	}
 }

@@ -11,9 +11,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -37,7 +39,8 @@ const authCacheTTL = 30 * time.Second
 
 // Auth implements hutong.AuthService.
 type Auth struct {
-	db *DB
+	db     *DB
+	hashes *hashPool // checks passwords at sign-in
 
 	mu    sync.Mutex
 	cache map[string]cachedActor // by SHA-256 of the token
@@ -50,8 +53,55 @@ type cachedActor struct {
 
 var _ hutong.AuthService = (*Auth)(nil)
 
-// NewAuth returns the auth service of db.
-func NewAuth(db *DB) *Auth { return &Auth{db: db, cache: map[string]cachedActor{}} }
+// NewAuth returns the auth service of db. It checks passwords on
+// max(1, GOMAXPROCS/2) workers with 8 sign-ins per worker waiting at most
+// (see hashPool).
+func NewAuth(db *DB) *Auth {
+	workers := max(1, runtime.GOMAXPROCS(0)/2)
+	return &Auth{db: db, hashes: newHashPool(workers, 8*workers), cache: map[string]cachedActor{}}
+}
+
+// hashPool bounds the password checks running at once. A check is 200,000
+// rounds of PBKDF2, a good part of a core for tens of milliseconds, and
+// sign-in is public: unbounded, a flood of wrong passwords takes every core
+// from the exchange. At most workers checks run; at most queue more wait,
+// and a sign-in past that is refused at once (EUNAVAILABLE, retry after a
+// second) rather than queued without end.
+type hashPool struct {
+	slots   chan struct{}
+	waiting atomic.Int64
+	queue   int64
+}
+
+func newHashPool(workers, queue int) *hashPool {
+	return &hashPool{slots: make(chan struct{}, workers), queue: int64(queue)}
+}
+
+// errHashBusy refuses a sign-in when the pool's queue is full.
+var errHashBusy = &hutong.Error{Code: hutong.EUNAVAILABLE, Message: "too many sign-ins are being checked; try again in a second", RetryAfter: 1}
+
+// do runs f on a worker. It returns errHashBusy when the queue is full and
+// ctx's error when ctx ends first; f has not run then.
+func (p *hashPool) do(ctx context.Context, f func()) error {
+	select {
+	case p.slots <- struct{}{}:
+	default:
+		if p.waiting.Add(1) > p.queue {
+			p.waiting.Add(-1)
+			return errHashBusy
+		}
+		select {
+		case p.slots <- struct{}{}:
+			p.waiting.Add(-1)
+		case <-ctx.Done():
+			p.waiting.Add(-1)
+			return ctx.Err()
+		}
+	}
+	defer func() { <-p.slots }()
+	f()
+	return nil
+}
 
 func tokenHash(s string) string {
 	h := sha256.Sum256([]byte(s))
@@ -275,20 +325,28 @@ func checkPassword(stored, password string) bool {
 	return err == nil && subtle.ConstantTimeCompare(got, want) == 1
 }
 
-// SignIn checks a password and opens a session of 12 hours.
+// SignIn checks a password and opens a session of 12 hours. The check runs
+// on the auth service's bounded pool (hashPool): when too many sign-ins
+// wait, it returns EUNAVAILABLE with a retry after a second.
 func (s *Auth) SignIn(ctx context.Context, login, password string) (string, error) {
 	wrong := hutong.Errorf(hutong.EUNAUTHORIZED, "wrong login or password")
+	if len(login) > 64 {
+		return "", wrong // no such login (validLogin)
+	}
 	var id int64
 	var hash string
 	err := s.db.ro.QueryRowContext(ctx, s.db.q(`SELECT id, password_hash FROM users WHERE login = ?`), login).Scan(&id, &hash)
-	if errors.Is(err, sql.ErrNoRows) {
-		checkPassword(dummyHash, password) // take as long as a real check
-		return "", wrong
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		hash = dummyHash // take as long as a real check
+	case err != nil:
 		return "", internal(err)
 	}
-	if !checkPassword(hash, password) {
+	ok := false
+	if err := s.hashes.do(ctx, func() { ok = checkPassword(hash, password) }); err != nil {
+		return "", err
+	}
+	if !ok || id == 0 {
 		return "", wrong
 	}
 	return s.IssueToken(ctx, id, 12*time.Hour)

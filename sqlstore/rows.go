@@ -72,15 +72,63 @@ func (s *Rows) ImportRows(ctx context.Context, code string, src hutong.RowReader
 		return nil, hutong.Errorf(hutong.ECONFLICT, "resource %s is hosted at its region's node; rows stay there", code)
 	}
 
+	// Read and validate the whole body first, into a spool file of
+	// canonical values, and take the write transaction only to insert: a
+	// client sending slowly must not hold the database's writer (on
+	// SQLite, the only one) while it sends.
 	v, err := newRowValidator(res.Items)
 	if err != nil {
 		return nil, internal(err)
 	}
+	sp, err := newSpool()
+	if err != nil {
+		return nil, internal(err)
+	}
+	defer sp.close()
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		num, raw, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if hutong.ErrorCode(err) != hutong.EINVALID {
+				return nil, err
+			}
+			v.add(hutong.Violation{Row: num, Rule: "syntax", Message: hutong.ErrorMessage(err)})
+			if v.tooMany() {
+				break
+			}
+			continue
+		}
+		vals, ok := v.row(num, raw)
+		if v.tooMany() {
+			break
+		}
+		if !ok || len(v.violations) > 0 {
+			continue // keep validating; nothing will be stored
+		}
+		if err := sp.write(vals); err != nil {
+			return nil, internal(err)
+		}
+	}
+	if len(v.violations) > 0 {
+		return nil, v.err()
+	}
+	if v.rows == 0 {
+		return nil, hutong.Errorf(hutong.EINVALID, "the file has no data rows")
+	}
+	if err := sp.rewind(); err != nil {
+		return nil, internal(err)
+	}
+
 	var result hutong.ImportResult
 	err = s.db.tx(ctx, func(tx *sql.Tx) error {
 		// Lock the resource row first, so that a concurrent change of its
-		// items waits for the import, and the import sees the items it
-		// validates against.
+		// items waits for the import, and check that the items are those
+		// the rows were validated against.
 		cur, err := s.db.storedResource(ctx, tx, code)
 		if err != nil {
 			return err
@@ -97,40 +145,14 @@ func (s *Rows) ImportRows(ctx context.Context, code string, src hutong.RowReader
 			}
 		}
 		ins := s.db.newInserter(tx, res.id, res.Items)
-		for {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			num, raw, err := src.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				if hutong.ErrorCode(err) != hutong.EINVALID {
-					return err
-				}
-				v.add(hutong.Violation{Row: num, Rule: "syntax", Message: hutong.ErrorMessage(err)})
-				if v.tooMany() {
-					break
-				}
-				continue
-			}
-			vals, ok := v.row(num, raw)
-			if v.tooMany() {
-				break
-			}
-			if !ok || len(v.violations) > 0 {
-				continue // keep validating; nothing will be committed
+		vals := make([]any, len(res.Items))
+		for range v.rows {
+			if err := sp.read(vals); err != nil {
+				return internal(fmt.Errorf("spooled rows: %w", err))
 			}
 			if err := ins.add(ctx, vals); err != nil {
 				return err
 			}
-		}
-		if len(v.violations) > 0 {
-			return v.err()
-		}
-		if v.rows == 0 {
-			return hutong.Errorf(hutong.EINVALID, "the file has no data rows")
 		}
 		if err := ins.flush(ctx); err != nil {
 			return err
@@ -147,6 +169,22 @@ func (s *Rows) ImportRows(ctx context.Context, code string, src hutong.RowReader
 		return nil, err
 	}
 	return &result, nil
+}
+
+// maxUnknownItems bounds the unknown item names a validator remembers (so
+// it reports each once): a file may name a new one on every row.
+const maxUnknownItems = 100
+
+// shorten cuts a name from a file to 64 runes for a report.
+func shorten(s string) string {
+	n := 0
+	for i := range s {
+		if n == 64 {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
 }
 
 // rowValidator checks imported rows against a resource's items.
@@ -191,8 +229,11 @@ func (v *rowValidator) row(num int, raw map[string]string) ([]any, bool) {
 	ok := true
 	for name := range raw {
 		if _, known := v.index[name]; !known && !v.unknown[name] {
-			v.unknown[name] = true
-			v.add(hutong.Violation{Row: num, Field: name, Rule: "unknown_item", Message: fmt.Sprintf("%q is not an information item of this resource", name)})
+			if len(v.unknown) < maxUnknownItems {
+				v.unknown[name] = true
+			}
+			short := shorten(name)
+			v.add(hutong.Violation{Row: num, Field: short, Rule: "unknown_item", Message: fmt.Sprintf("%q is not an information item of this resource", short)})
 			ok = false
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -45,8 +46,15 @@ type Config struct {
 	Postgres string `json:"postgres"`
 	// Members are the GB/T 2260 codes of the member provinces.
 	Members []string `json:"members"`
-	// MaxBodyBytes bounds request bodies.
-	MaxBodyBytes int64 `json:"max_body_bytes"`
+	// MaxBodyBytes bounds the body of a row import, MaxCatalogBytes that of
+	// a catalog import; other bodies are small JSON (64 KiB, a resource
+	// 256 KiB).
+	MaxBodyBytes    int64 `json:"max_body_bytes"`
+	MaxCatalogBytes int64 `json:"max_catalog_bytes"`
+	// TrustedProxies are the reverse proxies in front of the hub (CIDRs or
+	// addresses): only from them is X-Forwarded-For believed, for the
+	// client address that sign-in throttling counts failures by.
+	TrustedProxies []string `json:"trusted_proxies"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"log_level"`
 	// Origin names the hub's audit log in receipts.
@@ -80,6 +88,24 @@ type Config struct {
 	Scale float64 `json:"scale"`
 }
 
+// trustedProxies parses TrustedProxies: CIDRs, or addresses (one host).
+func (c Config) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		s = strings.TrimSpace(s)
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("config: trusted_proxies: %q is neither a CIDR (10.0.0.0/8) nor an address", s)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
 // witnessRegions returns the regions whose witness runs in the hub: the
 // configured ones, or every member province.
 func (c Config) witnessRegions() []string {
@@ -101,15 +127,16 @@ func (c Config) quorumOf(n int) int {
 // data under ./hutong-data.
 func DefaultConfig() Config {
 	return Config{
-		Addr:         ":8080",
-		Data:         "hutong-data",
-		Members:      []string{"110000", "120000", "130000"},
-		MaxBodyBytes: hhttp.DefaultMaxBodyBytes,
-		LogLevel:     "info",
-		Origin:       "hutong.local/jjj-hub",
-		ReplyDays:    10,
-		Seed:         demo.DefaultSeed,
-		Scale:        1,
+		Addr:            ":8080",
+		Data:            "hutong-data",
+		Members:         []string{"110000", "120000", "130000"},
+		MaxBodyBytes:    hhttp.DefaultMaxBodyBytes,
+		MaxCatalogBytes: hhttp.DefaultMaxCatalogBytes,
+		LogLevel:        "info",
+		Origin:          "hutong.local/jjj-hub",
+		ReplyDays:       10,
+		Seed:            demo.DefaultSeed,
+		Scale:           1,
 	}
 }
 
@@ -157,6 +184,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "demo seed (default 2260)")
 	scale := fs.Float64("scale", 0, "demo row-count scale (default 1: more than 100,000 rows)")
 	nodeAddr := fs.String("node-addr", "", "listen address of the node API (mutual TLS; default :8443)")
+	proxies := fs.String("trusted-proxies", "", "comma-separated CIDRs of the reverse proxies whose X-Forwarded-For is believed")
 	var nodes *bool
 	if m.demo {
 		nodes = fs.Bool("nodes", false, "run Beijing, Tianjin and Hebei as region nodes in this process, each keeping a dataset at its source")
@@ -202,6 +230,9 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	if *members != "" {
 		m.Config.Members = strings.Split(*members, ",")
 	}
+	if *proxies != "" {
+		m.Config.TrustedProxies = strings.Split(*proxies, ",")
+	}
 	if *seed != 0 {
 		m.Config.Seed = *seed
 	}
@@ -218,8 +249,11 @@ func (c Config) validate() error {
 	if len(c.Members) == 0 {
 		return errors.New("config: no member provinces")
 	}
-	if c.MaxBodyBytes <= 0 {
-		return errors.New("config: max_body_bytes must be positive")
+	if c.MaxBodyBytes <= 0 || c.MaxCatalogBytes <= 0 {
+		return errors.New("config: max_body_bytes and max_catalog_bytes must be positive")
+	}
+	if _, err := c.trustedProxies(); err != nil {
+		return err
 	}
 	if c.Scale < 0 || c.Scale > 100 {
 		return errors.New("config: scale must be between 0 and 100")
@@ -328,6 +362,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.HTTP = hhttp.NewServer()
 	m.HTTP.Addr = m.Config.Addr
 	m.HTTP.MaxBodyBytes = m.Config.MaxBodyBytes
+	m.HTTP.MaxCatalogBytes = m.Config.MaxCatalogBytes
+	m.HTTP.TrustedProxies, _ = m.Config.trustedProxies() // checked by validate
 	m.HTTP.Logger = m.Logger
 	m.HTTP.Witnesses = map[string]http.Handler{}
 	for _, w := range m.Witnesses {

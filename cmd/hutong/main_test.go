@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -160,6 +161,9 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"--log-level", "loud"}, false},
 		{[]string{"stray"}, false},
 		{[]string{"--config", "/nonexistent.json"}, false},
+		{[]string{"--trusted-proxies", "10.0.0.0/8,192.0.2.7,2001:db8::/32"}, true},
+		{[]string{"--trusted-proxies", "10.0.0.0/33"}, false},
+		{[]string{"--trusted-proxies", "proxy.local"}, false},
 	}
 	for _, tt := range tests {
 		m := NewMain()
@@ -177,5 +181,13 @@ func TestParseFlags(t *testing.T) {
 	m := NewMain()
 	if err := m.ParseFlags([]string{"--config", cfg, "--addr", ":7171"}, &bytes.Buffer{}); err != nil || m.Config.Addr != ":7171" || len(m.Config.Members) != 1 {
 		t.Errorf("config then flags: %+v, %v", m.Config, err)
+	}
+	os.WriteFile(cfg, []byte(`{"trusted_proxies": ["127.0.0.1", "10.1.0.0/16"]}`), 0o600)
+	m = NewMain()
+	if err := m.ParseFlags([]string{"--config", cfg}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if ps, err := m.Config.trustedProxies(); err != nil || fmt.Sprint(ps) != "[127.0.0.1/32 10.1.0.0/16]" {
+		t.Errorf("trusted_proxies: %v, %v", ps, err)
 	}
 }
