@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// Node is a region node (区域节点): the process that keeps a region's data
+// RegisteredNode is a region node (区域节点): the process that keeps a region's data
 // at its source and answers the hub's planned queries over mutual TLS.
-type Node struct {
+type RegisteredNode struct {
 	Region string `json:"region"` // GB/T 2260 province or city code
 	// URL is where the hub reaches the node (https, mutual TLS).
 	URL string `json:"url"`
@@ -84,11 +84,11 @@ type NodeService interface {
 	Enroll(ctx context.Context, r *EnrolmentRequest) (*Enrolment, error)
 
 	// Nodes lists the enrolled nodes.
-	Nodes(ctx context.Context) ([]Node, error)
+	Nodes(ctx context.Context) ([]RegisteredNode, error)
 
 	// NodeOf returns the active node serving region (or the node of its
 	// province), or ENOTFOUND.
-	NodeOf(ctx context.Context, region string) (*Node, error)
+	NodeOf(ctx context.Context, region string) (*RegisteredNode, error)
 
 	// Revoked reports whether the certificate with serial is revoked or
 	// unknown.
@@ -114,4 +114,18 @@ type NodeConfig struct {
 type NodeAgreement struct {
 	Agreement
 	MaskKey []byte `json:"mask_key"`
+}
+
+// NodeMayHost says whether the node of region may publish r (existing nil)
+// or replace existing with r: a node hosts resources of its own region
+// only, and replaces only node-hosted resources of its region, never one
+// the hub holds or another region's. It returns EFORBIDDEN saying why not.
+func NodeMayHost(region string, r, existing *Resource) error {
+	if !RegionContains(region, r.Region) {
+		return Errorf(EFORBIDDEN, "the node of region %s may not publish a resource of region %s", region, r.Region)
+	}
+	if existing != nil && (existing.Hosted != HostedNode || !RegionContains(region, existing.Region)) {
+		return Errorf(EFORBIDDEN, "resource %s exists and is not a node-hosted resource of region %s", existing.Code, region)
+	}
+	return nil
 }

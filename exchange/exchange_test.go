@@ -31,7 +31,7 @@ type fixture struct {
 	t        *testing.T
 	clock    *storetest.Clock
 	db       *sqlstore.DB
-	audit    *sqlstore.AuditLog
+	audit    *sqlstore.Journal
 	requests *sqlstore.Requests
 	x        *exchange.Service
 	masker   *standard.Masker
@@ -52,7 +52,7 @@ func newFixture(t *testing.T, n int) *fixture {
 		t.Fatal(err)
 	}
 	f.db = db
-	if f.audit, err = sqlstore.NewAuditLog(ctx, db, "test/hub"); err != nil {
+	if f.audit, err = sqlstore.OpenJournal(ctx, db, "test/hub"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

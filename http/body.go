@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/hutong/hutong/httperr"
 )
 
 // Body limits. Each route of the API names the limit of its body in the
@@ -60,7 +62,7 @@ func (s *Server) limit(c bodyLimit) int64 {
 }
 
 // admitBody bounds r's body to limit bytes before anything reads it: the
-// body is wrapped so that every failed read is a *bodyError, reading past
+// body is wrapped so that every failed read is a *httperr.BodyError, reading past
 // the limit fails with a *http.MaxBytesError (which writeError answers
 // 413), and a body whose declared length is past the limit fails so on its
 // first read, before a byte of it is taken from the connection. The handler
@@ -96,7 +98,7 @@ func admittedBody(r *http.Request) *requestBody {
 }
 
 // requestBody is a request's body as the handlers read it: bounded, and
-// with every failed read a *bodyError, so that what the client failed to
+// with every failed read a *httperr.BodyError, so that what the client failed to
 // send is told apart from what it sent wrong.
 type requestBody struct {
 	raw    io.ReadCloser // the body as the server gave it
@@ -109,7 +111,7 @@ type requestBody struct {
 
 func (b *requestBody) Read(p []byte) (int, error) {
 	if b.refuse != nil {
-		return 0, &bodyError{err: b.refuse}
+		return 0, &httperr.BodyError{Err: b.refuse}
 	}
 	n, err := b.rc.Read(p)
 	b.n += int64(n)
@@ -118,28 +120,20 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		b.done = true
 	case err != nil:
 		b.failed = true
-		err = &bodyError{err: err}
+		err = &httperr.BodyError{Err: err}
 	}
 	return n, err
 }
 
 func (b *requestBody) Close() error { return b.rc.Close() }
 
-// bodyError is a failure to read a request's body: past its limit (a
-// *http.MaxBytesError), too slow (a deadline), or cut off.
-type bodyError struct{ err error }
-
-func (e *bodyError) Error() string { return "reading the request body: " + e.err.Error() }
-func (e *bodyError) Unwrap() error { return e.err }
-
 // bodyErrorStatus returns the status and message of a failed body read.
-func (s *Server) bodyErrorStatus(e *bodyError) (int, string) {
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(e, &mbe):
-		return http.StatusRequestEntityTooLarge, "the request body is larger than the limit of " + formatBytes(mbe.Limit) + " for this endpoint"
-	case errors.Is(e, os.ErrDeadlineExceeded):
-		return http.StatusRequestTimeout, fmt.Sprintf("the request body did not arrive in time (a body is awaited for %s, an import's at %s/s at least)", s.ReadTimeout, formatBytes(MinUploadRate))
+func (s *Server) bodyErrorStatus(e *httperr.BodyError) (int, string) {
+	if status, msg, ok := httperr.TooLarge(e); ok {
+		return status, msg
+	}
+	if errors.Is(e, os.ErrDeadlineExceeded) {
+		return http.StatusRequestTimeout, fmt.Sprintf("the request body did not arrive in time (a body is awaited for %s, an import's at %s/s at least)", s.ReadTimeout, httperr.FormatBytes(MinUploadRate))
 	}
 	return http.StatusBadRequest, "the request body could not be read to its end (the connection was cut, or its encoding is broken)"
 }
@@ -198,7 +192,7 @@ func spoolBody(body io.Reader) (*os.File, int64, func(), error) {
 	n, err := io.Copy(f, body)
 	if err != nil {
 		done()
-		var be *bodyError
+		var be *httperr.BodyError
 		if errors.As(err, &be) {
 			return nil, 0, nil, be
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/httperr"
 )
 
 // Client calls a hutong hub's API. It is the Go SDK and what the CLI uses.
@@ -70,7 +71,7 @@ func (c *Client) do(ctx context.Context, method, path string, contentType string
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {
-		return decodeError(resp)
+		return httperr.Read(resp)
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil
@@ -79,15 +80,6 @@ func (c *Client) do(ctx context.Context, method, path string, contentType string
 		return fmt.Errorf("decode %s %s: %w", method, path, err)
 	}
 	return nil
-}
-
-func decodeError(resp *http.Response) error {
-	var body errorBody
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err := json.Unmarshal(raw, &body); err != nil || body.Error.Code == "" {
-		return &hutong.Error{Code: codeForStatus(resp.StatusCode), Message: fmt.Sprintf("%s: %s", resp.Status, strings.TrimSpace(string(raw)))}
-	}
-	return &hutong.Error{Code: body.Error.Code, Message: body.Error.Message, Details: body.Error.Details}
 }
 
 func (c *Client) getJSON(ctx context.Context, path string, out any) error {
@@ -352,7 +344,7 @@ func (c *Client) exchange(ctx context.Context, path, purpose string) (*http.Resp
 	}
 	if resp.StatusCode >= 400 {
 		defer resp.Body.Close()
-		return nil, decodeError(resp)
+		return nil, httperr.Read(resp)
 	}
 	return resp, nil
 }
@@ -408,8 +400,8 @@ func (c *Client) CreateNodeToken(ctx context.Context, region string, ttl time.Du
 }
 
 // Nodes lists the region nodes enrolled, revoked ones included.
-func (c *Client) Nodes(ctx context.Context) ([]hutong.Node, error) {
-	var out list[hutong.Node]
+func (c *Client) Nodes(ctx context.Context) ([]hutong.RegisteredNode, error) {
+	var out list[hutong.RegisteredNode]
 	if err := c.getJSON(ctx, "/api/v1/nodes", &out); err != nil {
 		return nil, err
 	}

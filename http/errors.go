@@ -6,69 +6,29 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/httperr"
 )
 
-// statusCodes maps hutong error codes to HTTP statuses, in one place.
-var statusCodes = map[string]int{
-	hutong.EINVALID:      http.StatusBadRequest,
-	hutong.ENOTFOUND:     http.StatusNotFound,
-	hutong.ECONFLICT:     http.StatusConflict,
-	hutong.EUNAUTHORIZED: http.StatusUnauthorized,
-	hutong.EFORBIDDEN:    http.StatusForbidden,
-	hutong.ERATELIMITED:  http.StatusTooManyRequests,
-	hutong.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	hutong.EINTERNAL:     http.StatusInternalServerError,
-}
-
-// codeForStatus is the reverse of statusCodes, for the client.
-func codeForStatus(status int) string {
-	for code, s := range statusCodes {
-		if s == status {
-			return code
-		}
-	}
-	switch {
-	case status == http.StatusRequestEntityTooLarge, status == http.StatusUnsupportedMediaType:
-		return hutong.EINVALID
-	case status >= 500:
-		return hutong.EINTERNAL
-	}
-	return hutong.EINVALID
-}
-
-// errorBody is the documented error shape.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string             `json:"code"`
-	Message string             `json:"message"`
-	Details []hutong.Violation `json:"details,omitempty"`
-}
-
-// writeError writes err in the documented shape. Only internal errors are
-// logged in full; their text never reaches the client.
+// writeError writes err in the documented shape (package httperr). Only
+// internal errors are logged in full; their text never reaches the client.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := hutong.ErrorCode(err)
-	status := statusCodes[code]
+	status := httperr.Status(code)
 	msg := hutong.ErrorMessage(err)
-	var mbe *http.MaxBytesError
 	var he *httpError
-	var be *bodyError
+	var be *httperr.BodyError
 	switch {
 	case errors.As(err, &he):
 		code, status, msg = he.code, he.status, he.msg
 	case errors.As(err, &be):
 		code = hutong.EINVALID
 		status, msg = s.bodyErrorStatus(be)
-	case errors.As(err, &mbe):
-		code, status = hutong.EINVALID, http.StatusRequestEntityTooLarge
-		msg = "the request body is larger than the limit of " + formatBytes(mbe.Limit)
+	case errors.As(err, new(*http.MaxBytesError)):
+		code = hutong.EINVALID
+		status, msg, _ = httperr.TooLarge(err)
 	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
 		// The client went away; nobody reads the answer.
 		code, status, msg = hutong.EUNAVAILABLE, 499, "request cancelled"
@@ -76,35 +36,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.Logger.ErrorContext(r.Context(), "internal error", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Any("err", err))
 	}
-	if code == hutong.ERATELIMITED || code == hutong.EUNAVAILABLE {
-		if secs := hutong.ErrorRetryAfter(err); secs > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-		} else if code == hutong.ERATELIMITED {
-			w.Header().Set("Retry-After", "1")
-		}
-	}
 	if unreadBody(r) {
 		// Refused before the body was read (too large, not allowed, a
 		// wrong type): close rather than read it to reuse the connection.
 		w.Header().Set("Connection", "close")
 	}
-	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: msg, Details: hutong.ErrorDetails(err)}})
-	body = append(body, '\n')
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	w.Write(body)
-}
-
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return strconv.FormatInt(n>>20, 10) + " MiB"
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return strconv.FormatInt(n>>10, 10) + " KiB"
-	}
-	return strconv.FormatInt(n, 10) + " bytes"
+	httperr.WriteStatus(w, status, code, msg, hutong.ErrorDetails(err), hutong.ErrorRetryAfter(err))
 }
 
 // writeJSON writes v as JSON with status.
@@ -140,7 +77,7 @@ func decodeJSON(r *http.Request, v any) error {
 
 func jsonError(err error) error {
 	var mbe *http.MaxBytesError
-	var be *bodyError
+	var be *httperr.BodyError
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {

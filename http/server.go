@@ -67,12 +67,9 @@ type Server struct {
 	// to submit checkpoints to Witnesses over HTTP; empty: none may.
 	WitnessToken string
 
-	// Dashboard services (dashboard*.go): exchange statistics, the
-	// air-quality comparison and the ledger's checkpoint and receipt
-	// checks. A nil one makes its page say the feature is unavailable.
-	Stats      hutong.StatsService
-	AirQuality hutong.AirQualityService
-	LedgerView hutong.LedgerView
+	// Web serves every path that is not the API's: the dashboard (package
+	// web). Without it those paths answer the JSON 404.
+	Web http.Handler
 
 	// Health, when set, says whether the hub can do its work: nil, or an
 	// error saying why not (its ledger failing or stuck). /healthz answers
@@ -80,7 +77,6 @@ type Server struct {
 	Health func() error
 
 	ready   atomic.Bool // set by SetReady; /healthz answers 503 until then
-	dash    *dashboard  // the web pages: every path that is not the API's
 	ln      net.Listener
 	srv     *http.Server
 	mux     *http.ServeMux
@@ -174,17 +170,50 @@ func NewServer() *Server {
 		s.mux.Handle(rt.pattern, s.serve(rt))
 		known.Handle(rt.pattern, http.NotFoundHandler())
 	}
-	// The dashboard serves every path that is not the API's; the API's
-	// unknown paths get the JSON 404 and 405 below (dashboard.go).
-	s.mux.Handle("/", s.dashboardOr(s.serve(route{pattern: "", access: public, h: func(w http.ResponseWriter, r *http.Request) error {
+	// The API's unknown paths get the JSON 404 and 405; every other path
+	// is the dashboard's (Web).
+	missing := s.serve(route{pattern: "", access: public, h: func(w http.ResponseWriter, r *http.Request) error {
 		if allow := allowed(known, r); len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
 			return &httpError{status: http.StatusMethodNotAllowed, code: hutong.EINVALID,
 				msg: fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allow, " or "))}
 		}
 		return hutong.Errorf(hutong.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path)
-	}})))
+	}})
+	for _, p := range []string{"/api", "/api/", "/ledger", "/ledger/", "/witness", "/witness/"} {
+		s.mux.Handle(p, missing)
+	}
+	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.Web == nil {
+			missing.ServeHTTP(w, r)
+			return
+		}
+		s.Web.ServeHTTP(w, r)
+	}))
 	return s
+}
+
+// Observe wraps h to count it under name in the metrics and log it as the
+// API's routes are: what the dashboard's pages share with the API.
+func (s *Server) Observe(name string, h http.Handler) http.Handler {
+	return s.observed(name, func(sw *statusWriter, r *http.Request) { h.ServeHTTP(sw, r) })
+}
+
+// AdmitBody bounds r's body to limit bytes before anything reads it, as
+// the API does for its routes (see admitBody); for the dashboard's forms.
+func (s *Server) AdmitBody(w http.ResponseWriter, r *http.Request, limit int64) {
+	s.admitBody(w, r, limit)
+}
+
+// SignIn checks a password through the sign-in throttle the API's
+// sign-in uses and returns a session token: for the dashboard's form.
+func (s *Server) SignIn(r *http.Request, login, password string) (string, error) {
+	var token string
+	err := s.signIn(r, login, func() (err error) {
+		token, err = s.Auth.SignIn(r.Context(), login, password)
+		return err
+	})
+	return token, err
 }
 
 // allowed returns the methods that routes serve on r's path.

@@ -6,23 +6,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/xuri/excelize/v2"
 
 	"github.com/hutong/hutong"
-	"github.com/hutong/hutong/exchange"
 	hhttp "github.com/hutong/hutong/http"
-	"github.com/hutong/hutong/policy"
-	"github.com/hutong/hutong/sqlite"
-	"github.com/hutong/hutong/sqlstore"
-	"github.com/hutong/hutong/standard"
+	"github.com/hutong/hutong/internal/hubtest"
 	"github.com/hutong/hutong/storetest"
 )
 
@@ -43,56 +36,8 @@ func newHub(t *testing.T) *hub {
 // newHubWith is newHub with configure applied to the server before it opens.
 func newHubWith(t *testing.T, configure func(*hhttp.Server)) *hub {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hutong.db"), sqlstore.Options{Members: []string{"110000", "120000", "130000"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := hhttp.NewServer()
-	s.Addr = "127.0.0.1:0"
-	s.MaxBodyBytes = 1 << 20
-	s.Logger = slog.New(slog.DiscardHandler)
-	rows := sqlstore.NewRows(db)
-	s.Directory, s.Catalog, s.Rows, s.Auth = sqlstore.NewDirectory(db), sqlstore.NewCatalog(db), rows, sqlstore.NewAuth(db)
-	audit, err := sqlstore.NewAuditLog(ctx, db, "test/hub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	requests, err := sqlstore.NewRequests(ctx, db, sqlstore.RequestOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Requests, s.PolicyText = requests, policy.Text
-	s.Exchange = &exchange.Service{Catalog: s.Catalog, Agreements: requests, Policy: policy.New(), Auditor: audit, Usage: audit,
-		Masker: &standard.Masker{Key: []byte("test key")}, Source: func(*hutong.Resource) (hutong.Source, error) { return rows, nil }}
-	if configure != nil {
-		configure(s)
-	}
-	if err := s.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		s.Close(context.Background())
-		audit.Close()
-		db.Close()
-	})
-	h := &hub{srv: s, url: s.URL()}
-	h.tj, h.bj, h.hb = storetest.Seed(t, storetest.Store{Directory: s.Directory})
-	admin := storetest.Admin(ctx)
-	token := func(u *hutong.User) string {
-		if err := s.Auth.CreateUser(admin, u, "password-1"); err != nil {
-			t.Fatal(err)
-		}
-		tok, err := s.Auth.IssueToken(ctx, u.ID, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	h.admin = token(&hutong.User{Login: "admin", Name: "管理员", Roles: []hutong.Role{hutong.RoleAdmin}})
-	h.steward = token(&hutong.User{Login: "tjyb-steward", Name: "天津医保", Department: h.tj.ID, Roles: []hutong.Role{hutong.RoleSteward}})
-	h.consume = token(&hutong.User{Login: "bjsj-consumer", Name: "北京数据", Department: h.bj.ID, Roles: []hutong.Role{hutong.RoleConsumer}})
-	return h
+	h := hubtest.New(t, configure)
+	return &hub{srv: h.Server, url: h.URL, admin: h.Admin, steward: h.Steward, consume: h.Consumer, tj: h.TJ, bj: h.BJ, hb: h.HB}
 }
 
 // call sends a request and returns the status and the body.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hutong/hutong"
 	hhttp "github.com/hutong/hutong/http"
+	"github.com/hutong/hutong/internal/formclient"
 )
 
 // clock is a settable time for the server's Now.
@@ -97,15 +98,15 @@ func TestSignInThrottle(t *testing.T) {
 	}
 
 	// The dashboard's sign-in form counts the same pairs.
-	b := newBrowserless(t, h)
-	_, page := b.do("GET", "/login", nil, nil)
-	resp, html := b.do("POST", "/login", url.Values{"csrf": {csrfOf(t, page)}, "login": {"tjyb-steward"}, "password": {"password-1"}}, attacker)
+	b := formclient.New(t, h.url)
+	_, page := b.Do("GET", "/login", nil, nil)
+	resp, html := b.Do("POST", "/login", url.Values{"csrf": {formclient.CSRF(t, page)}, "login": {"tjyb-steward"}, "password": {"password-1"}}, attacker)
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "2" || !strings.Contains(html, "登录失败次数过多") || !strings.Contains(html, `id="login-form"`) {
 		t.Errorf("dashboard sign-in of a throttled pair: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	clk.Add(2 * time.Second)
-	_, page = b.do("GET", "/login", nil, nil)
-	resp, _ = b.do("POST", "/login", url.Values{"csrf": {csrfOf(t, page)}, "login": {"tjyb-steward"}, "password": {"password-1"}, "next": {"/catalog"}}, attacker)
+	_, page = b.Do("GET", "/login", nil, nil)
+	resp, _ = b.Do("POST", "/login", url.Values{"csrf": {formclient.CSRF(t, page)}, "login": {"tjyb-steward"}, "password": {"password-1"}, "next": {"/catalog"}}, attacker)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("dashboard sign-in after the wait: %d, want 303", resp.StatusCode)
 	}

@@ -140,7 +140,7 @@ func TestOversizedJournalEntryIsRepaired(t *testing.T) {
 
 // failingJournal is a journal whose reads can be made to fail.
 type failingJournal struct {
-	*sqlstore.AuditLog
+	*sqlstore.Journal
 	fail atomic.Bool
 }
 
@@ -148,7 +148,7 @@ func (j *failingJournal) Entries(ctx context.Context, from uint64, limit int) ([
 	if j.fail.Load() {
 		return nil, errors.New("disk on fire")
 	}
-	return j.AuditLog.Entries(ctx, from, limit)
+	return j.Journal.Entries(ctx, from, limit)
 }
 
 // TestFailingLedgerIsUnhealthy: a ledger whose feeding failed says so in
@@ -161,12 +161,12 @@ func TestFailingLedgerIsUnhealthy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	journal, err := sqlstore.NewAuditLog(ctx, db, origin)
+	journal, err := sqlstore.OpenJournal(ctx, db, origin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer journal.Close()
-	j := &failingJournal{AuditLog: journal}
+	j := &failingJournal{Journal: journal}
 	l, err := ledger.Open(ctx, ledger.Config{Dir: filepath.Join(dir, "ledger"), Origin: origin, Journal: j, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

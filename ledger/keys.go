@@ -15,13 +15,9 @@ import (
 	"golang.org/x/mod/sumdb/note"
 )
 
-// Keys are the ledger's public keys (hutong.LedgerKeys), served at
-// /ledger/keys; a careful verifier keeps its own copy.
-type Keys = hutong.LedgerKeys
-
 // Verifiers returns the verifier of the log key and those of the witness
 // keys.
-func Verifiers(k Keys) (note.Verifier, []note.Verifier, error) {
+func Verifiers(k hutong.LedgerKeys) (note.Verifier, []note.Verifier, error) {
 	lv, err := note.NewVerifier(k.LogKey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("log key %q: %w", k.LogKey, err)
@@ -44,8 +40,8 @@ func Verifiers(k Keys) (note.Verifier, []note.Verifier, error) {
 }
 
 // ReadKeys reads a keys file (the JSON of /ledger/keys).
-func ReadKeys(path string) (Keys, error) {
-	var k Keys
+func ReadKeys(path string) (hutong.LedgerKeys, error) {
+	var k hutong.LedgerKeys
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return k, err

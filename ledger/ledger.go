@@ -87,7 +87,7 @@ type Log struct {
 	log      *slog.Logger
 
 	app  atomic.Pointer[appender] // Tessera, with the current witnesses
-	keys atomic.Pointer[Keys]
+	keys atomic.Pointer[hutong.LedgerKeys]
 
 	swap     sync.Mutex         // held while the witnesses change
 	stopFeed context.CancelFunc // stops the feeder between appends
@@ -176,11 +176,11 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 
 // open starts Tessera on the log's directory with witnesses ws, of which
 // quorum must cosign.
-func (l *Log) open(ctx context.Context, ws []WitnessEndpoint, quorum int) (*appender, *Keys, error) {
+func (l *Log) open(ctx context.Context, ws []WitnessEndpoint, quorum int) (*appender, *hutong.LedgerKeys, error) {
 	if quorum < 0 || quorum > len(ws) {
 		return nil, nil, fmt.Errorf("ledger: quorum %d of %d witnesses", quorum, len(ws))
 	}
-	keys := &Keys{Origin: l.cfg.Origin, LogKey: l.vkey, Quorum: quorum, WitnessKeys: []string{}}
+	keys := &hutong.LedgerKeys{Origin: l.cfg.Origin, LogKey: l.vkey, Quorum: quorum, WitnessKeys: []string{}}
 	opts := tessera.NewAppendOptions().
 		WithCheckpointSigner(l.signer).
 		WithBatching(feedChunk, 50*time.Millisecond).
@@ -455,7 +455,7 @@ func (l *Log) Record(ctx context.Context, e *hutong.AuditEvent) (*hutong.Receipt
 }
 
 // Keys returns the public keys of the ledger.
-func (l *Log) Keys() Keys { return *l.keys.Load() }
+func (l *Log) Keys() hutong.LedgerKeys { return *l.keys.Load() }
 
 // Origin returns the log's origin.
 func (l *Log) Origin() string { return l.cfg.Origin }

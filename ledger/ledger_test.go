@@ -33,7 +33,7 @@ const origin = "hutong.test/hub"
 type hub struct {
 	dir       string
 	db        *sqlstore.DB
-	journal   *sqlstore.AuditLog
+	journal   *sqlstore.Journal
 	witnesses []*ledger.Witness
 	log       *ledger.Log
 	refused   []string
@@ -53,7 +53,7 @@ func openHubWith(t testing.TB, dir string, extra map[string]http.Handler) *hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.journal, err = sqlstore.NewAuditLog(ctx, h.db, origin); err != nil {
+	if h.journal, err = sqlstore.OpenJournal(ctx, h.db, origin); err != nil {
 		t.Fatal(err)
 	}
 	logKey, err := ledger.LogKey(filepath.Join(dir, "ledger"), origin)
@@ -268,13 +268,13 @@ func TestTamperIsDetected(t *testing.T) {
 }
 
 // log2Keys returns the keys of a closed hub's ledger from its files.
-func (h *hub) log2Keys(t *testing.T) ledger.Keys {
+func (h *hub) log2Keys(t *testing.T) hutong.LedgerKeys {
 	t.Helper()
 	logKey, err := ledger.LogKey(filepath.Join(h.dir, "ledger"), origin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := ledger.Keys{Origin: origin, LogKey: logKey, Quorum: 2}
+	k := hutong.LedgerKeys{Origin: origin, LogKey: logKey, Quorum: 2}
 	for _, w := range h.witnesses {
 		k.WitnessKeys = append(k.WitnessKeys, w.Key)
 	}
@@ -411,7 +411,7 @@ func TestJournalBehindLogRefusesToStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	j, err := sqlstore.NewAuditLog(ctx, db, origin)
+	j, err := sqlstore.OpenJournal(ctx, db, origin)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ type Source interface {
 // Verifier checks the ledger with the transparency-dev client libraries,
 // trusting nothing but its keys.
 type Verifier struct {
-	Keys   Keys
+	Keys   hutong.LedgerKeys
 	Source Source
 	// Visit, when set, sees every entry VerifyLog checks, in order.
 	Visit func(index uint64, ev *hutong.AuditEvent)
@@ -45,7 +45,7 @@ type Checkpoint struct {
 
 // VerifyCheckpoint checks raw: signed by the log's key, for its origin,
 // and cosigned by at least the quorum of the witnesses.
-func VerifyCheckpoint(k Keys, raw []byte) (*Checkpoint, error) {
+func VerifyCheckpoint(k hutong.LedgerKeys, raw []byte) (*Checkpoint, error) {
 	lv, ws, err := Verifiers(k)
 	if err != nil {
 		return nil, err

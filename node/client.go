@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/httperr"
 	"github.com/hutong/hutong/pki"
 )
 
@@ -25,14 +26,14 @@ const DefaultTimeout = 5 * time.Second
 
 // Register is the part of the hub's node register the client needs.
 type Register interface {
-	NodeOf(ctx context.Context, region string) (*hutong.Node, error)
+	NodeOf(ctx context.Context, region string) (*hutong.RegisteredNode, error)
 }
 
-// Client is the hub's side of the node protocol: a hutong.Source for
+// Remote is the hub's side of the node protocol: a hutong.Source for
 // node-hosted resources. It signs each planned query with the hub's query
 // key, sends it to the resource's region node over mutual TLS and reads
 // the rows the node streams back, masked by the node.
-type Client struct {
+type Remote struct {
 	Nodes Register
 	CA    *x509.CertPool   // the hub's CA: node certificates must chain to it
 	Cert  *tls.Certificate // the hub's client certificate
@@ -46,12 +47,12 @@ type Client struct {
 	clients map[string]*http.Client // by certificate serial
 }
 
-var _ hutong.MaskingSource = (*Client)(nil)
+var _ hutong.MaskingSource = (*Remote)(nil)
 
 // MasksRows reports that nodes mask rows before they leave the region.
-func (c *Client) MasksRows() bool { return true }
+func (c *Remote) MasksRows() bool { return true }
 
-func (c *Client) timeout() time.Duration {
+func (c *Remote) timeout() time.Duration {
 	if c.Timeout > 0 {
 		return c.Timeout
 	}
@@ -60,7 +61,7 @@ func (c *Client) timeout() time.Duration {
 
 // httpClient returns the client that talks to node n: it trusts only the
 // hub's CA and only a certificate for n's region with n's serial.
-func (c *Client) httpClient(n *hutong.Node) *http.Client {
+func (c *Remote) httpClient(n *hutong.RegisteredNode) *http.Client {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if hc, ok := c.clients[n.Serial]; ok {
@@ -100,7 +101,7 @@ func (c *Client) httpClient(n *hutong.Node) *http.Client {
 }
 
 // CloseIdleConnections closes the connections to nodes not in use.
-func (c *Client) CloseIdleConnections() {
+func (c *Remote) CloseIdleConnections() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, hc := range c.clients {
@@ -109,9 +110,9 @@ func (c *Client) CloseIdleConnections() {
 }
 
 // Read sends q to the node of r's region and yields the rows it returns.
-func (c *Client) Read(ctx context.Context, r *hutong.Resource, q hutong.SourceQuery, yield func(hutong.SourceRow) error) error {
+func (c *Remote) Read(ctx context.Context, r *hutong.Resource, q hutong.SourceQuery, yield func(hutong.SourceRow) error) error {
 	nq := c.nodeQuery(r, q, false)
-	return c.call(ctx, r, nq, "/v1/query", func(n *hutong.Node, body io.Reader) error {
+	return c.call(ctx, r, nq, "/v1/query", func(n *hutong.RegisteredNode, body io.Reader) error {
 		_, err := ReadRows(body, len(q.Fields), yield)
 		if errors.Is(err, errTruncated) {
 			return unavailable(n.Region, "its answer broke off part way")
@@ -121,12 +122,12 @@ func (c *Client) Read(ctx context.Context, r *hutong.Resource, q hutong.SourceQu
 }
 
 // Count asks the node of r's region how many rows match q.
-func (c *Client) Count(ctx context.Context, r *hutong.Resource, q hutong.SourceQuery) (int64, error) {
+func (c *Remote) Count(ctx context.Context, r *hutong.Resource, q hutong.SourceQuery) (int64, error) {
 	var out struct {
 		Count int64 `json:"count"`
 	}
 	nq := c.nodeQuery(r, q, true)
-	err := c.call(ctx, r, nq, "/v1/count", func(n *hutong.Node, body io.Reader) error {
+	err := c.call(ctx, r, nq, "/v1/count", func(n *hutong.RegisteredNode, body io.Reader) error {
 		if err := json.NewDecoder(body).Decode(&out); err != nil {
 			return unavailable(n.Region, "its count could not be read: "+err.Error())
 		}
@@ -135,7 +136,7 @@ func (c *Client) Count(ctx context.Context, r *hutong.Resource, q hutong.SourceQ
 	return out.Count, err
 }
 
-func (c *Client) nodeQuery(r *hutong.Resource, q hutong.SourceQuery, count bool) *hutong.NodeQuery {
+func (c *Remote) nodeQuery(r *hutong.Resource, q hutong.SourceQuery, count bool) *hutong.NodeQuery {
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
@@ -152,7 +153,7 @@ func (c *Client) nodeQuery(r *hutong.Resource, q hutong.SourceQuery, count bool)
 // call posts a signed query to the node and hands read its answer. A
 // node that does not connect, answer or keep sending within the timeout
 // makes the call EUNAVAILABLE, naming the region.
-func (c *Client) call(ctx context.Context, r *hutong.Resource, nq *hutong.NodeQuery, path string, read func(*hutong.Node, io.Reader) error) error {
+func (c *Remote) call(ctx context.Context, r *hutong.Resource, nq *hutong.NodeQuery, path string, read func(*hutong.RegisteredNode, io.Reader) error) error {
 	n, err := c.Nodes.NodeOf(ctx, r.Region)
 	if err != nil {
 		return hutong.Errorf(hutong.EUNAVAILABLE, "resource %s is held at the node of region %s, and no node of that region is enrolled", r.Code, r.Region)
@@ -193,7 +194,7 @@ func (c *Client) call(ctx context.Context, r *hutong.Resource, nq *hutong.NodeQu
 }
 
 // failure names why a call to node n failed.
-func (c *Client) failure(ctx context.Context, n *hutong.Node, stalled, err error) error {
+func (c *Remote) failure(ctx context.Context, n *hutong.RegisteredNode, stalled, err error) error {
 	switch cause := context.Cause(ctx); {
 	case cause == stalled:
 		return unavailable(n.Region, fmt.Sprintf("it did not answer within %s", c.timeout()))
@@ -213,8 +214,8 @@ func unavailable(region, why string) error {
 }
 
 // nodeError turns a node's error answer into the error the hub reports.
-func nodeError(n *hutong.Node, resp *http.Response) error {
-	err := readError(resp)
+func nodeError(n *hutong.RegisteredNode, resp *http.Response) error {
+	err := httperr.Read(resp)
 	var e *hutong.Error
 	if !errors.As(err, &e) {
 		return unavailable(n.Region, "it answered "+err.Error())

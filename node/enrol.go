@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/httperr"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/pki"
 )
@@ -119,7 +120,7 @@ func Enrol(ctx context.Context, dir, hubURL, token, nodeURL string, logger *slog
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-		return nil, fmt.Errorf("the hub refused the enrolment: %w", readError(resp))
+		return nil, fmt.Errorf("the hub refused the enrolment: %w", httperr.Read(resp))
 	}
 	var e hutong.Enrolment
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&e); err != nil {
@@ -209,22 +210,7 @@ func getJSON(ctx context.Context, hc *http.Client, url string, out any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return readError(resp)
+		return httperr.Read(resp)
 	}
 	return json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(out)
-}
-
-// readError reads an error answer in the documented shape.
-func readError(resp *http.Response) error {
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if json.Unmarshal(b, &e) != nil || e.Error.Code == "" {
-		return fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	return &hutong.Error{Code: e.Error.Code, Message: e.Error.Message}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/httperr"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/pki"
 	"github.com/hutong/hutong/standard"
@@ -52,7 +52,7 @@ type Node struct {
 	syncMu   sync.Mutex // one agreement fetch at a time
 	syncWait time.Duration
 	replay   replayCache
-	verified sync.Map // SHA-256 of client certificates whose chain verified
+	peers    pki.PeerVerifier // checks the hub's client certificate
 
 	srv  *http.Server
 	ln   net.Listener
@@ -89,7 +89,7 @@ func Open(ctx context.Context, dir string, cfg *Config, logger *slog.Logger) (_ 
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{Dir: dir, Config: cfg, Logger: logger, state: st, cert: cert, ca: ca, queryKey: qk, sources: map[string]*hosted{}}
+	n := &Node{Dir: dir, Config: cfg, Logger: logger, state: st, cert: cert, ca: ca, peers: pki.PeerVerifier{Roots: ca}, queryKey: qk, sources: map[string]*hosted{}}
 	if n.syncWait, err = cfg.syncInterval(); err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func OpenAuditor(ctx context.Context, dir string, logger *slog.Logger) (*Node, e
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{Dir: dir, Config: &Config{}, Logger: logger, state: st, cert: cert, ca: ca, queryKey: qk, sources: map[string]*hosted{}}
+	n := &Node{Dir: dir, Config: &Config{}, Logger: logger, state: st, cert: cert, ca: ca, peers: pki.PeerVerifier{Roots: ca}, queryKey: qk, sources: map[string]*hosted{}}
 	if n.log, err = openLog(filepath.Join(dir, "node.db"), logger); err != nil {
 		return nil, err
 	}
@@ -366,7 +366,7 @@ func (n *Node) publish(ctx context.Context) error {
 		}
 		err = nil
 		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-			err = fmt.Errorf("publishing %s: %w", code, readError(resp))
+			err = fmt.Errorf("publishing %s: %w", code, httperr.Read(resp))
 		}
 		resp.Body.Close()
 		if err != nil {
@@ -451,7 +451,7 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("POST /witness/add-checkpoint", func(w http.ResponseWriter, r *http.Request) {
 		if err := n.checkHub(r); err != nil {
 			n.log.add(&Served{Kind: "witness", Time: n.now(), Decision: "deny", Reason: hutong.ErrorMessage(err), Peer: peer(r)})
-			writeError(w, err)
+			httperr.Write(w, err)
 			return
 		}
 		n.witness.ServeHTTP(w, r)
@@ -466,31 +466,13 @@ func (n *Node) Handler() http.Handler {
 // checkHub checks that the caller presented the hub's certificate: issued
 // by the hub's CA, for client use, unexpired, named as the hub.
 func (n *Node) checkHub(r *http.Request) error {
-	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-		return hutong.Errorf(hutong.EUNAUTHORIZED, "the node answers the hub only: present the hub's client certificate")
-	}
-	leaf := r.TLS.PeerCertificates[0]
-	now := n.now()
-	if now.Before(leaf.NotBefore) || now.After(leaf.NotAfter) {
-		return hutong.Errorf(hutong.EUNAUTHORIZED, "the client certificate is not valid now: it is valid from %s to %s", leaf.NotBefore.Format(time.RFC3339), leaf.NotAfter.Format(time.RFC3339))
-	}
-	// A chain verified once is verified: the signatures do not change.
-	// Only the validity period above depends on the time.
-	sum := sha256.Sum256(leaf.Raw)
-	if _, ok := n.verified.Load(sum); ok {
-		return nil
-	}
-	inter := x509.NewCertPool()
-	for _, c := range r.TLS.PeerCertificates[1:] {
-		inter.AddCert(c)
-	}
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: n.ca, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
-		return hutong.Errorf(hutong.EUNAUTHORIZED, "the client certificate is not valid: %v", err)
+	leaf, err := n.peers.Verify(r.TLS, n.now())
+	if err != nil {
+		return hutong.Errorf(hutong.EUNAUTHORIZED, "the node answers the hub only: %v", err)
 	}
 	if leaf.Subject.CommonName != pki.HubName {
 		return hutong.Errorf(hutong.EUNAUTHORIZED, "the client certificate is %q's, not the hub's", leaf.Subject.CommonName)
 	}
-	n.verified.Store(sum, struct{}{})
 	return nil
 }
 
@@ -519,7 +501,7 @@ func (n *Node) handleQuery(w http.ResponseWriter, r *http.Request) {
 	refuse := func(err error) {
 		entry.Reason = hutong.ErrorMessage(err)
 		n.Logger.Warn("node: query refused", "query", entry.Query, "peer", entry.Peer, "reason", entry.Reason)
-		writeError(w, err)
+		httperr.Write(w, err)
 	}
 
 	if err := n.checkHub(r); err != nil {
@@ -710,22 +692,4 @@ func (c *replayCache) add(id replayKey, until, now time.Time) bool {
 	}
 	c.seen[id] = until
 	return true
-}
-
-// statusCodes are the HTTP statuses of the error codes, as the hub's API
-// answers them (DESIGN.md's outside contract).
-var statusCodes = map[string]int{
-	hutong.EINVALID: 400, hutong.EUNAUTHORIZED: 401, hutong.EFORBIDDEN: 403, hutong.ENOTFOUND: 404,
-	hutong.ECONFLICT: 409, hutong.ERATELIMITED: 429, hutong.EUNAVAILABLE: 503,
-}
-
-// writeError writes err in the documented error shape.
-func writeError(w http.ResponseWriter, err error) {
-	status := statusCodes[hutong.ErrorCode(err)]
-	if status == 0 {
-		status = 500
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": hutong.ErrorCode(err), "message": hutong.ErrorMessage(err)}})
 }

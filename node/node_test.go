@@ -39,7 +39,7 @@ type nodeFixture struct {
 	hub    *tls.Certificate
 	key    ed25519.PrivateKey
 	node   *Node
-	client *Client
+	client *Remote
 	ags    atomic.Pointer[[]*hutong.Agreement]
 	syncs  atomic.Int64
 	addr   string
@@ -119,19 +119,19 @@ func newNodeFixture(t *testing.T) *nodeFixture {
 	t.Cleanup(func() { f.node.Close() })
 	f.waitReady()
 
-	reg := registerFunc(func(ctx context.Context, region string) (*hutong.Node, error) {
-		return &hutong.Node{Region: testRegion, URL: "https://" + f.addr, Serial: pki.Serial(cert)}, nil
+	reg := registerFunc(func(ctx context.Context, region string) (*hutong.RegisteredNode, error) {
+		return &hutong.RegisteredNode{Region: testRegion, URL: "https://" + f.addr, Serial: pki.Serial(cert)}, nil
 	})
-	f.client = &Client{Nodes: reg, CA: f.ca.Pool(), Cert: f.hub, Key: f.key, Timeout: 2 * time.Second}
+	f.client = &Remote{Nodes: reg, CA: f.ca.Pool(), Cert: f.hub, Key: f.key, Timeout: 2 * time.Second}
 	t.Cleanup(f.client.CloseIdleConnections)
 	return f
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
-type registerFunc func(ctx context.Context, region string) (*hutong.Node, error)
+type registerFunc func(ctx context.Context, region string) (*hutong.RegisteredNode, error)
 
-func (f registerFunc) NodeOf(ctx context.Context, region string) (*hutong.Node, error) {
+func (f registerFunc) NodeOf(ctx context.Context, region string) (*hutong.RegisteredNode, error) {
 	return f(ctx, region)
 }
 

@@ -3,7 +3,7 @@
 // FeatureCollection, from the unpacked npm package china-geojson (antvis,
 // MIT). It is run by scripts/vendor-web.sh:
 //
-//	node scripts/jjj-geojson.js PACKAGE/src/geojson > http/assets/vendor/jjj.geo.json
+//	node scripts/jjj-geojson.js PACKAGE/src/geojson > web/assets/vendor/jjj.geo.json
 //
 // Each feature's properties.name is the GB/T 2260 code of its division, so
 // the dashboard joins data to the map by code:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# vendor-web.sh regenerates http/assets/vendor/, the browser packages the
+# vendor-web.sh regenerates web/assets/vendor/, the browser packages the
 # dashboard embeds: htmx, Apache ECharts, echarts-wordcloud and a 京津冀 map
 # (jjj.geo.json) built from china-geojson. Nothing of the dashboard loads
 # from the internet; these files are committed and embedded with //go:embed.
@@ -28,7 +28,7 @@ GEO_PACKAGE=china-geojson@1.0.0
 GEO_SHA256=b6b9367b490f35f24531cd280201fa540a1469c50182298478bb7602c06c907c
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-out="$root/http/assets/vendor"
+out="$root/web/assets/vendor"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"

@@ -14,11 +14,11 @@ import (
 )
 
 var (
-	_ hutong.Auditor = (*AuditLog)(nil)
-	_ hutong.Usage   = (*AuditLog)(nil)
+	_ hutong.Auditor = (*Journal)(nil)
+	_ hutong.Usage   = (*Journal)(nil)
 )
 
-// AuditLog records audit events in the audit_log table, appending them in
+// Journal records audit events in the audit_log table, appending them in
 // batches: concurrent Record calls share one transaction, so an exchange
 // under load pays for a commit per batch, not per call. Each entry is the
 // event's canonical JSON with its RFC 6962 leaf hash; the table is also the
@@ -26,7 +26,7 @@ var (
 //
 // It is the stand-in of the verifiable ledger, which replaces it as the
 // Auditor; Usage keeps reading this table.
-type AuditLog struct {
+type Journal struct {
 	db     *DB
 	origin string
 
@@ -55,22 +55,22 @@ type AuditLog struct {
 
 // Committed returns a channel that receives after entries were committed;
 // wake-ups coalesce, so a reader reads all new entries when it wakes.
-func (l *AuditLog) Committed() <-chan struct{} { return l.committed }
+func (l *Journal) Committed() <-chan struct{} { return l.committed }
 
 // Next returns the index the next entry will get.
-func (l *AuditLog) Next() uint64 {
+func (l *Journal) Next() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.next
 }
 
 // Stats returns the events recorded and the batches they were written in.
-func (l *AuditLog) Stats() (events, batches uint64) {
+func (l *Journal) Stats() (events, batches uint64) {
 	return l.events.Load(), l.batches.Load()
 }
 
 // insert returns the prepared statement that inserts n entries.
-func (l *AuditLog) insert(ctx context.Context, n int) (*sql.Stmt, error) {
+func (l *Journal) insert(ctx context.Context, n int) (*sql.Stmt, error) {
 	l.stmtMu.Lock()
 	defer l.stmtMu.Unlock()
 	if st, ok := l.stmts[n]; ok {
@@ -109,10 +109,10 @@ const (
 // SQLite's and PostgreSQL's bind-parameter limits.
 const maxBatch = 256
 
-// NewAuditLog starts the audit log of db with the given origin (the name
+// OpenJournal starts the audit log of db with the given origin (the name
 // receipts carry). Close stops it.
-func NewAuditLog(ctx context.Context, db *DB, origin string) (*AuditLog, error) {
-	l := &AuditLog{db: db, origin: origin, queue: make(chan *pendingEvent, 4*maxBatch), done: make(chan struct{}),
+func OpenJournal(ctx context.Context, db *DB, origin string) (*Journal, error) {
+	l := &Journal{db: db, origin: origin, queue: make(chan *pendingEvent, 4*maxBatch), done: make(chan struct{}),
 		committed: make(chan struct{}, 1), outboxWake: make(chan struct{}, 1)}
 	var max sql.NullInt64
 	if err := db.auditRO.QueryRowContext(ctx, `SELECT MAX(idx) FROM audit_log`).Scan(&max); err != nil {
@@ -132,7 +132,7 @@ func NewAuditLog(ctx context.Context, db *DB, origin string) (*AuditLog, error) 
 }
 
 // Close stops accepting events, writes those queued and returns.
-func (l *AuditLog) Close() error {
+func (l *Journal) Close() error {
 	close(l.done)
 	l.wg.Wait()
 	l.stmtMu.Lock()
@@ -161,7 +161,7 @@ func LeafHash(entry []byte) []byte {
 // a client sent can never make an entry too large for the ledger; an
 // entry that is still too large is refused on its own (EINVALID) and gets
 // no index. It returns EUNAVAILABLE when the log cannot take e.
-func (l *AuditLog) Record(ctx context.Context, e *hutong.AuditEvent) (*hutong.Receipt, error) {
+func (l *Journal) Record(ctx context.Context, e *hutong.AuditEvent) (*hutong.Receipt, error) {
 	if e.Time.IsZero() {
 		e.Time = l.db.now()
 	}
@@ -185,7 +185,7 @@ func (l *AuditLog) Record(ctx context.Context, e *hutong.AuditEvent) (*hutong.Re
 	return p.rec, p.err
 }
 
-func (l *AuditLog) run() {
+func (l *Journal) run() {
 	defer l.wg.Done()
 	batch := make([]*pendingEvent, 0, maxBatch)
 	timer := time.NewTimer(time.Hour)
@@ -240,7 +240,7 @@ func (l *AuditLog) run() {
 
 // commit writes a batch in one statement and answers its callers. The
 // caller holds commitMu.
-func (l *AuditLog) commit(batch []*pendingEvent) {
+func (l *Journal) commit(batch []*pendingEvent) {
 	l.mu.Lock()
 	first := l.next
 	l.mu.Unlock()
@@ -290,7 +290,7 @@ func (l *AuditLog) commit(batch []*pendingEvent) {
 // under agreement since t: rows of allowed reads and finished exports,
 // probes of every call that spent them (a call refused after its probes
 // were reserved spent them too).
-func (l *AuditLog) UsedSince(ctx context.Context, agreement string, t time.Time) (hutong.Use, error) {
+func (l *Journal) UsedSince(ctx context.Context, agreement string, t time.Time) (hutong.Use, error) {
 	var rows, probes sql.NullInt64
 	err := l.db.auditRO.QueryRowContext(ctx, l.db.q(`SELECT
 		SUM(CASE WHEN decision = 'allow' AND kind IN (?, ?) THEN rows ELSE 0 END), SUM(probes)
@@ -305,7 +305,7 @@ func (l *AuditLog) UsedSince(ctx context.Context, agreement string, t time.Time)
 // Replace sets the entry at index to data, for the ledger to repair an
 // entry that its log cannot hold (one recorded before entries were
 // bounded). It refuses an index the journal does not hold.
-func (l *AuditLog) Replace(ctx context.Context, index uint64, data []byte) error {
+func (l *Journal) Replace(ctx context.Context, index uint64, data []byte) error {
 	res, err := l.db.auditRW.ExecContext(ctx, l.db.q(`UPDATE audit_log SET entry = ? WHERE idx = ?`), string(data), int64(index))
 	if err != nil {
 		return internal(err)
@@ -317,7 +317,7 @@ func (l *AuditLog) Replace(ctx context.Context, index uint64, data []byte) error
 }
 
 // Entries returns the entries from index from on, at most limit of them.
-func (l *AuditLog) Entries(ctx context.Context, from uint64, limit int) ([]hutong.LogEntry, error) {
+func (l *Journal) Entries(ctx context.Context, from uint64, limit int) ([]hutong.LogEntry, error) {
 	rows, err := l.db.auditRO.QueryContext(ctx, l.db.q(`SELECT idx, entry FROM audit_log WHERE idx >= ? ORDER BY idx LIMIT ?`), int64(from), limit)
 	if err != nil {
 		return nil, internal(err)

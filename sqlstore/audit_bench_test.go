@@ -20,7 +20,7 @@ func BenchmarkAuditRecord(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	l, _ := sqlstore.NewAuditLog(context.Background(), db, "x")
+	l, _ := sqlstore.OpenJournal(context.Background(), db, "x")
 	defer l.Close()
 	b.SetParallelism(16)
 	var once sync.Once

@@ -87,7 +87,7 @@ type DB struct {
 
 	// journal is the audit journal whose outbox records every change
 	// (outbox.go); nil until NewAuditLog opens it.
-	journal *AuditLog
+	journal *Journal
 }
 
 // Open returns a DB on rw (and ro for reads, or rw when ro is nil). The

@@ -38,21 +38,21 @@ type NodeOptions struct {
 	OnChange func()
 }
 
-// Nodes implements hutong.NodeService: enrolment tokens, the certificates
+// NodeRegister implements hutong.NodeService: enrolment tokens, the certificates
 // the CA issues to nodes, and revocation. The register is small and read
 // on every node connection, so it is cached in memory.
-type Nodes struct {
+type NodeRegister struct {
 	db  *DB
 	opt NodeOptions
 
 	mu    sync.RWMutex
-	nodes []hutong.Node // every node ever enrolled, newest first
+	nodes []hutong.RegisteredNode // every node ever enrolled, newest first
 }
 
-var _ hutong.NodeService = (*Nodes)(nil)
+var _ hutong.NodeService = (*NodeRegister)(nil)
 
-// NewNodes returns the node register on db.
-func NewNodes(ctx context.Context, db *DB, opt NodeOptions) (*Nodes, error) {
+// NewNodeRegister returns the node register on db.
+func NewNodeRegister(ctx context.Context, db *DB, opt NodeOptions) (*NodeRegister, error) {
 	if opt.CA == nil {
 		return nil, errors.New("sqlstore: the node register needs the hub's CA")
 	}
@@ -62,19 +62,19 @@ func NewNodes(ctx context.Context, db *DB, opt NodeOptions) (*Nodes, error) {
 	if opt.Ledger == nil {
 		opt.Ledger = func() hutong.LedgerKeys { return hutong.LedgerKeys{} }
 	}
-	s := &Nodes{db: db, opt: opt}
+	s := &NodeRegister{db: db, opt: opt}
 	return s, s.load(ctx)
 }
 
-func (s *Nodes) load(ctx context.Context) error {
+func (s *NodeRegister) load(ctx context.Context) error {
 	rows, err := s.db.ro.QueryContext(ctx, `SELECT serial, region, url, fingerprint, not_after, witness_key, enrolled_at, revoked_at FROM nodes ORDER BY enrolled_at DESC, serial`)
 	if err != nil {
 		return internal(err)
 	}
 	defer rows.Close()
-	var nodes []hutong.Node
+	var nodes []hutong.RegisteredNode
 	for rows.Next() {
-		var n hutong.Node
+		var n hutong.RegisteredNode
 		var revoked sql.NullTime
 		if err := rows.Scan(&n.Serial, &n.Region, &n.URL, &n.Fingerprint, &n.NotAfter, &n.WitnessKey, &n.EnrolledAt, &revoked); err != nil {
 			return internal(err)
@@ -96,7 +96,7 @@ func (s *Nodes) load(ctx context.Context) error {
 }
 
 // memberRegion checks that region is a division of a member province.
-func (s *Nodes) memberRegion(region string) error {
+func (s *NodeRegister) memberRegion(region string) error {
 	if !standard.ValidDivision(region) {
 		return hutong.Errorf(hutong.EINVALID, "region %q is not a GB/T 2260 division code", region)
 	}
@@ -112,7 +112,7 @@ func (s *Nodes) memberRegion(region string) error {
 // REGION.SECRET.CAHASH, where CAHASH is the first 32 hex digits of the
 // CA's fingerprint, so the node can tell it reached this hub before it
 // trusts anything it answers. Only the secret's hash is stored.
-func (s *Nodes) CreateEnrolmentToken(ctx context.Context, region string, ttl time.Duration) (*hutong.EnrolmentToken, error) {
+func (s *NodeRegister) CreateEnrolmentToken(ctx context.Context, region string, ttl time.Duration) (*hutong.EnrolmentToken, error) {
 	a := hutong.ActorFromContext(ctx)
 	if err := s.memberRegion(region); err != nil {
 		return nil, err
@@ -148,7 +148,7 @@ func (s *Nodes) CreateEnrolmentToken(ctx context.Context, region string, ttl tim
 
 // Enroll spends a token and issues the node its certificate. Any
 // previous node of the region is revoked: a region has one node.
-func (s *Nodes) Enroll(ctx context.Context, r *hutong.EnrolmentRequest) (*hutong.Enrolment, error) {
+func (s *NodeRegister) Enroll(ctx context.Context, r *hutong.EnrolmentRequest) (*hutong.Enrolment, error) {
 	unauthorized := hutong.Errorf(hutong.EUNAUTHORIZED, "the enrolment token is unknown, used or expired; ask the region admin for a new one (hutong nodes token)")
 	parts := strings.Split(strings.TrimSpace(r.Token), ".")
 	if len(parts) != 3 || parts[1] == "" || subtle.ConstantTimeCompare([]byte(parts[2]), []byte(pki.Fingerprint(s.opt.CA.Cert)[:32])) != 1 {
@@ -156,7 +156,7 @@ func (s *Nodes) Enroll(ctx context.Context, r *hutong.EnrolmentRequest) (*hutong
 	}
 	tokenRegion, secret := parts[0], parts[1]
 	now := utc(s.db.now())
-	var n hutong.Node
+	var n hutong.RegisteredNode
 	var certPEM []byte
 	err := s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
 		var region string
@@ -186,7 +186,7 @@ func (s *Nodes) Enroll(ctx context.Context, r *hutong.EnrolmentRequest) (*hutong
 			return nil, hutong.Errorf(hutong.EINVALID, "enrolment: %v", err)
 		}
 		certPEM = pemCert
-		n = hutong.Node{Region: region, URL: strings.TrimRight(r.URL, "/"), Serial: pki.Serial(cert), Fingerprint: pki.Fingerprint(cert),
+		n = hutong.RegisteredNode{Region: region, URL: strings.TrimRight(r.URL, "/"), Serial: pki.Serial(cert), Fingerprint: pki.Fingerprint(cert),
 			NotAfter: cert.NotAfter.UTC(), WitnessKey: strings.TrimSpace(r.WitnessKey), EnrolledAt: now}
 		if _, err := tx.ExecContext(ctx, s.db.q(`UPDATE nodes SET revoked_at = ? WHERE region = ? AND revoked_at IS NULL`), now, region); err != nil {
 			return nil, err
@@ -225,17 +225,17 @@ func (s *Nodes) Enroll(ctx context.Context, r *hutong.EnrolmentRequest) (*hutong
 }
 
 // Nodes lists every node enrolled, newest first, revoked ones included.
-func (s *Nodes) Nodes(ctx context.Context) ([]hutong.Node, error) {
+func (s *NodeRegister) Nodes(ctx context.Context) ([]hutong.RegisteredNode, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return append([]hutong.Node(nil), s.nodes...), nil
+	return append([]hutong.RegisteredNode(nil), s.nodes...), nil
 }
 
 // Active returns the nodes not revoked, one per region.
-func (s *Nodes) Active() []hutong.Node {
+func (s *NodeRegister) Active() []hutong.RegisteredNode {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var out []hutong.Node
+	var out []hutong.RegisteredNode
 	for _, n := range s.nodes {
 		if n.RevokedAt == nil {
 			out = append(out, n)
@@ -246,10 +246,10 @@ func (s *Nodes) Active() []hutong.Node {
 
 // NodeOf returns the active node of the most specific region that
 // contains region.
-func (s *Nodes) NodeOf(ctx context.Context, region string) (*hutong.Node, error) {
+func (s *NodeRegister) NodeOf(ctx context.Context, region string) (*hutong.RegisteredNode, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var best *hutong.Node
+	var best *hutong.RegisteredNode
 	for i := range s.nodes {
 		n := &s.nodes[i]
 		if n.RevokedAt != nil || !hutong.RegionContains(n.Region, region) {
@@ -267,7 +267,7 @@ func (s *Nodes) NodeOf(ctx context.Context, region string) (*hutong.Node, error)
 }
 
 // Revoked reports whether serial is revoked or was never issued.
-func (s *Nodes) Revoked(ctx context.Context, serial string) bool {
+func (s *NodeRegister) Revoked(ctx context.Context, serial string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, n := range s.nodes {
@@ -279,7 +279,7 @@ func (s *Nodes) Revoked(ctx context.Context, serial string) bool {
 }
 
 // RevokeNode revokes the active node of region.
-func (s *Nodes) RevokeNode(ctx context.Context, region string) error {
+func (s *NodeRegister) RevokeNode(ctx context.Context, region string) error {
 	a := hutong.ActorFromContext(ctx)
 	if !a.AdministersRegion(region) {
 		return hutong.Errorf(hutong.EFORBIDDEN, "only platform admins and the region admin of %s revoke its node", region)

@@ -126,7 +126,7 @@ func (db *DB) outboxEntry(ctx context.Context, e *hutong.AuditEvent) ([]byte, er
 // SetGate makes the outbox ask gate before every change and before moving
 // events to the journal: while gate returns an error (the ledger has
 // failed, is stuck or far behind), changes are refused and events wait.
-func (l *AuditLog) SetGate(gate func() error) {
+func (l *Journal) SetGate(gate func() error) {
 	if gate == nil {
 		l.gate.Store(nil)
 		return
@@ -135,7 +135,7 @@ func (l *AuditLog) SetGate(gate func() error) {
 }
 
 // admit says whether a change may go ahead.
-func (l *AuditLog) admit() error {
+func (l *Journal) admit() error {
 	if n := l.outboxPending.Load(); n > l.outboxLimit() {
 		return &hutong.Error{Code: hutong.EUNAVAILABLE, RetryAfter: 5,
 			Message: fmt.Sprintf("%d recorded changes wait for the ledger, so nothing more is changed until it catches up; try again shortly", n)}
@@ -151,9 +151,9 @@ func (l *AuditLog) admit() error {
 
 // SetOutboxLimit sets how many events may wait in the outbox before
 // changes are refused (1,000 by default).
-func (l *AuditLog) SetOutboxLimit(n int64) { l.outboxMax.Store(n) }
+func (l *Journal) SetOutboxLimit(n int64) { l.outboxMax.Store(n) }
 
-func (l *AuditLog) outboxLimit() int64 {
+func (l *Journal) outboxLimit() int64 {
 	if n := l.outboxMax.Load(); n > 0 {
 		return n
 	}
@@ -161,10 +161,10 @@ func (l *AuditLog) outboxLimit() int64 {
 }
 
 // OutboxPending returns how many events wait in the outbox.
-func (l *AuditLog) OutboxPending() int64 { return l.outboxPending.Load() }
+func (l *Journal) OutboxPending() int64 { return l.outboxPending.Load() }
 
 // FlushOutbox waits until the outbox is empty or ctx ends.
-func (l *AuditLog) FlushOutbox(ctx context.Context) error {
+func (l *Journal) FlushOutbox(ctx context.Context) error {
 	for l.outboxPending.Load() > 0 {
 		select {
 		case l.outboxWake <- struct{}{}:
@@ -181,7 +181,7 @@ func (l *AuditLog) FlushOutbox(ctx context.Context) error {
 
 // openOutbox removes the outbox rows the journal already holds (moved
 // before a crash, not yet deleted) and counts the rest.
-func (l *AuditLog) openOutbox(ctx context.Context) error {
+func (l *Journal) openOutbox(ctx context.Context) error {
 	var fed sql.NullInt64
 	if err := l.db.auditRO.QueryRowContext(ctx, `SELECT MAX(outbox) FROM audit_log`).Scan(&fed); err != nil {
 		return fmt.Errorf("audit outbox: %w", err)
@@ -201,7 +201,7 @@ func (l *AuditLog) openOutbox(ctx context.Context) error {
 
 // feedOutbox moves the outbox's events into the journal until the log
 // closes, then once more.
-func (l *AuditLog) feedOutbox() {
+func (l *Journal) feedOutbox() {
 	defer l.wg.Done()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -222,7 +222,7 @@ func (l *AuditLog) feedOutbox() {
 // moveOutbox moves what the outbox holds into the journal, in order, a
 // chunk at a time; each chunk is one journal statement, recorded whole or
 // not at all, and leaves the outbox only once recorded.
-func (l *AuditLog) moveOutbox() error {
+func (l *Journal) moveOutbox() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for l.outboxPending.Load() > 0 {
@@ -277,7 +277,7 @@ func (l *AuditLog) moveOutbox() error {
 
 // stopOutbox makes every later change wait for a restart after the outbox
 // could not be cleaned up.
-func (l *AuditLog) stopOutbox(err error) error {
+func (l *Journal) stopOutbox(err error) error {
 	stuck := fmt.Errorf("audit outbox: %w", err)
 	l.SetGate(func() error { return stuck })
 	return stuck

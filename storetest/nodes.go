@@ -22,7 +22,7 @@ func testNodes(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	changes := 0
-	nodes, err := sqlstore.NewNodes(ctx, s.DB, sqlstore.NodeOptions{CA: ca, NodeAPI: "https://hub.test:8443", QueryKey: "cXVlcnk=",
+	nodes, err := sqlstore.NewNodeRegister(ctx, s.DB, sqlstore.NodeOptions{CA: ca, NodeAPI: "https://hub.test:8443", QueryKey: "cXVlcnk=",
 		OnChange: func() { changes++ }})
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +125,7 @@ func testNodes(t *testing.T, open Opener) {
 	}
 	// The register survives a restart.
 	s = s.Reopen(t)
-	again, err := sqlstore.NewNodes(ctx, s.DB, sqlstore.NodeOptions{CA: ca})
+	again, err := sqlstore.NewNodeRegister(ctx, s.DB, sqlstore.NodeOptions{CA: ca})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ type Store struct {
 	Auth      hutong.AuthService
 	Source    hutong.Source
 	Requests  hutong.RequestService
-	Audit     *sqlstore.AuditLog
+	Audit     *sqlstore.Journal
 	DB        *sqlstore.DB
 	// Reopen closes the store and opens it again on the same database.
 	Reopen func(t *testing.T) Store
@@ -241,7 +241,7 @@ func FromDB(t *testing.T, open func() (*sqlstore.DB, error)) Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	audit, err := sqlstore.NewAuditLog(ctx, db, "storetest/hub")
+	audit, err := sqlstore.OpenJournal(ctx, db, "storetest/hub")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -182,14 +182,14 @@ func TestCrashKeepsEveryReceipt(t *testing.T) {
 	t.Logf("%d receipts from 3 killed runs verified; log of %d entries consistent", len(receipts), rep.Entries)
 }
 
-func fetchKeys(t *testing.T, hub string) ledger.Keys {
+func fetchKeys(t *testing.T, hub string) hutong.LedgerKeys {
 	t.Helper()
 	resp, err := http.Get(hub + "/ledger/keys")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var k ledger.Keys
+	var k hutong.LedgerKeys
 	if err := json.NewDecoder(resp.Body).Decode(&k); err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/hutong/hutong/sqlite"
 	"github.com/hutong/hutong/sqlstore"
 	"github.com/hutong/hutong/standard"
+	"github.com/hutong/hutong/web"
 )
 
 // Config is the hub's configuration: defaults, then an optional JSON file,
@@ -146,14 +147,15 @@ type Main struct {
 	Logger *slog.Logger
 
 	DB        *sqlstore.DB
-	Audit     *sqlstore.AuditLog
+	Audit     *sqlstore.Journal
 	Ledger    *ledger.Log
 	Witnesses []*ledger.Witness
 	Requests  *sqlstore.Requests
 	Exchange  *exchange.Service
 	HTTP      *hhttp.Server
+	Web       *web.Dashboard
 	// Nodes is the hub's side of the region nodes.
-	Nodes *hubNodes
+	Nodes *regionNodes
 	// Refusals tallies the refusals of callers who proved no identity.
 	Refusals *hutong.RefusalTally
 
@@ -308,7 +310,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if m.Audit, err = sqlstore.NewAuditLog(ctx, m.DB, m.Config.Origin); err != nil {
+	if m.Audit, err = sqlstore.OpenJournal(ctx, m.DB, m.Config.Origin); err != nil {
 		return err
 	}
 	dir, catalog, rows, auth := sqlstore.NewDirectory(m.DB), sqlstore.NewCatalog(m.DB), sqlstore.NewRows(m.DB), sqlstore.NewAuth(m.DB)
@@ -376,13 +378,20 @@ func (m *Main) Open(ctx context.Context) error {
 	m.HTTP.Nodes = m.Nodes.Register
 	m.HTTP.Refusals = m.Refusals
 	m.HTTP.Ledger, m.HTTP.LedgerDir = m.Ledger, m.Ledger.Dir()
-	// The dashboard's services: statistics, the air-quality comparison
+	m.HTTP.Health = m.Ledger.Health
+	// The dashboard, on every path that is not the API's: the services as
+	// the API has them, plus statistics, the air-quality comparison
 	// (reading through the exchange's sources, audited on the ledger) and
 	// the ledger's checkpoint and receipt checks.
-	m.HTTP.Stats = sqlstore.NewStats(m.DB)
-	m.HTTP.AirQuality = &analytics.AirQuality{Catalog: catalog, Source: m.Exchange.Source, Auditor: m.Ledger, Now: time.Now}
-	m.HTTP.LedgerView = m.Ledger
-	m.HTTP.Health = m.Ledger.Health
+	m.Web = &web.Dashboard{
+		Directory: dir, Catalog: catalog, Auth: auth, Requests: m.Requests, Feedback: m.HTTP.Feedback,
+		Stats:      sqlstore.NewStats(m.DB),
+		AirQuality: &analytics.AirQuality{Catalog: catalog, Source: m.Exchange.Source, Auditor: m.Ledger, Now: time.Now},
+		LedgerView: m.Ledger,
+		Logger:     m.Logger,
+		SignIn:     m.HTTP.SignIn, AdmitBody: m.HTTP.AdmitBody, Observe: m.HTTP.Observe,
+	}
+	m.HTTP.Web = m.Web.Handler()
 	if err := m.HTTP.Register(catalogGauge(catalog), ledgerGauge(m.Ledger, m.Witnesses)); err != nil {
 		return err
 	}

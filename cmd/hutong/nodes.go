@@ -26,7 +26,6 @@ import (
 
 	"github.com/hutong/hutong"
 	"github.com/hutong/hutong/demo"
-	hhttp "github.com/hutong/hutong/http"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/node"
 	"github.com/hutong/hutong/pki"
@@ -34,14 +33,14 @@ import (
 	"github.com/hutong/hutong/standard"
 )
 
-// hubNodes is the hub's side of the region nodes: the CA that certifies
+// regionNodes is the hub's side of the region nodes: the CA that certifies
 // them, their register, the mutual-TLS API they call and the client that
 // forwards queries to them.
-type hubNodes struct {
+type regionNodes struct {
 	CA       *pki.CA
-	Register *sqlstore.Nodes
-	API      *hhttp.NodeAPI
-	Client   *node.Client
+	Register *sqlstore.NodeRegister
+	API      *node.HubAPI
+	Client   *node.Remote
 	// URL is where nodes reach the node API.
 	URL string
 	// witnessTransport reaches the nodes' ledger witnesses over mutual TLS.
@@ -70,8 +69,8 @@ func (m *Main) openNodes(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("node CA: %w", err)
 	}
-	m.Nodes = &hubNodes{CA: ca}
-	m.Nodes.API = &hhttp.NodeAPI{Addr: m.Config.nodeAddr(), CA: ca.Pool(), Logger: m.Logger}
+	m.Nodes = &regionNodes{CA: ca}
+	m.Nodes.API = &node.HubAPI{Addr: m.Config.nodeAddr(), CA: ca.Pool(), Logger: m.Logger}
 	if err := m.Nodes.API.Listen(); err != nil {
 		return fmt.Errorf("%w (set node_addr or --node-addr)", err)
 	}
@@ -92,7 +91,7 @@ func (m *Main) openNodes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.Nodes.Register, err = sqlstore.NewNodes(ctx, m.DB, sqlstore.NodeOptions{
+	m.Nodes.Register, err = sqlstore.NewNodeRegister(ctx, m.DB, sqlstore.NodeOptions{
 		CA:       ca,
 		NodeAPI:  strings.TrimRight(apiURL, "/"),
 		QueryKey: base64.StdEncoding.EncodeToString(qk.Public().(ed25519.PublicKey)),
@@ -111,7 +110,7 @@ func (m *Main) openNodes(ctx context.Context) error {
 	if m.Config.NodeTimeout != "" {
 		timeout, _ = time.ParseDuration(m.Config.NodeTimeout)
 	}
-	m.Nodes.Client = &node.Client{Nodes: m.Nodes.Register, CA: ca.Pool(), Cert: cert, Key: qk, Timeout: timeout}
+	m.Nodes.Client = &node.Remote{Nodes: m.Nodes.Register, CA: ca.Pool(), Cert: cert, Key: qk, Timeout: timeout}
 	m.Nodes.witnessTransport = &http.Transport{
 		TLSClientConfig:     &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS13},
 		TLSHandshakeTimeout: 5 * time.Second,
@@ -138,7 +137,7 @@ func (m *Main) serveNodes(catalog hutong.CatalogService, maskingKey []byte) erro
 // in-process stand-in.
 func (m *Main) witnessEndpoints(inProcess map[string]*ledger.Witness) []ledger.WitnessEndpoint {
 	eps := slices.Clone(m.Config.Witnesses)
-	active := map[string]hutong.Node{}
+	active := map[string]hutong.RegisteredNode{}
 	if m.Nodes != nil {
 		for _, n := range m.Nodes.Register.Active() {
 			if n.WitnessKey != "" {

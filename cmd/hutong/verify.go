@@ -128,21 +128,21 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // loadKeys reads the ledger's keys from a file or, failing that, from the
 // hub itself; a verifier that fetches the keys it checks against trusts the
 // hub, so it says so.
-func loadKeys(ctx context.Context, file, base string, stderr io.Writer) (ledger.Keys, error) {
+func loadKeys(ctx context.Context, file, base string, stderr io.Writer) (hutong.LedgerKeys, error) {
 	if file != "" {
 		return ledger.ReadKeys(file)
 	}
 	fmt.Fprintf(stderr, "using the keys the hub serves at %s/ledger/keys; keep a copy and pass --keys to trust nothing the hub says\n", base)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/ledger/keys", nil)
 	if err != nil {
-		return ledger.Keys{}, err
+		return hutong.LedgerKeys{}, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return ledger.Keys{}, &hutong.Error{Code: hutong.EUNAVAILABLE, Message: "cannot reach " + base, Err: err}
+		return hutong.LedgerKeys{}, &hutong.Error{Code: hutong.EUNAVAILABLE, Message: "cannot reach " + base, Err: err}
 	}
 	defer resp.Body.Close()
-	var k ledger.Keys
+	var k hutong.LedgerKeys
 	if resp.StatusCode != http.StatusOK {
 		return k, fmt.Errorf("%s/ledger/keys: %s", base, resp.Status)
 	}

@@ -1,4 +1,4 @@
-package http
+package web
 
 import (
 	"crypto/hmac"
@@ -16,20 +16,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/httperr"
 )
-
-// The dashboard is the hub's web interface for people: server-rendered
-// html/template pages with htmx for interaction and ECharts for charts,
-// every asset embedded. It serves every path that is not the API's (see
-// isAPIPath) from a ServeMux of its own, so the API's route table (and the
-// OpenAPI document that describes it) stays the API's alone.
-//
-// Sessions are the AuthService's session tokens in an HttpOnly,
-// SameSite=Strict cookie; every POST carries a CSRF token, the HMAC of the
-// session token under a key drawn at server start. The services enforce
-// who may do what; the pages only leave out what a role cannot do.
 
 //go:embed templates
 var templateFS embed.FS
@@ -44,10 +35,36 @@ const (
 	langCookie    = "lang"
 )
 
-// dashboard serves the web pages. It reads the Server's services at
-// request time, so they may be set after NewServer.
-type dashboard struct {
-	s     *Server
+// maxFormBytes bounds a form's body.
+const maxFormBytes = 64 << 10
+
+// Dashboard serves the web pages. Fill in the services (a nil Stats,
+// AirQuality, LedgerView or Feedback makes its page say the feature is
+// unavailable), then call Handler. It reads the services at request time
+// and is safe for concurrent use.
+type Dashboard struct {
+	Directory  hutong.DirectoryService
+	Catalog    hutong.CatalogService
+	Auth       hutong.AuthService
+	Requests   hutong.RequestService
+	Feedback   hutong.FeedbackService
+	Stats      hutong.StatsService
+	AirQuality hutong.AirQualityService
+	LedgerView hutong.LedgerView
+	Logger     *slog.Logger
+
+	// SignIn checks a password and returns a session token as the API's
+	// sign-in does, throttle included; Auth.SignIn when nil.
+	SignIn func(r *http.Request, login, password string) (string, error)
+	// AdmitBody bounds a request's body to limit bytes before it is read
+	// (the API server's admission, which refuses a declared length past
+	// it unread); http.MaxBytesReader when nil.
+	AdmitBody func(w http.ResponseWriter, r *http.Request, limit int64)
+	// Observe wraps each page's handler under its route's name, to count
+	// and log it; nothing when nil.
+	Observe func(name string, h http.Handler) http.Handler
+
+	once  sync.Once
 	mux   *http.ServeMux
 	known *http.ServeMux // the routes alone, to tell 404 from 405
 	pages map[string]*template.Template
@@ -66,11 +83,28 @@ type dashRoute struct {
 	h       viewFunc
 }
 
-// errSignIn asks the adapter to send the browser to the sign-in page.
-var errSignIn = errors.New("sign-in needed")
+// errSignIn asks the adapter to send the browser to the sign-in page;
+// errMethod answers 405.
+var (
+	errSignIn = errors.New("sign-in needed")
+	errMethod = &hutong.Error{Code: hutong.EINVALID, Message: "method not allowed"}
+)
+
+// allowed returns the methods that routes serve on r's path.
+func allowed(routes *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := routes.Handler(probe); pattern != "" && pattern != "/" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
 
 // isAPIPath reports whether path belongs to the API and the machine
-// endpoints rather than to the dashboard.
+// endpoints rather than to the dashboard: no sign-in sends a browser there.
 func isAPIPath(p string) bool {
 	for _, prefix := range []string{"/api", "/ledger", "/witness"} {
 		if p == prefix || strings.HasPrefix(p, prefix+"/") {
@@ -80,21 +114,17 @@ func isAPIPath(p string) bool {
 	return p == "/healthz" || p == "/metrics"
 }
 
-// dashboardOr returns the handler of the server's unmatched paths: the
-// dashboard for its own paths, api for the API's (its JSON 404 and 405).
-func (s *Server) dashboardOr(api http.Handler) http.Handler {
-	s.dash = newDashboard(s)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isAPIPath(r.URL.Path) {
-			api.ServeHTTP(w, r)
-			return
-		}
-		s.dash.mux.ServeHTTP(w, r)
-	})
+// Handler returns the dashboard's handler, built on first use.
+func (d *Dashboard) Handler() http.Handler {
+	d.once.Do(d.build)
+	return d.mux
 }
 
-func newDashboard(s *Server) *dashboard {
-	d := &dashboard{s: s, mux: http.NewServeMux(), known: http.NewServeMux(), pages: map[string]*template.Template{}}
+func (d *Dashboard) build() {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	d.mux, d.known, d.pages = http.NewServeMux(), http.NewServeMux(), map[string]*template.Template{}
 	d.key = make([]byte, 32)
 	rand.Read(d.key)
 	d.geo = mustGeoIndex()
@@ -122,15 +152,21 @@ func newDashboard(s *Server) *dashboard {
 		d.mux.Handle(rt.pattern, d.adapt(rt))
 		d.known.Handle(rt.pattern, http.NotFoundHandler())
 	}
-	d.mux.Handle("GET /assets/", d.assets())
+	d.mux.Handle("GET /assets/", d.observe("dashboard GET /assets/", d.assets()))
 	d.known.Handle("GET /assets/", http.NotFoundHandler())
 	d.mux.Handle("/", d.adapt(dashRoute{pattern: "", public: true, h: d.handleNotFound}))
-	return d
+}
+
+func (d *Dashboard) observe(name string, h http.Handler) http.Handler {
+	if d.Observe == nil {
+		return h
+	}
+	return d.Observe(name, h)
 }
 
 // parseTemplates parses each page with the layout. A broken template is a
 // programming error, found by any test that builds a server.
-func (d *dashboard) parseTemplates() {
+func (d *Dashboard) parseTemplates() {
 	funcs := template.FuncMap{
 		"join": strings.Join,
 		"contains": func(list []string, s string) bool {
@@ -159,7 +195,7 @@ func (d *dashboard) parseTemplates() {
 }
 
 // assets serves the embedded CSS, JavaScript and vendored packages.
-func (d *dashboard) assets() http.Handler {
+func (d *Dashboard) assets() http.Handler {
 	sub, err := fs.Sub(assetFS, "assets")
 	if err != nil {
 		panic(err)
@@ -178,13 +214,17 @@ func (d *dashboard) assets() http.Handler {
 // adapt turns a viewFunc into a handler: it bounds the body, settles the
 // language, authenticates the session, checks the CSRF token of a POST,
 // renders errors as pages, and counts and logs the request.
-func (d *dashboard) adapt(rt dashRoute) http.Handler {
+func (d *Dashboard) adapt(rt dashRoute) http.Handler {
 	name := "dashboard " + rt.pattern
 	if rt.pattern == "" {
 		name = "dashboard unmatched"
 	}
-	return d.s.observed(name, func(sw *statusWriter, r *http.Request) {
-		d.s.admitBody(sw, r, SmallBodyBytes)
+	return d.observe(name, http.HandlerFunc(func(sw http.ResponseWriter, r *http.Request) {
+		if d.AdmitBody != nil {
+			d.AdmitBody(sw, r, maxFormBytes)
+		} else if r.Body != nil {
+			r.Body = http.MaxBytesReader(sw, r.Body, maxFormBytes)
+		}
 		h := sw.Header()
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 		h.Set("X-Frame-Options", "DENY")
@@ -202,12 +242,12 @@ func (d *dashboard) adapt(rt dashRoute) http.Handler {
 		if err != nil {
 			d.writeError(sw, r, v, err)
 		}
-	})
+	}))
 }
 
 // newView settles the language: ?lang= (remembered in a cookie), the
 // cookie, or Chinese.
-func (d *dashboard) newView(w http.ResponseWriter, r *http.Request) *view {
+func (d *Dashboard) newView(w http.ResponseWriter, r *http.Request) *view {
 	v := &view{d: d, r: r, Lang: langZh, Path: r.URL.Path}
 	if l := langOf(r.URL.Query().Get("lang")); l != "" {
 		v.Lang = l
@@ -221,7 +261,7 @@ func (d *dashboard) newView(w http.ResponseWriter, r *http.Request) *view {
 
 // authenticate resolves the session cookie into the request's actor. A
 // page that needs a session and has none gets errSignIn.
-func (d *dashboard) authenticate(w http.ResponseWriter, r *http.Request, v *view, public bool) error {
+func (d *Dashboard) authenticate(w http.ResponseWriter, r *http.Request, v *view, public bool) error {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {
 		if public {
@@ -229,7 +269,7 @@ func (d *dashboard) authenticate(w http.ResponseWriter, r *http.Request, v *view
 		}
 		return errSignIn
 	}
-	a, err := d.s.Auth.Authenticate(r.Context(), c.Value)
+	a, err := d.Auth.Authenticate(r.Context(), c.Value)
 	switch {
 	case hutong.ErrorCode(err) == hutong.EUNAUTHORIZED || err == nil && a.User == nil:
 		clearCookie(w, r, sessionCookie)
@@ -247,7 +287,7 @@ func (d *dashboard) authenticate(w http.ResponseWriter, r *http.Request, v *view
 }
 
 // csrfToken binds a form to a session (or to the sign-in nonce).
-func (d *dashboard) csrfToken(bound string) string {
+func (d *Dashboard) csrfToken(bound string) string {
 	m := hmac.New(sha256.New, d.key)
 	m.Write([]byte(bound))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
@@ -255,10 +295,10 @@ func (d *dashboard) csrfToken(bound string) string {
 
 // checkCSRF checks a POST's token (form field csrf or header
 // X-CSRF-Token) and, when the browser says, that it comes from this origin.
-func (d *dashboard) checkCSRF(r *http.Request, v *view) error {
+func (d *Dashboard) checkCSRF(r *http.Request, v *view) error {
 	if err := r.ParseForm(); err != nil {
-		var be *bodyError
-		if errors.As(err, &be) {
+		var be *httperr.BodyError
+		if errors.As(err, &be) || errors.As(err, new(*http.MaxBytesError)) {
 			return err
 		}
 		return hutong.Errorf(hutong.EINVALID, "the form cannot be read: %v", err)
@@ -289,7 +329,7 @@ func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" 
 
 // render executes page's layout (or, with block, one of its blocks) with
 // v, at status.
-func (d *dashboard) render(w http.ResponseWriter, v *view, status int, page, block string) error {
+func (d *Dashboard) render(w http.ResponseWriter, v *view, status int, page, block string) error {
 	t, ok := d.pages[page]
 	if !ok {
 		return hutong.Internal(errors.New("dashboard: no template " + page))
@@ -311,9 +351,12 @@ func (d *dashboard) render(w http.ResponseWriter, v *view, status int, page, blo
 // writeError shows err: the sign-in page for a missing session, else an
 // error page (a fragment for htmx) with the message and its status. Only
 // internal errors are logged in full; their text never reaches the page.
-func (d *dashboard) writeError(w http.ResponseWriter, r *http.Request, v *view, err error) {
-	if unreadBody(r) {
-		w.Header().Set("Connection", "close") // as the API's writeError
+func (d *Dashboard) writeError(w http.ResponseWriter, r *http.Request, v *view, err error) {
+	var be *httperr.BodyError
+	if r.Method == http.MethodPost && r.Form == nil || errors.As(err, &be) || errors.As(err, new(*http.MaxBytesError)) {
+		// Refused before the form was read, or its body failed: close
+		// rather than read the rest of it.
+		w.Header().Set("Connection", "close")
 	}
 	if errors.Is(err, errSignIn) {
 		next := r.URL.RequestURI()
@@ -331,23 +374,22 @@ func (d *dashboard) writeError(w http.ResponseWriter, r *http.Request, v *view, 
 		return
 	}
 	code := hutong.ErrorCode(err)
-	status, ok := statusCodes[code]
+	status := httperr.Status(code)
 	msg := hutong.ErrorMessage(err)
-	var he *httpError
-	var be *bodyError
 	switch {
-	case errors.As(err, &he):
-		status, msg = he.status, he.msg
-	case errors.As(err, &be):
-		code = hutong.EINVALID
-		status, msg = d.s.bodyErrorStatus(be)
-	case !ok || code == hutong.EINTERNAL:
-		status = http.StatusInternalServerError
-		d.s.Logger.ErrorContext(r.Context(), "internal error", slog.String("method", r.Method),
+	case errors.Is(err, errMethod):
+		status, msg = http.StatusMethodNotAllowed, r.Method+" "+r.URL.Path
+	case errors.As(err, &be) || errors.As(err, new(*http.MaxBytesError)):
+		code, status, msg = hutong.EINVALID, http.StatusBadRequest, translate(v.Lang, "error.invalid")
+		if s, m, ok := httperr.TooLarge(err); ok {
+			status, msg = s, m
+		}
+	case code == hutong.EINTERNAL:
+		d.Logger.ErrorContext(r.Context(), "internal error", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Any("err", err))
 	}
 	v.Title = "error." + code
-	if he != nil {
+	if errors.Is(err, errMethod) {
 		v.Title = "error.method"
 	}
 	v.Data = errorPage{Code: code, Message: msg}
@@ -365,17 +407,17 @@ type errorPage struct {
 	Code, Message string
 }
 
-func (d *dashboard) handleNotFound(w http.ResponseWriter, r *http.Request, v *view) error {
+func (d *Dashboard) handleNotFound(w http.ResponseWriter, r *http.Request, v *view) error {
 	if allow := allowed(d.known, r); len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		return &httpError{status: http.StatusMethodNotAllowed, code: hutong.EINVALID, msg: r.Method + " " + r.URL.Path}
+		return errMethod
 	}
 	return hutong.Errorf(hutong.ENOTFOUND, "%s", translate(v.Lang, "error.notfound.text", r.URL.Path))
 }
 
 // handleLogin shows the sign-in form, bound by its CSRF token to a nonce
 // cookie.
-func (d *dashboard) handleLogin(w http.ResponseWriter, r *http.Request, v *view) error {
+func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request, v *view) error {
 	if v.User != nil {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return nil
@@ -383,7 +425,7 @@ func (d *dashboard) handleLogin(w http.ResponseWriter, r *http.Request, v *view)
 	return d.renderLogin(w, r, v, http.StatusOK, "", r.URL.Query().Get("login"))
 }
 
-func (d *dashboard) renderLogin(w http.ResponseWriter, r *http.Request, v *view, status int, problem, login string) error {
+func (d *Dashboard) renderLogin(w http.ResponseWriter, r *http.Request, v *view, status int, problem, login string) error {
 	nonce := rand.Text()
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: nonce, Path: "/login", MaxAge: 3600, HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
@@ -399,10 +441,10 @@ func (d *dashboard) renderLogin(w http.ResponseWriter, r *http.Request, v *view,
 // The throttle of the API's sign-in applies: a throttled login and address
 // see the form again with the wait (429, Retry-After), a busy hub with a
 // request to retry (503).
-func (d *dashboard) handleLoginPost(w http.ResponseWriter, r *http.Request, v *view) error {
+func (d *Dashboard) handleLoginPost(w http.ResponseWriter, r *http.Request, v *view) error {
 	if err := r.ParseForm(); err != nil {
-		var be *bodyError
-		if errors.As(err, &be) {
+		var be *httperr.BodyError
+		if errors.As(err, &be) || errors.As(err, new(*http.MaxBytesError)) {
 			return err
 		}
 		return hutong.Errorf(hutong.EINVALID, "the form cannot be read")
@@ -413,10 +455,11 @@ func (d *dashboard) handleLoginPost(w http.ResponseWriter, r *http.Request, v *v
 		return d.renderLogin(w, r, v, http.StatusForbidden, translate(v.Lang, "login.csrf"), login)
 	}
 	var token string
-	err = d.s.signIn(r, login, func() (err error) {
-		token, err = d.s.Auth.SignIn(r.Context(), login, r.PostFormValue("password"))
-		return err
-	})
+	if d.SignIn != nil {
+		token, err = d.SignIn(r, login, r.PostFormValue("password"))
+	} else {
+		token, err = d.Auth.SignIn(r.Context(), login, r.PostFormValue("password"))
+	}
 	switch hutong.ErrorCode(err) {
 	case hutong.EUNAUTHORIZED, hutong.EINVALID, hutong.ENOTFOUND:
 		return d.renderLogin(w, r, v, http.StatusUnauthorized, translate(v.Lang, "login.failed"), login)
@@ -440,7 +483,7 @@ func (d *dashboard) handleLoginPost(w http.ResponseWriter, r *http.Request, v *v
 
 // handleLogout forgets the session in this browser; the token itself
 // expires on its own.
-func (d *dashboard) handleLogout(w http.ResponseWriter, r *http.Request, v *view) error {
+func (d *Dashboard) handleLogout(w http.ResponseWriter, r *http.Request, v *view) error {
 	clearCookie(w, r, sessionCookie)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil

@@ -1,4 +1,4 @@
-package http
+package web
 
 import (
 	"net/http"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/httperr"
 )
 
 // The dashboard's pages. Each reads through the services as the signed-in
@@ -18,12 +19,12 @@ import (
 const maxListed = 5000
 
 // allResources returns the catalog's resources matching f, up to maxListed.
-func (d *dashboard) allResources(r *http.Request, f hutong.ResourceFilter) ([]*hutong.Resource, int, error) {
+func (d *Dashboard) allResources(r *http.Request, f hutong.ResourceFilter) ([]*hutong.Resource, int, error) {
 	f.Limit = hutong.MaxPageSize
 	var out []*hutong.Resource
 	total := 0
 	for len(out) < maxListed {
-		page, err := d.s.Catalog.Resources(r.Context(), f)
+		page, err := d.Catalog.Resources(r.Context(), f)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -52,30 +53,30 @@ type overviewData struct {
 	Flows, Days, Hours, Tags           *chart
 }
 
-func (d *dashboard) handleOverview(w http.ResponseWriter, r *http.Request, v *view) error {
+func (d *Dashboard) handleOverview(w http.ResponseWriter, r *http.Request, v *view) error {
 	ctx := r.Context()
 	resources, total, err := d.allResources(r, hutong.ResourceFilter{})
 	if err != nil {
 		return err
 	}
-	depts, err := d.s.Directory.Departments(ctx, hutong.DepartmentFilter{})
+	depts, err := d.Directory.Departments(ctx, hutong.DepartmentFilter{})
 	if err != nil {
 		return err
 	}
 	data := &overviewData{Resources: total, Departments: len(depts)}
-	if ags, err := d.s.Requests.Agreements(ctx, hutong.AgreementFilter{Active: true}); err == nil {
+	if ags, err := d.Requests.Agreements(ctx, hutong.AgreementFilter{Active: true}); err == nil {
 		data.Agreements, data.AgreementsKnown = len(ags), true
 	}
-	tags, err := d.s.Catalog.Tags(ctx)
+	tags, err := d.Catalog.Tags(ctx)
 	if err != nil {
 		return err
 	}
 	calls := map[string]int64{}
-	if d.s.Stats == nil {
+	if d.Stats == nil {
 		data.StatsMissing = true
 	} else {
 		now := time.Now()
-		act, err := d.s.Stats.Activity(ctx, hutong.ActivityFilter{From: startOfDay(now).AddDate(0, 0, -29), To: now})
+		act, err := d.Stats.Activity(ctx, hutong.ActivityFilter{From: startOfDay(now).AddDate(0, 0, -29), To: now})
 		if err != nil {
 			return err
 		}
@@ -104,7 +105,7 @@ type catalogData struct {
 	Levels            []int
 }
 
-func (d *dashboard) handleCatalog(w http.ResponseWriter, r *http.Request, v *view) error {
+func (d *Dashboard) handleCatalog(w http.ResponseWriter, r *http.Request, v *view) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	f := hutong.ResourceFilter{Query: strings.TrimSpace(q.Get("q")), Tag: q.Get("tag"), Region: q.Get("region"), Cursor: q.Get("cursor")}
@@ -122,10 +123,10 @@ func (d *dashboard) handleCatalog(w http.ResponseWriter, r *http.Request, v *vie
 		}
 		f.Level = n
 	}
-	page, err := d.s.Catalog.Resources(ctx, f)
+	page, err := d.Catalog.Resources(ctx, f)
 	if hutong.ErrorCode(err) == hutong.EINVALID && f.Cursor != "" {
 		f.Cursor = "" // a stale cursor: start again
-		page, err = d.s.Catalog.Resources(ctx, f)
+		page, err = d.Catalog.Resources(ctx, f)
 	}
 	if err != nil {
 		return err
@@ -151,10 +152,10 @@ func (d *dashboard) handleCatalog(w http.ResponseWriter, r *http.Request, v *vie
 	if isHTMX(r) && r.Header.Get("HX-Target") == "results" {
 		return d.render(w, v, http.StatusOK, "catalog", "results")
 	}
-	if data.Regions, err = d.s.Directory.Regions(ctx, hutong.RegionFilter{}); err != nil {
+	if data.Regions, err = d.Directory.Regions(ctx, hutong.RegionFilter{}); err != nil {
 		return err
 	}
-	if data.Tags, err = d.s.Catalog.Tags(ctx); err != nil {
+	if data.Tags, err = d.Catalog.Tags(ctx); err != nil {
 		return err
 	}
 	return d.render(w, v, http.StatusOK, "catalog", "")
@@ -178,13 +179,13 @@ type requestForm struct {
 	Purpose, LegalBasis, ValidUntil string
 }
 
-func (d *dashboard) resourceData(r *http.Request, v *view, code string) (*resourceData, error) {
+func (d *Dashboard) resourceData(r *http.Request, v *view, code string) (*resourceData, error) {
 	ctx := r.Context()
-	res, err := d.s.Catalog.Resource(ctx, code)
+	res, err := d.Catalog.Resource(ctx, code)
 	if err != nil {
 		return nil, err
 	}
-	els, err := d.s.Catalog.Elements(ctx)
+	els, err := d.Catalog.Elements(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -193,14 +194,14 @@ func (d *dashboard) resourceData(r *http.Request, v *view, code string) (*resour
 		data.Elements[e.ID] = e
 	}
 	switch {
-	case d.s.Stats == nil:
+	case d.Stats == nil:
 		data.QualityNote = "common.unavailable"
 	case res.Hosted == hutong.HostedNode:
 		data.QualityNote = "res.quality.node"
 	case res.Rows == 0:
 		data.QualityNote = "res.quality.none"
 	default:
-		q, err := d.s.Stats.Quality(ctx, code)
+		q, err := d.Stats.Quality(ctx, code)
 		if err != nil {
 			return nil, err
 		}
@@ -226,7 +227,7 @@ func (d *dashboard) resourceData(r *http.Request, v *view, code string) (*resour
 	return data, nil
 }
 
-func (d *dashboard) handleResource(w http.ResponseWriter, r *http.Request, v *view) error {
+func (d *Dashboard) handleResource(w http.ResponseWriter, r *http.Request, v *view) error {
 	data, err := d.resourceData(r, v, r.PathValue("code"))
 	if err != nil {
 		return err
@@ -237,7 +238,7 @@ func (d *dashboard) handleResource(w http.ResponseWriter, r *http.Request, v *vi
 
 // handleRequestAccess files a request as the signed-in user and shows the
 // result, or the form again with what is wrong.
-func (d *dashboard) handleRequestAccess(w http.ResponseWriter, r *http.Request, v *view) error {
+func (d *Dashboard) handleRequestAccess(w http.ResponseWriter, r *http.Request, v *view) error {
 	data, err := d.resourceData(r, v, r.PathValue("code"))
 	if err != nil {
 		return err
@@ -250,13 +251,13 @@ func (d *dashboard) handleRequestAccess(w http.ResponseWriter, r *http.Request, 
 	if len(form.Fields) == 0 {
 		v.Error, status = v.T("res.request.mustfield"), http.StatusUnprocessableEntity
 	} else {
-		req, err := d.s.Requests.CreateRequest(r.Context(), &hutong.RequestInput{Resource: data.R.Code, Fields: form.Fields,
+		req, err := d.Requests.CreateRequest(r.Context(), &hutong.RequestInput{Resource: data.R.Code, Fields: form.Fields,
 			Purpose: form.Purpose, LegalBasis: form.LegalBasis, ValidUntil: form.ValidUntil})
 		switch code := hutong.ErrorCode(err); code {
 		case "":
 			data.Result = req
 		case hutong.EINVALID, hutong.EFORBIDDEN, hutong.ECONFLICT, hutong.ENOTFOUND:
-			v.Error, status = hutong.ErrorMessage(err), statusCodes[code]
+			v.Error, status = hutong.ErrorMessage(err), httperr.Status(code)
 			if code == hutong.EINVALID {
 				status = http.StatusUnprocessableEntity
 			}
@@ -296,7 +297,7 @@ func (v *view) Card(req *hutong.Request, canDecide bool) requestCard {
 	return requestCard{V: v, R: req, CanDecide: canDecide, Fields: req.Fields, Until: v.InputDay(req.ValidUntil)}
 }
 
-func (d *dashboard) boxes(u *hutong.User) []string {
+func (d *Dashboard) boxes(u *hutong.User) []string {
 	var out []string
 	if u.Department != "" {
 		if u.Has(hutong.RoleSteward) {
@@ -313,7 +314,7 @@ func (d *dashboard) boxes(u *hutong.User) []string {
 	return out
 }
 
-func (d *dashboard) handleRequests(w http.ResponseWriter, r *http.Request, v *view) error {
+func (d *Dashboard) handleRequests(w http.ResponseWriter, r *http.Request, v *view) error {
 	q := r.URL.Query()
 	data := &requestsData{Boxes: d.boxes(v.User), Box: q.Get("box"), Status: q.Get("status"), OverdueOnly: q.Get("overdue") != ""}
 	if len(data.Boxes) == 0 {
@@ -338,7 +339,7 @@ func (d *dashboard) handleRequests(w http.ResponseWriter, r *http.Request, v *vi
 	if data.Status == "any" {
 		f.Status = ""
 	}
-	reqs, err := d.s.Requests.Requests(r.Context(), f)
+	reqs, err := d.Requests.Requests(r.Context(), f)
 	if err != nil {
 		return err
 	}
@@ -346,7 +347,7 @@ func (d *dashboard) handleRequests(w http.ResponseWriter, r *http.Request, v *vi
 	// Only the providing department's stewards decide (their inbox).
 	data.CanDecide = data.Box == "inbox" && v.User.Has(hutong.RoleSteward)
 	if v.User.Has(hutong.RoleRegionAdmin) || v.User.Has(hutong.RoleAdmin) {
-		if data.Notifications, err = d.s.Requests.Notifications(r.Context()); err != nil {
+		if data.Notifications, err = d.Requests.Notifications(r.Context()); err != nil {
 			return err
 		}
 	}
@@ -371,7 +372,7 @@ func flashOf(v *view, q url.Values) string {
 
 // decided answers a decision: an empty fragment (the card goes) with a
 // message swapped in out of band for htmx, a redirect otherwise.
-func (d *dashboard) decided(w http.ResponseWriter, r *http.Request, v *view, msg, redirect string) error {
+func (d *Dashboard) decided(w http.ResponseWriter, r *http.Request, v *view, msg, redirect string) error {
 	if !isHTMX(r) {
 		http.Redirect(w, r, redirect, http.StatusSeeOther)
 		return nil
@@ -381,12 +382,12 @@ func (d *dashboard) decided(w http.ResponseWriter, r *http.Request, v *view, msg
 }
 
 // cardAgain shows a request's card again with what is wrong.
-func (d *dashboard) cardAgain(w http.ResponseWriter, r *http.Request, v *view, id string, problem error, fields []string, until string) error {
+func (d *Dashboard) cardAgain(w http.ResponseWriter, r *http.Request, v *view, id string, problem error, fields []string, until string) error {
 	code := hutong.ErrorCode(problem)
 	if code == hutong.EINTERNAL || code == hutong.EUNAVAILABLE {
 		return problem
 	}
-	req, err := d.s.Requests.Request(r.Context(), id)
+	req, err := d.Requests.Request(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -405,9 +406,9 @@ func (d *dashboard) cardAgain(w http.ResponseWriter, r *http.Request, v *view, i
 	return d.render(w, v, http.StatusUnprocessableEntity, "requests", "card-partial")
 }
 
-func (d *dashboard) handleApprove(w http.ResponseWriter, r *http.Request, v *view) error {
+func (d *Dashboard) handleApprove(w http.ResponseWriter, r *http.Request, v *view) error {
 	id := r.PathValue("id")
-	req, err := d.s.Requests.Request(r.Context(), id)
+	req, err := d.Requests.Request(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -423,7 +424,7 @@ func (d *dashboard) handleApprove(w http.ResponseWriter, r *http.Request, v *vie
 	if until != "" && until != v.InputDay(req.ValidUntil) {
 		n.ValidUntil = until
 	}
-	done, err := d.s.Requests.Approve(r.Context(), id, n)
+	done, err := d.Requests.Approve(r.Context(), id, n)
 	if err != nil {
 		return d.cardAgain(w, r, v, id, err, fields, until)
 	}
@@ -431,13 +432,13 @@ func (d *dashboard) handleApprove(w http.ResponseWriter, r *http.Request, v *vie
 		"/requests?box=inbox&done=approved&id="+url.QueryEscape(done.ID)+"&agreement="+url.QueryEscape(done.AgreementID))
 }
 
-func (d *dashboard) handleReject(w http.ResponseWriter, r *http.Request, v *view) error {
+func (d *Dashboard) handleReject(w http.ResponseWriter, r *http.Request, v *view) error {
 	id := r.PathValue("id")
 	reason := strings.TrimSpace(r.PostFormValue("reason"))
 	if reason == "" {
 		return d.cardAgain(w, r, v, id, hutong.Errorf(hutong.EINVALID, "%s", v.T("requests.reason.need")), nil, "")
 	}
-	done, err := d.s.Requests.Reject(r.Context(), id, reason)
+	done, err := d.Requests.Reject(r.Context(), id, reason)
 	if err != nil {
 		return d.cardAgain(w, r, v, id, err, nil, "")
 	}
@@ -456,24 +457,24 @@ type agreementsData struct {
 	HasDept                 bool
 }
 
-func (d *dashboard) agreementsData(r *http.Request, v *view) (*agreementsData, error) {
+func (d *Dashboard) agreementsData(r *http.Request, v *view) (*agreementsData, error) {
 	ctx := r.Context()
 	u := v.User
 	data := &agreementsData{IsAdmin: u.Has(hutong.RoleAdmin), HasDept: u.Department != "",
 		CanRevoke: u.Has(hutong.RoleAdmin) || u.Has(hutong.RoleSteward)}
 	var err error
 	if data.HasDept {
-		if data.Consumed, err = d.s.Requests.Agreements(ctx, hutong.AgreementFilter{Role: "consumer"}); err != nil {
+		if data.Consumed, err = d.Requests.Agreements(ctx, hutong.AgreementFilter{Role: "consumer"}); err != nil {
 			return nil, err
 		}
-		if data.Provided, err = d.s.Requests.Agreements(ctx, hutong.AgreementFilter{Role: "provider"}); err != nil {
+		if data.Provided, err = d.Requests.Agreements(ctx, hutong.AgreementFilter{Role: "provider"}); err != nil {
 			return nil, err
 		}
-		if data.Keys, err = d.s.Auth.Credentials(ctx, u.Department); err != nil {
+		if data.Keys, err = d.Auth.Credentials(ctx, u.Department); err != nil {
 			return nil, err
 		}
 	} else if data.IsAdmin {
-		if data.All, err = d.s.Requests.Agreements(ctx, hutong.AgreementFilter{}); err != nil {
+		if data.All, err = d.Requests.Agreements(ctx, hutong.AgreementFilter{}); err != nil {
 			return nil, err
 		}
 	} else {
@@ -482,7 +483,7 @@ func (d *dashboard) agreementsData(r *http.Request, v *view) (*agreementsData, e
 	return data, nil
 }
 
-func (d *dashboard) handleAgreements(w http.ResponseWriter, r *http.Request, v *view) error {
+func (d *Dashboard) handleAgreements(w http.ResponseWriter, r *http.Request, v *view) error {
 	data, err := d.agreementsData(r, v)
 	if err != nil {
 		return err
@@ -492,9 +493,9 @@ func (d *dashboard) handleAgreements(w http.ResponseWriter, r *http.Request, v *
 	return d.render(w, v, http.StatusOK, "agreements", "")
 }
 
-func (d *dashboard) handleRevokeAgreement(w http.ResponseWriter, r *http.Request, v *view) error {
+func (d *Dashboard) handleRevokeAgreement(w http.ResponseWriter, r *http.Request, v *view) error {
 	id := r.PathValue("id")
-	ag, err := d.s.Requests.RevokeAgreement(r.Context(), id, strings.TrimSpace(r.PostFormValue("reason")))
+	ag, err := d.Requests.RevokeAgreement(r.Context(), id, strings.TrimSpace(r.PostFormValue("reason")))
 	if err != nil {
 		if hutong.ErrorCode(err) == hutong.EINVALID && isHTMX(r) {
 			v.Error = hutong.ErrorMessage(err)
@@ -547,7 +548,7 @@ func (v *view) Row(a *hutong.Agreement, provided bool) agreementRow {
 }
 
 // handleCreateKey creates an application key and shows it once.
-func (d *dashboard) handleCreateKey(w http.ResponseWriter, r *http.Request, v *view) error {
+func (d *Dashboard) handleCreateKey(w http.ResponseWriter, r *http.Request, v *view) error {
 	data, err := d.agreementsData(r, v)
 	if err != nil {
 		return err
@@ -558,11 +559,11 @@ func (d *dashboard) handleCreateKey(w http.ResponseWriter, r *http.Request, v *v
 	if name == "" {
 		data.KeyError, status = v.T("keys.name.need"), http.StatusUnprocessableEntity
 	} else {
-		_, key, err := d.s.Auth.CreateCredential(r.Context(), "", name)
+		_, key, err := d.Auth.CreateCredential(r.Context(), "", name)
 		switch code := hutong.ErrorCode(err); code {
 		case "":
 			data.NewKey, data.NewKeyName = key, name
-			if data.Keys, err = d.s.Auth.Credentials(r.Context(), v.User.Department); err != nil {
+			if data.Keys, err = d.Auth.Credentials(r.Context(), v.User.Department); err != nil {
 				return err
 			}
 		case hutong.EINVALID, hutong.EFORBIDDEN, hutong.ECONFLICT:
@@ -578,8 +579,8 @@ func (d *dashboard) handleCreateKey(w http.ResponseWriter, r *http.Request, v *v
 	return d.render(w, v, status, "agreements", block)
 }
 
-func (d *dashboard) handleRevokeKey(w http.ResponseWriter, r *http.Request, v *view) error {
-	if err := d.s.Auth.RevokeCredential(r.Context(), r.PathValue("id")); err != nil {
+func (d *Dashboard) handleRevokeKey(w http.ResponseWriter, r *http.Request, v *view) error {
+	if err := d.Auth.RevokeCredential(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
 	data, err := d.agreementsData(r, v)
@@ -609,8 +610,8 @@ func parseDayInput(s string) (time.Time, bool) {
 	return t, err == nil
 }
 
-func (d *dashboard) handleFeedback(w http.ResponseWriter, r *http.Request, v *view) error {
-	if d.s.Feedback == nil {
+func (d *Dashboard) handleFeedback(w http.ResponseWriter, r *http.Request, v *view) error {
+	if d.Feedback == nil {
 		v.Title, v.Error = "feedback.title", v.T("common.unavailable")
 		v.Data = &feedbackData{}
 		return d.render(w, v, http.StatusOK, "feedback", "")
@@ -652,7 +653,7 @@ func (d *dashboard) handleFeedback(w http.ResponseWriter, r *http.Request, v *vi
 		return d.render(w, v, status, "feedback", "")
 	}
 	if v.Error == "" {
-		fb, err := d.s.Feedback.Feedback(r.Context(), hutong.FeedbackFilter{Provider: data.Department, From: from, To: to.AddDate(0, 0, 1)})
+		fb, err := d.Feedback.Feedback(r.Context(), hutong.FeedbackFilter{Provider: data.Department, From: from, To: to.AddDate(0, 0, 1)})
 		switch code := hutong.ErrorCode(err); code {
 		case "":
 			data.Feedback = fb
@@ -676,15 +677,15 @@ type proofData struct {
 	Check             *hutong.ReceiptCheck
 }
 
-func (d *dashboard) handleProof(w http.ResponseWriter, r *http.Request, v *view) error {
+func (d *Dashboard) handleProof(w http.ResponseWriter, r *http.Request, v *view) error {
 	data := &proofData{Index: strings.TrimSpace(r.URL.Query().Get("index"))}
 	v.Title, v.Data = "proof.title", data
-	if d.s.LedgerView == nil {
+	if d.LedgerView == nil {
 		data.Unavailable = true
 		return d.render(w, v, http.StatusOK, "proof", "")
 	}
 	ctx := r.Context()
-	raw, size, ws, err := d.s.LedgerView.LatestCheckpoint(ctx)
+	raw, size, ws, err := d.LedgerView.LatestCheckpoint(ctx)
 	switch code := hutong.ErrorCode(err); code {
 	case "":
 		data.Checkpoint, data.Size, data.Witnesses = string(raw), size, ws
@@ -700,13 +701,13 @@ func (d *dashboard) handleProof(w http.ResponseWriter, r *http.Request, v *view)
 			v.Error = v.T("proof.index.invalid")
 			return d.render(w, v, http.StatusUnprocessableEntity, "proof", "")
 		}
-		check, err := d.s.LedgerView.Check(ctx, index)
+		check, err := d.LedgerView.Check(ctx, index)
 		switch code := hutong.ErrorCode(err); code {
 		case "":
 			data.Check = check
 		case hutong.ENOTFOUND, hutong.EUNAVAILABLE, hutong.EINVALID:
 			data.Check = &hutong.ReceiptCheck{Index: index, Problem: hutong.ErrorMessage(err)}
-			status = statusCodes[code]
+			status = httperr.Status(code)
 		default:
 			return err
 		}
@@ -730,10 +731,10 @@ func (v *view) AQIColor(aqi float64) string { return aqiColor(aqi) }
 // AQIBand names an AQI's band.
 func (v *view) AQIBand(aqi float64) string { return v.T(aqiLabel(aqi)) }
 
-func (d *dashboard) handleEnvironment(w http.ResponseWriter, r *http.Request, v *view) error {
+func (d *Dashboard) handleEnvironment(w http.ResponseWriter, r *http.Request, v *view) error {
 	data := &environmentData{}
 	v.Title, v.Data = "env.title", data
-	if d.s.AirQuality == nil {
+	if d.AirQuality == nil {
 		data.Unavailable = v.T("common.unavailable")
 		return d.render(w, v, http.StatusOK, "environment", "")
 	}
@@ -771,7 +772,7 @@ func (d *dashboard) handleEnvironment(w http.ResponseWriter, r *http.Request, v 
 		}
 		*p.dst = n
 	}
-	res, err := d.s.AirQuality.AirQuality(r.Context(), aq)
+	res, err := d.AirQuality.AirQuality(r.Context(), aq)
 	switch code := hutong.ErrorCode(err); code {
 	case "":
 	case hutong.EINVALID:
@@ -779,7 +780,7 @@ func (d *dashboard) handleEnvironment(w http.ResponseWriter, r *http.Request, v 
 		return d.render(w, v, http.StatusUnprocessableEntity, "environment", "")
 	case hutong.ENOTFOUND, hutong.EUNAVAILABLE:
 		data.Unavailable = hutong.ErrorMessage(err)
-		return d.render(w, v, statusCodes[code], "environment", "")
+		return d.render(w, v, httperr.Status(code), "environment", "")
 	default:
 		return err
 	}

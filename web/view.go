@@ -1,4 +1,4 @@
-package http
+package web
 
 import (
 	"net/http"
@@ -22,7 +22,7 @@ type view struct {
 	Error string // a message about what went wrong
 	Data  any
 
-	d     *dashboard
+	d     *Dashboard
 	r     *http.Request
 	depts map[string]hutong.Department
 	regs  map[string]hutong.Region
@@ -143,7 +143,7 @@ func (v *view) Has(r string) bool { return v.User != nil && v.User.Has(hutong.Ro
 func (v *view) Dept(id string) string {
 	if v.depts == nil {
 		v.depts = map[string]hutong.Department{}
-		if ds, err := v.d.s.Directory.Departments(v.r.Context(), hutong.DepartmentFilter{}); err == nil {
+		if ds, err := v.d.Directory.Departments(v.r.Context(), hutong.DepartmentFilter{}); err == nil {
 			for _, d := range ds {
 				v.depts[d.ID] = d
 			}
@@ -161,7 +161,7 @@ func (v *view) Dept(id string) string {
 
 // Departments lists the hub's departments.
 func (v *view) Departments() []hutong.Department {
-	ds, _ := v.d.s.Directory.Departments(v.r.Context(), hutong.DepartmentFilter{})
+	ds, _ := v.d.Directory.Departments(v.r.Context(), hutong.DepartmentFilter{})
 	return ds
 }
 
@@ -169,7 +169,7 @@ func (v *view) Departments() []hutong.Department {
 func (v *view) Region(code string) string {
 	if v.regs == nil {
 		v.regs = map[string]hutong.Region{}
-		if rs, err := v.d.s.Directory.Regions(v.r.Context(), hutong.RegionFilter{}); err == nil {
+		if rs, err := v.d.Directory.Regions(v.r.Context(), hutong.RegionFilter{}); err == nil {
 			for _, r := range rs {
 				v.regs[r.Code] = r
 			}
@@ -177,7 +177,7 @@ func (v *view) Region(code string) string {
 	}
 	r, ok := v.regs[code]
 	if !ok {
-		if p, err := v.d.s.Directory.Region(v.r.Context(), code); err == nil {
+		if p, err := v.d.Directory.Region(v.r.Context(), code); err == nil {
 			r, ok = *p, true
 			v.regs[code] = r
 		}

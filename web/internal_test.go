@@ -1,4 +1,4 @@
-package http
+package web
 
 import (
 	"io/fs"
@@ -75,7 +75,8 @@ func TestMessages(t *testing.T) {
 	for _, box := range []string{"inbox", "outbox", "region", "all"} {
 		used["requests."+box] = true
 	}
-	for code := range statusCodes {
+	for _, code := range []string{hutong.EINVALID, hutong.ENOTFOUND, hutong.ECONFLICT, hutong.EUNAUTHORIZED,
+		hutong.EFORBIDDEN, hutong.ERATELIMITED, hutong.EUNAVAILABLE, hutong.EINTERNAL} {
 		used["error."+code] = true
 	}
 	var missing []string

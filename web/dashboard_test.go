@@ -1,70 +1,21 @@
-package http_test
+package web_test
 
 import (
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hutong/hutong/internal/formclient"
 )
 
-// browserless is an HTTP client with a cookie jar that does not follow
-// redirects, as a browser without JavaScript would post the forms.
-type browserless struct {
-	t   *testing.T
-	c   *http.Client
-	url string
-}
-
-func newBrowserless(t *testing.T, h *hub) *browserless {
-	jar, _ := cookiejar.New(nil)
-	return &browserless{t: t, url: h.url, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}}
-}
-
-func (b *browserless) do(method, path string, form url.Values, header map[string]string) (*http.Response, string) {
-	b.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, _ := http.NewRequest(method, b.url+path, body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	bs, _ := io.ReadAll(resp.Body)
-	return resp, string(bs)
-}
-
-var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
-func csrfOf(t *testing.T, page string) string {
-	t.Helper()
-	m := csrfField.FindStringSubmatch(page)
-	if m == nil {
-		t.Fatalf("no CSRF token in the page")
-	}
-	return m[1]
-}
-
-// signIn signs in through the form and returns a CSRF token of the session.
-func (b *browserless) signIn(login, password string) string {
-	b.t.Helper()
-	_, page := b.do("GET", "/login", nil, nil)
-	resp, _ := b.do("POST", "/login", url.Values{"csrf": {csrfOf(b.t, page)}, "login": {login}, "password": {password}, "next": {"/catalog"}}, nil)
+// signIn signs in b through the form and returns a CSRF token of the session.
+func signIn(b *formclient.Client, login, password string) string {
+	b.T.Helper()
+	_, page := b.Do("GET", "/login", nil, nil)
+	resp, _ := b.Do("POST", "/login", url.Values{"csrf": {formclient.CSRF(b.T, page)}, "login": {login}, "password": {password}, "next": {"/catalog"}}, nil)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/catalog" {
-		b.t.Fatalf("sign in: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		b.T.Fatalf("sign in: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	var session *http.Cookie
 	for _, c := range resp.Cookies() {
@@ -73,46 +24,46 @@ func (b *browserless) signIn(login, password string) string {
 		}
 	}
 	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Path != "/" {
-		b.t.Fatalf("session cookie %+v: want HttpOnly, SameSite=Strict, Path=/", session)
+		b.T.Fatalf("session cookie %+v: want HttpOnly, SameSite=Strict, Path=/", session)
 	}
-	_, page = b.do("GET", "/catalog", nil, nil)
-	return csrfOf(b.t, page)
+	_, page = b.Do("GET", "/catalog", nil, nil)
+	return formclient.CSRF(b.T, page)
 }
 
 func TestDashboardPages(t *testing.T) {
 	h := newHub(t)
-	b := newBrowserless(t, h)
+	b := formclient.New(t, h.url)
 
 	// Signed out: pages go to the sign-in page; the API keeps its JSON.
-	resp, _ := b.do("GET", "/catalog?q=x", nil, nil)
+	resp, _ := b.Do("GET", "/catalog?q=x", nil, nil)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next=%2Fcatalog%3Fq%3Dx" {
 		t.Errorf("signed out /catalog: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	resp, body := b.do("GET", "/api/v1/nothing", nil, nil)
+	resp, body := b.Do("GET", "/api/v1/nothing", nil, nil)
 	if resp.StatusCode != 404 || !strings.Contains(body, `"code":"not_found"`) {
 		t.Errorf("API 404: %d %s", resp.StatusCode, body)
 	}
-	resp, body = b.do("GET", "/login", nil, nil)
+	resp, body = b.Do("GET", "/login", nil, nil)
 	if resp.StatusCode != 200 || !strings.Contains(body, "登录") || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self'") {
 		t.Errorf("sign-in page: %d, CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
 	}
 
 	// A forged sign-in form and a wrong password show the form again.
-	resp, body = b.do("POST", "/login", url.Values{"csrf": {"forged"}, "login": {"tjyb-steward"}, "password": {"password-1"}}, nil)
+	resp, body = b.Do("POST", "/login", url.Values{"csrf": {"forged"}, "login": {"tjyb-steward"}, "password": {"password-1"}}, nil)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `id="login-form"`) {
 		t.Errorf("forged sign-in: %d", resp.StatusCode)
 	}
-	_, page := b.do("GET", "/login", nil, nil)
-	resp, body = b.do("POST", "/login", url.Values{"csrf": {csrfOf(t, page)}, "login": {"tjyb-steward"}, "password": {"wrong"}}, nil)
+	_, page := b.Do("GET", "/login", nil, nil)
+	resp, body = b.Do("POST", "/login", url.Values{"csrf": {formclient.CSRF(t, page)}, "login": {"tjyb-steward"}, "password": {"wrong"}}, nil)
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "用户名或密码错误") || !strings.Contains(body, `value="tjyb-steward"`) {
 		t.Errorf("wrong password: %d", resp.StatusCode)
 	}
 
-	csrf := b.signIn("bjsj-consumer", "password-1")
+	csrf := signIn(b, "bjsj-consumer", "password-1")
 
 	// Pages render; a hub without statistics, air quality or ledger says so.
 	for _, p := range []string{"/", "/catalog", "/requests", "/agreements", "/feedback", "/proof", "/environment"} {
-		resp, body := b.do("GET", p, nil, nil)
+		resp, body := b.Do("GET", p, nil, nil)
 		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 			t.Errorf("GET %s: %d %s", p, resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
@@ -124,62 +75,62 @@ func TestDashboardPages(t *testing.T) {
 	}
 
 	// A POST without the CSRF token is refused; with it, it works.
-	resp, body = b.do("POST", "/keys", url.Values{"name": {"系统"}}, nil)
+	resp, body = b.Do("POST", "/keys", url.Values{"name": {"系统"}}, nil)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "表单已过期") {
 		t.Errorf("key without CSRF: %d", resp.StatusCode)
 	}
-	resp, body = b.do("POST", "/keys", url.Values{"name": {"系统"}, "csrf": {csrf}}, map[string]string{"Origin": "http://evil.example"})
+	resp, body = b.Do("POST", "/keys", url.Values{"name": {"系统"}, "csrf": {csrf}}, map[string]string{"Origin": "http://evil.example"})
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("key from another origin: %d", resp.StatusCode)
 	}
-	resp, body = b.do("POST", "/keys", url.Values{"name": {"系统"}}, map[string]string{"X-CSRF-Token": csrf, "HX-Request": "true"})
+	resp, body = b.Do("POST", "/keys", url.Values{"name": {"系统"}}, map[string]string{"X-CSRF-Token": csrf, "HX-Request": "true"})
 	if resp.StatusCode != 200 || !strings.Contains(body, `id="new-key">htk_`) || strings.Contains(body, "<html") {
 		t.Errorf("key with CSRF (htmx): %d %.300s", resp.StatusCode, body)
 	}
 	// Invalid input: the form again with the message, not a 500.
-	resp, body = b.do("POST", "/keys", url.Values{"name": {" "}, "csrf": {csrf}}, nil)
+	resp, body = b.Do("POST", "/keys", url.Values{"name": {" "}, "csrf": {csrf}}, nil)
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "请填写密钥名称") {
 		t.Errorf("empty key name: %d", resp.StatusCode)
 	}
-	resp, body = b.do("GET", "/environment?from=yesterday", nil, nil)
+	resp, body = b.Do("GET", "/environment?from=yesterday", nil, nil)
 	if resp.StatusCode != 200 || !strings.Contains(body, "此功能在本平台未启用") {
 		t.Errorf("environment without the service: %d", resp.StatusCode)
 	}
-	resp, body = b.do("GET", "/catalog?level=9", nil, nil)
+	resp, body = b.Do("GET", "/catalog?level=9", nil, nil)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "level") || !strings.Contains(body, "<html") {
 		t.Errorf("bad level: %d", resp.StatusCode)
 	}
 
 	// Not found and wrong methods are pages too.
-	resp, body = b.do("GET", "/nowhere", nil, nil)
+	resp, body = b.Do("GET", "/nowhere", nil, nil)
 	if resp.StatusCode != 404 || !strings.Contains(body, "没有这个页面") {
 		t.Errorf("404 page: %d", resp.StatusCode)
 	}
-	resp, _ = b.do("GET", "/catalog/NO-SUCH-CODE", nil, nil)
+	resp, _ = b.Do("GET", "/catalog/NO-SUCH-CODE", nil, nil)
 	if resp.StatusCode != 404 {
 		t.Errorf("unknown resource: %d", resp.StatusCode)
 	}
-	resp, _ = b.do("DELETE", "/catalog", nil, nil)
+	resp, _ = b.Do("DELETE", "/catalog", nil, nil)
 	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET" {
 		t.Errorf("DELETE /catalog: %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
 	}
 
 	// English on request, remembered.
-	_, body = b.do("GET", "/catalog?lang=en", nil, nil)
+	_, body = b.Do("GET", "/catalog?lang=en", nil, nil)
 	if !strings.Contains(body, "Government information resource catalog") {
 		t.Errorf("?lang=en did not switch the page")
 	}
-	_, body = b.do("GET", "/agreements", nil, nil)
+	_, body = b.Do("GET", "/agreements", nil, nil)
 	if !strings.Contains(body, "<h1>Agreements</h1>") {
 		t.Errorf("the language is not remembered")
 	}
 
 	// Signing out clears the session cookie.
-	resp, _ = b.do("POST", "/logout", url.Values{"csrf": {csrf}}, nil)
+	resp, _ = b.Do("POST", "/logout", url.Values{"csrf": {csrf}}, nil)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("sign out: %d", resp.StatusCode)
 	}
-	resp, _ = b.do("GET", "/", nil, nil)
+	resp, _ = b.Do("GET", "/", nil, nil)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("after signing out: %d", resp.StatusCode)
 	}
@@ -188,21 +139,21 @@ func TestDashboardPages(t *testing.T) {
 // TestDashboardRoles checks that a page shows only what a role may do.
 func TestDashboardRoles(t *testing.T) {
 	h := newHub(t)
-	consumer := newBrowserless(t, h)
-	consumer.signIn("bjsj-consumer", "password-1")
-	_, body := consumer.do("GET", "/requests", nil, nil)
+	consumer := formclient.New(t, h.url)
+	signIn(consumer, "bjsj-consumer", "password-1")
+	_, body := consumer.Do("GET", "/requests", nil, nil)
 	if strings.Contains(body, `id="box-inbox"`) || !strings.Contains(body, `id="box-outbox"`) {
 		t.Errorf("a consumer sees the inbox tab, or not the outbox")
 	}
-	steward := newBrowserless(t, h)
-	steward.signIn("tjyb-steward", "password-1")
-	_, body = steward.do("GET", "/requests", nil, nil)
+	steward := formclient.New(t, h.url)
+	signIn(steward, "tjyb-steward", "password-1")
+	_, body = steward.Do("GET", "/requests", nil, nil)
 	if !strings.Contains(body, `id="box-inbox"`) {
 		t.Errorf("a steward does not see the inbox tab")
 	}
-	admin := newBrowserless(t, h)
-	admin.signIn("admin", "password-1")
-	_, body = admin.do("GET", "/agreements", nil, nil)
+	admin := formclient.New(t, h.url)
+	signIn(admin, "admin", "password-1")
+	_, body = admin.Do("GET", "/agreements", nil, nil)
 	if strings.Contains(body, `id="keys"`) {
 		t.Errorf("a platform admin, who has no department, is offered keys")
 	}

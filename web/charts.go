@@ -1,4 +1,4 @@
-package http
+package web
 
 import (
 	"encoding/json"
@@ -212,7 +212,7 @@ func hoursChart(v *view, hours []hutong.HourCount) chart {
 
 // mapNames maps the map's feature names (division codes) to labels in the
 // page's language.
-func (d *dashboard) mapNames(v *view) map[string]string {
+func (d *Dashboard) mapNames(v *view) map[string]string {
 	names := map[string]string{}
 	for _, code := range d.geo.codes {
 		names[code] = v.Region(code)
@@ -223,7 +223,7 @@ func (d *dashboard) mapNames(v *view) map[string]string {
 // flowsChart is the 空间信息流: arcs from the provider's division to the
 // consumer's, their width by calls, and a pulse where data stays within a
 // division.
-func (d *dashboard) flowsChart(v *view, flows []hutong.Flow) chart {
+func (d *Dashboard) flowsChart(v *view, flows []hutong.Flow) chart {
 	var most int64 = 1
 	for _, f := range flows {
 		most = max(most, f.Calls)
@@ -302,7 +302,7 @@ var aqiBands = []struct {
 }
 
 // aqiMap colours each city of the map by its mean AQI.
-func (d *dashboard) aqiMap(v *view, cities []hutong.CityAir) chart {
+func (d *Dashboard) aqiMap(v *view, cities []hutong.CityAir) chart {
 	names := d.mapNames(v)
 	data := []any{}
 	for _, c := range cities {
