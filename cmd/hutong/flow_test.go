@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/transparency-dev/tessera/client"
 
@@ -139,6 +140,21 @@ func TestExchangeFlow(t *testing.T) {
 	if err := run(ctx, []string{"export", code, "--hub", hub, "--token", key, "--purpose", purpose, "--format", "csv"}, &out, &errOut); err != nil ||
 		!strings.HasPrefix(out.String(), "姓名,公民身份号码,险种,参保地\n") {
 		t.Errorf("hutong export: %v %.200s", err, out.String())
+	}
+
+	// A receipt is checked from its header's value as the answer carried
+	// it, with or without the header's name.
+	_, h, _ := get(t, hub+"/api/v1/resources/"+code+"/records?limit=1", key, purpose)
+	flush, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := m.Ledger.Flush(flush); err != nil {
+		t.Fatal(err)
+	}
+	for _, arg := range []string{h.Get("Hutong-Receipt"), "Hutong-Receipt: " + h.Get("Hutong-Receipt")} {
+		out.Reset()
+		if err := run(ctx, []string{"verify", "receipt", arg, "--hub", hub}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "receipt verified") {
+			t.Errorf("hutong verify receipt %q: %v %s", arg, err, out.String())
+		}
 	}
 
 	// The unconditional path needs no steward.

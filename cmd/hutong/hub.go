@@ -397,7 +397,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	if m.demo {
 		// Before the hub listens: nobody sees its clock set back.
-		if err := m.simulateActivity(ctx); err != nil {
+		if err := m.replayHistory(ctx); err != nil {
 			return err
 		}
 	}
@@ -587,8 +587,8 @@ func (m *Main) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		errs = append(errs, m.Nodes.API.Close(ctx))
-		if m.Nodes.Client != nil {
-			m.Nodes.Client.CloseIdleConnections()
+		if m.Nodes.Remote != nil {
+			m.Nodes.Remote.CloseIdleConnections()
 		}
 	}
 	if m.HTTP != nil {

@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/hutong/hutong"
@@ -33,10 +34,40 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) && askedForHelp(os.Args[1:]) {
+			return // the help asked for was printed
+		}
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "hutong:", describe(err))
 		}
 		os.Exit(exitCode(err))
+	}
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
+// askedForHelp reports whether args ask for help anywhere: a command's
+// --help prints its usage and exits 0.
+func askedForHelp(args []string) bool {
+	for _, a := range args {
+		if isHelp(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// groupHelp prints the usage lines of command group cmd to w, for
+// "hutong nodes --help" and the like.
+func groupHelp(w io.Writer, cmd string) {
+	fmt.Fprintln(w, "Usage:")
+	for _, line := range strings.Split(usage, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "hutong "+cmd+" ") || strings.TrimSpace(line) == "hutong "+cmd {
+			fmt.Fprintln(w, line)
+		}
 	}
 }
 
@@ -60,7 +91,7 @@ Usage:
   hutong records RESOURCE --purpose P [--fields a,b] [--filter F:OP:V] [--limit N] [--cursor C]
   hutong export RESOURCE --purpose P [--format ndjson|csv] [-o FILE]
   hutong env [--data ./hutong-data]                    print shell exports of the demo's hub and tokens
-  hutong verify receipt INDEX|FILE [--hub URL] [--keys FILE]   check a receipt against the ledger's tiles and keys
+  hutong verify receipt INDEX|HEADER|FILE [--hub URL] [--keys FILE]   check a receipt (its index, the Hutong-Receipt value, a file) against the ledger
   hutong verify log [--hub URL] [--keys FILE] [--state FILE]   walk the whole ledger as a monitor
   hutong nodes token --region 120000 [--ttl 1h]        a one-time enrolment token for a region node
   hutong nodes list | revoke REGION                    the enrolled region nodes
@@ -81,6 +112,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "resources", "requests", "agreements", "keys", "verify", "nodes", "bench", "elements":
+		// A group asked for help before naming its subcommand.
+		if len(rest) > 0 && isHelp(rest[0]) {
+			groupHelp(stdout, cmd)
+			return flag.ErrHelp
+		}
+	}
 	switch cmd {
 	case "demo":
 		return runHub(ctx, rest, true, stdout, stderr)

@@ -99,7 +99,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	if len(pos) != 1 {
-		return errors.New("verify receipt INDEX|FILE")
+		return errors.New("verify receipt INDEX|'origin=…; index=…; hash=…'|FILE")
 	}
 	r, proof, err := readReceipt(pos[0])
 	if err != nil {
@@ -153,18 +153,23 @@ func loadKeys(ctx context.Context, file, base string, stderr io.Writer) (hutong.
 	return k, err
 }
 
-// readReceipt reads a receipt from an index, or from a file holding a
-// receipt proof (the JSON of /api/v1/receipts), a receipt object or the
-// Hutong-Receipt header value.
+// readReceipt reads a receipt from an index, the Hutong-Receipt header's
+// value (as the answer carried it, with or without the header's name), or
+// a file holding a receipt proof (the JSON of /api/v1/receipts), a receipt
+// object or the header's value.
 func readReceipt(arg string) (hutong.Receipt, *ledger.Proof, error) {
 	if n, err := strconv.ParseUint(arg, 10, 64); err == nil {
 		return hutong.Receipt{Index: n}, nil, nil
 	}
-	b, err := os.ReadFile(arg)
-	if err != nil {
-		return hutong.Receipt{}, nil, err
+	text := strings.TrimSpace(arg)
+	if h := strings.TrimSpace(strings.TrimPrefix(text, hhttp.ReceiptHeader+":")); !strings.HasPrefix(h, "origin=") {
+		// Not the header's value (with or without its name): a file.
+		b, err := os.ReadFile(arg)
+		if err != nil {
+			return hutong.Receipt{}, nil, fmt.Errorf("%s is neither a receipt index, a Hutong-Receipt header value nor a readable file: %w", hutong.ClipText(arg, 80), err)
+		}
+		text = strings.TrimSpace(string(b))
 	}
-	text := strings.TrimSpace(string(b))
 	text = strings.TrimSpace(strings.TrimPrefix(text, hhttp.ReceiptHeader+":"))
 	if strings.HasPrefix(text, "origin=") {
 		r, err := hhttp.ParseReceipt(text)
