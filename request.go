@@ -2,6 +2,7 @@ package hutong
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -208,12 +209,33 @@ type AgreementFilter struct {
 // Notification tells a region admin or a steward about something that
 // needs them, such as a request past its reply limit.
 type Notification struct {
-	ID        int64     `json:"id"`
-	Region    string    `json:"region"`
-	Kind      string    `json:"kind"` // "request_overdue"
-	RequestID string    `json:"request_id,omitempty"`
+	ID        int64  `json:"id"`
+	Region    string `json:"region"`
+	Kind      string `json:"kind"` // NotifyOverdue
+	RequestID string `json:"request_id,omitempty"`
+	// Params are the notification's facts by name (for NotifyOverdue:
+	// consumer, resource, resource_name, due), which a page words in its
+	// reader's language.
+	Params map[string]string `json:"params,omitempty"`
+	// Message words the notification in English, for the API and logs.
 	Message   string    `json:"message"`
 	CreatedAt time.Time `json:"created_at"`
+}
+
+// Notification kinds.
+const (
+	// NotifyOverdue: a request passed its reply limit undecided.
+	NotifyOverdue = "request_overdue"
+)
+
+// Describe words n in English from its kind and params.
+func (n *Notification) Describe() string {
+	p := n.Params
+	switch n.Kind {
+	case NotifyOverdue:
+		return fmt.Sprintf("Request %s by %s for %s (%s) passed its reply limit of %s undecided.", n.RequestID, p["consumer"], p["resource_name"], p["resource"], p["due"])
+	}
+	return n.Message
 }
 
 // AgreementFinder finds the agreements that may cover a call.

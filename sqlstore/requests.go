@@ -33,6 +33,12 @@ type RequestOptions struct {
 	MaxValidity time.Duration
 }
 
+// rules returns the flow's rules as the options set them.
+func (s *Requests) rules() hutong.RequestRules {
+	return hutong.RequestRules{MaxValidity: s.opt.MaxValidity, DefaultRowsPerDay: s.opt.DefaultRowsPerDay,
+		DefaultRequestsPerMinute: s.opt.DefaultRequestsPerMinute, CheckCondition: standard.CheckCondition}
+}
+
 func (o RequestOptions) withDefaults() RequestOptions {
 	if o.Calendar == nil {
 		o.Calendar = hutong.NewCalendar(nil, nil)
@@ -51,15 +57,6 @@ func (o RequestOptions) withDefaults() RequestOptions {
 	}
 	return o
 }
-
-// Request limits.
-const (
-	maxBasisRunes      = 1000
-	maxReasonRunes     = 1000
-	maxRowsPerDay      = 1_000_000_000
-	maxRequestsPerMin  = 1_000_000
-	maxScopeConditions = 10
-)
 
 // Requests implements hutong.RequestService. It keeps the active agreements
 // in memory, loaded when it starts and changed with every agreement made or
@@ -129,49 +126,6 @@ func (s *Requests) loadActive(ctx context.Context) error {
 	return nil
 }
 
-// parseTime reads a date (whole day in China Standard Time: its start, or
-// with end its end) or an RFC 3339 time.
-func parseTime(s string, end bool) (time.Time, bool) {
-	s = strings.TrimSpace(s)
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), true
-	}
-	d, err := time.ParseInLocation(time.DateOnly, s, hutong.ChinaTime)
-	if err != nil {
-		return time.Time{}, false
-	}
-	if end {
-		d = d.AddDate(0, 0, 1)
-	}
-	return d.UTC(), true
-}
-
-// checkScope checks row-scope conditions against the resource's items and
-// returns them canonical.
-func checkScope(r *hutong.Resource, scope []hutong.Condition, field string) ([]hutong.Condition, []hutong.Violation) {
-	var vs []hutong.Violation
-	if len(scope) > maxScopeConditions {
-		vs = append(vs, hutong.Violation{Field: field, Rule: "length", Message: fmt.Sprintf("at most %d row-scope conditions", maxScopeConditions)})
-		return nil, vs
-	}
-	out := make([]hutong.Condition, 0, len(scope))
-	for i, c := range scope {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		it := r.Item(c.Field)
-		if it == nil {
-			vs = append(vs, hutong.Violation{Field: f, Rule: "unknown_item", Message: fmt.Sprintf("%q is not an item of %s", c.Field, r.Code)})
-			continue
-		}
-		cc, err := standard.CheckCondition(*it, c)
-		if err != nil {
-			vs = append(vs, ruleViolation(0, f, err))
-			continue
-		}
-		out = append(out, cc)
-	}
-	return out, vs
-}
-
 // CreateRequest files a request and, by share type, grants, queues or
 // refuses it.
 func (s *Requests) CreateRequest(ctx context.Context, in *hutong.RequestInput) (*hutong.Request, error) {
@@ -201,85 +155,12 @@ func (s *Requests) CreateRequest(ctx context.Context, in *hutong.RequestInput) (
 		return nil, err
 	}
 	now := utc(s.db.now())
-
-	var vs []hutong.Violation
-	bad := func(field, rule, format string, args ...any) {
-		vs = append(vs, hutong.Violation{Field: field, Rule: rule, Message: fmt.Sprintf(format, args...)})
-	}
-	if len(in.Fields) == 0 {
-		bad("fields", "required", "name the fields you need; the resource has %s", itemNames(&res.Resource))
-	}
-	var unknown []string
-	fields := make([]string, 0, len(in.Fields))
-	for _, f := range in.Fields {
-		f = strings.TrimSpace(f)
-		switch {
-		case res.Item(f) == nil:
-			unknown = append(unknown, f)
-		case slices.Contains(fields, f):
-			bad("fields", "duplicate", "field %s is named twice", f)
-		default:
-			fields = append(fields, f)
-		}
-	}
-	if len(unknown) > 0 {
-		bad("fields", "unknown_item", "%s not items of %s (it has %s)", strings.Join(unknown, ", "), res.Code, itemNames(&res.Resource))
-	}
-	purpose := strings.TrimSpace(in.Purpose)
-	if n := utf8.RuneCountInString(purpose); n == 0 || n > hutong.MaxPurposeRunes {
-		bad("purpose", "length", "purpose (用途) must have 1 to %d characters", hutong.MaxPurposeRunes)
-	}
-	basis := strings.TrimSpace(in.LegalBasis)
-	switch n := utf8.RuneCountInString(basis); {
-	case n > maxBasisRunes:
-		bad("legal_basis", "length", "legal_basis has more than %d characters", maxBasisRunes)
-	case n == 0 && res.ShareType == hutong.ShareConditional:
-		bad("legal_basis", "required", "a conditionally shared resource needs the legal basis (依据) of the request")
-	}
-	// Periods are whole seconds: the policy compares Unix seconds.
-	from := now.Truncate(time.Second)
-	if in.ValidFrom != "" {
-		t, ok := parseTime(in.ValidFrom, false)
-		if !ok {
-			bad("valid_from", "format", "valid_from %q must be YYYY-MM-DD or RFC 3339", in.ValidFrom)
-		} else if t.After(now) {
-			from = t.Truncate(time.Second)
-		}
-	}
-	until, ok := parseTime(in.ValidUntil, true)
-	until = until.Truncate(time.Second)
-	switch {
-	case in.ValidUntil == "":
-		bad("valid_until", "required", "valid_until is required: the day the agreement ends")
-	case !ok:
-		bad("valid_until", "format", "valid_until %q must be YYYY-MM-DD or RFC 3339", in.ValidUntil)
-	case !until.After(from):
-		bad("valid_until", "range", "valid_until must be after the start of the period")
-	case until.Sub(now) > s.opt.MaxValidity:
-		// Longer periods are shortened, not refused: the answer shows the
-		// period granted, and the consumer files again when it ends.
-		until = now.Add(s.opt.MaxValidity).Truncate(time.Second)
-	}
-	if in.RowsPerDay < 0 || in.RowsPerDay > maxRowsPerDay {
-		bad("rows_per_day", "range", "rows_per_day must be between 0 and %d", maxRowsPerDay)
-	}
-	if in.RequestsPerMinute < 0 || in.RequestsPerMinute > maxRequestsPerMin {
-		bad("requests_per_minute", "range", "requests_per_minute must be between 0 and %d", maxRequestsPerMin)
-	}
-	scope, svs := checkScope(&res.Resource, in.RowScope, "row_scope")
-	vs = append(vs, svs...)
+	req, vs := hutong.CheckRequest(in, &res.Resource, now, s.rules())
 	if len(vs) > 0 {
 		return nil, hutong.Invalid("invalid request", vs)
 	}
-
-	req := &hutong.Request{
-		ID: newID("req_"), Consumer: consumer, ConsumerName: dept.Name, Resource: res.Code, ResourceName: res.Name,
-		Provider: res.Provider, Fields: fields, Purpose: purpose, LegalBasis: basis,
-		ValidFrom: from, ValidUntil: until, RowScope: scope,
-		RowsPerDay: cmpOr(in.RowsPerDay, s.opt.DefaultRowsPerDay), RequestsPerMinute: cmpOr(in.RequestsPerMinute, s.opt.DefaultRequestsPerMinute),
-		Status: hutong.RequestPending, RequestedBy: a.User.Login, CreatedAt: now,
-		DueAt: utc(s.opt.Calendar.Deadline(now, s.opt.ReplyDays)),
-	}
+	req.ID, req.Consumer, req.ConsumerName, req.RequestedBy = newID("req_"), consumer, dept.Name, a.User.Login
+	req.DueAt = utc(s.opt.Calendar.Deadline(now, s.opt.ReplyDays))
 	events := []*hutong.AuditEvent{s.event(ctx, hutong.AuditRequest, req, "")}
 	var ag *hutong.Agreement
 	switch res.ShareType {
@@ -289,7 +170,7 @@ func (s *Requests) CreateRequest(ctx context.Context, in *hutong.RequestInput) (
 		req.DecidedAt, req.DecidedBy = &now, "hub: share type none"
 		events = append(events, s.event(ctx, hutong.AuditRefuse, req, req.Reason))
 	case hutong.ShareUnconditional:
-		ag = s.newAgreement(req, &res.Resource, hutong.Narrowing{}, now)
+		ag = hutong.NewAgreement(newID("agr_"), req, &res.Resource, hutong.Narrowing{}, now)
 		req.Status, req.AgreementID = hutong.RequestApproved, ag.ID
 		req.DecidedAt, req.DecidedBy = &now, "hub: unconditional share"
 		events = append(events, s.event(ctx, hutong.AuditApprove, req, "无条件共享: granted on request"), s.agreementEvent(ctx, hutong.AuditAgreement, ag, ""))
@@ -301,131 +182,14 @@ func (s *Requests) CreateRequest(ctx context.Context, in *hutong.RequestInput) (
 	return req, nil
 }
 
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
-func itemNames(r *hutong.Resource) string {
-	names := make([]string, len(r.Items))
-	for i, it := range r.Items {
-		names[i] = it.Name
-	}
-	return strings.Join(names, ", ")
-}
-
-// newAgreement makes the agreement of an approved request, narrowed by n.
-func (s *Requests) newAgreement(req *hutong.Request, res *hutong.Resource, n hutong.Narrowing, now time.Time) *hutong.Agreement {
-	fields := req.Fields
-	if len(n.Fields) > 0 {
-		fields = n.Fields
-	}
-	ag := &hutong.Agreement{
-		ID: newID("agr_"), RequestID: req.ID, Consumer: req.Consumer, Resource: req.Resource, Provider: req.Provider,
-		RowScope: append(slices.Clone(req.RowScope), n.RowScope...), Purpose: req.Purpose, LegalBasis: req.LegalBasis,
-		ValidFrom: req.ValidFrom, ValidUntil: req.ValidUntil,
-		RequestsPerMinute: req.RequestsPerMinute, RowsPerDay: req.RowsPerDay, ProbesPerDay: cmpOr(n.ProbesPerDay, hutong.DefaultProbesPerDay),
-		CreatedAt: now,
-	}
-	if t, ok := parseTime(n.ValidUntil, true); ok && n.ValidUntil != "" {
-		ag.ValidUntil = t
-	}
-	if n.RowsPerDay > 0 {
-		ag.RowsPerDay = n.RowsPerDay
-	}
-	if n.RequestsPerMinute > 0 {
-		ag.RequestsPerMinute = n.RequestsPerMinute
-	}
-	for _, f := range fields {
-		m := res.Item(f).Masking
-		if nm, ok := n.Masking[f]; ok {
-			m = nm
-		}
-		ag.Fields = append(ag.Fields, hutong.AgreementField{Name: f, Masking: m})
-	}
-	return ag
-}
-
-// checkNarrowing checks that n only narrows req.
-func checkNarrowing(req *hutong.Request, res *hutong.Resource, n *hutong.Narrowing) []hutong.Violation {
-	var vs []hutong.Violation
-	bad := func(field, rule, format string, args ...any) {
-		vs = append(vs, hutong.Violation{Field: field, Rule: rule, Message: fmt.Sprintf(format, args...)})
-	}
-	for i, f := range n.Fields {
-		n.Fields[i] = strings.TrimSpace(f)
-		switch {
-		case !slices.Contains(req.Fields, n.Fields[i]):
-			bad("fields", "not_requested", "%s was not requested; approval may only drop fields", hutong.ClipText(f, 80))
-		case slices.Contains(n.Fields[:i], n.Fields[i]):
-			bad("fields", "duplicate", "field %s is named twice", f)
-		}
-	}
-	if n.ValidUntil != "" {
-		t, ok := parseTime(n.ValidUntil, true)
-		switch {
-		case !ok:
-			bad("valid_until", "format", "valid_until %q must be YYYY-MM-DD or RFC 3339", n.ValidUntil)
-		case t.After(req.ValidUntil):
-			bad("valid_until", "wider", "valid_until may only be earlier than the requested %s", req.ValidUntil.In(hutong.ChinaTime).Format(time.DateOnly))
-		case !t.After(req.ValidFrom):
-			bad("valid_until", "range", "valid_until must be after the start of the period")
-		}
-	}
-	if n.RowsPerDay < 0 || n.RowsPerDay > req.RowsPerDay {
-		bad("rows_per_day", "wider", "rows_per_day may only be lowered (requested %d)", req.RowsPerDay)
-	}
-	if n.RequestsPerMinute < 0 || n.RequestsPerMinute > req.RequestsPerMinute {
-		bad("requests_per_minute", "wider", "requests_per_minute may only be lowered (requested %d)", req.RequestsPerMinute)
-	}
-	if n.ProbesPerDay < 0 || n.ProbesPerDay > hutong.MaxProbesPerDay {
-		bad("probes_per_day", "range", "probes_per_day (equality filters on masked fields a day) must be between 1 and %d; 0 or absent takes %d", hutong.MaxProbesPerDay, hutong.DefaultProbesPerDay)
-	}
-	for f, m := range n.Masking {
-		it := res.Item(f)
-		switch {
-		case it == nil || !slices.Contains(req.Fields, f):
-			bad("masking", "not_requested", "masking names %s, which was not requested", f)
-		case !m.Valid():
-			bad("masking", "enum", "unknown masking %q for %s", m, f)
-		case m.Strength() < it.Masking.Strength():
-			bad("masking", "weaker", "masking %s of %s is weaker than its default %s", m, f, it.Masking)
-		}
-	}
-	scope, svs := checkScope(res, n.RowScope, "row_scope")
-	n.RowScope = scope
-	return append(vs, svs...)
-}
-
-// decider checks that the actor may decide req: a steward of the
-// providing department, and nobody else — not a platform admin, whose
-// role is to run the hub, not to share another department's data (an
-// overdue request is escalated, not decided for the provider) — and
-// never for its own department's request to another's resource.
-func decider(ctx context.Context, req *hutong.Request) (*hutong.Actor, error) {
-	a := hutong.ActorFromContext(ctx)
-	switch {
-	case a == nil || a.User == nil:
-		return nil, hutong.Errorf(hutong.EFORBIDDEN, "requests are decided by signed-in stewards")
-	case a.User.Department == req.Consumer && req.Consumer != req.Provider:
-		return nil, hutong.Errorf(hutong.EFORBIDDEN, "%s may not decide its own department's request for another department's resource", a)
-	case a.Has(hutong.RoleSteward) && a.User.Department == req.Provider:
-		return a, nil
-	}
-	return nil, hutong.Errorf(hutong.EFORBIDDEN, "only a steward of the providing department %s decides this request", req.Provider)
-}
-
 // Approve approves a pending request and makes its agreement.
 func (s *Requests) Approve(ctx context.Context, id string, n hutong.Narrowing) (*hutong.Request, error) {
 	req, err := s.load(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	a, err := decider(ctx, req)
-	if err != nil {
+	a := hutong.ActorFromContext(ctx)
+	if err := a.MayDecide(req); err != nil {
 		return nil, err
 	}
 	if req.Status != hutong.RequestPending {
@@ -435,14 +199,14 @@ func (s *Requests) Approve(ctx context.Context, id string, n hutong.Narrowing) (
 	if err != nil {
 		return nil, err
 	}
-	if vs := checkNarrowing(req, &res.Resource, &n); len(vs) > 0 {
+	if vs := hutong.CheckNarrowing(&n, req, &res.Resource, standard.CheckCondition); len(vs) > 0 {
 		return nil, hutong.Invalid("invalid approval", vs)
 	}
 	now := utc(s.db.now())
 	if !req.ValidUntil.After(now) {
 		return nil, hutong.Errorf(hutong.ECONFLICT, "request %s asked for a period that has ended; the consumer must file a new one", id)
 	}
-	ag := s.newAgreement(req, &res.Resource, n, now)
+	ag := hutong.NewAgreement(newID("agr_"), req, &res.Resource, n, now)
 	req.Status, req.AgreementID, req.DecidedAt, req.DecidedBy = hutong.RequestApproved, ag.ID, &now, a.User.Login
 	events := []*hutong.AuditEvent{s.event(ctx, hutong.AuditApprove, req, ""), s.agreementEvent(ctx, hutong.AuditAgreement, ag, "")}
 	if err := s.store(ctx, req, ag, false, events); err != nil {
@@ -458,16 +222,16 @@ func (s *Requests) Reject(ctx context.Context, id, reason string) (*hutong.Reque
 	if err != nil {
 		return nil, err
 	}
-	a, err := decider(ctx, req)
-	if err != nil {
+	a := hutong.ActorFromContext(ctx)
+	if err := a.MayDecide(req); err != nil {
 		return nil, err
 	}
 	if req.Status != hutong.RequestPending {
 		return nil, hutong.Errorf(hutong.ECONFLICT, "request %s is already %s", id, req.Status)
 	}
 	reason = strings.TrimSpace(reason)
-	if n := utf8.RuneCountInString(reason); n == 0 || n > maxReasonRunes {
-		return nil, hutong.Invalid("invalid rejection", []hutong.Violation{{Field: "reason", Rule: "length", Message: fmt.Sprintf("a rejection needs a reason of 1 to %d characters", maxReasonRunes)}})
+	if n := utf8.RuneCountInString(reason); n == 0 || n > hutong.MaxReasonRunes {
+		return nil, hutong.Invalid("invalid rejection", []hutong.Violation{{Field: "reason", Rule: "length", Message: fmt.Sprintf("a rejection needs a reason of 1 to %d characters", hutong.MaxReasonRunes)}})
 	}
 	now := utc(s.db.now())
 	req.Status, req.Reason, req.DecidedAt, req.DecidedBy = hutong.RequestRejected, reason, &now, a.User.Login
@@ -923,8 +687,8 @@ func (s *Requests) RevokeAgreement(ctx context.Context, id, reason string) (*hut
 		return nil, hutong.Errorf(hutong.ECONFLICT, "agreement %s was revoked at %s", id, ag.RevokedAt.Format(time.RFC3339))
 	}
 	reason = strings.TrimSpace(reason)
-	if utf8.RuneCountInString(reason) > maxReasonRunes {
-		return nil, hutong.Errorf(hutong.EINVALID, "reason has more than %d characters", maxReasonRunes)
+	if utf8.RuneCountInString(reason) > hutong.MaxReasonRunes {
+		return nil, hutong.Errorf(hutong.EINVALID, "reason has more than %d characters", hutong.MaxReasonRunes)
 	}
 	// Stop the exchange first, so that no call slips in while the
 	// revocation commits.
@@ -965,7 +729,7 @@ func (s *Requests) Notifications(ctx context.Context) ([]hutong.Notification, er
 	if a == nil || a.User == nil {
 		return nil, hutong.Errorf(hutong.EFORBIDDEN, "notifications are for signed-in users")
 	}
-	q := `SELECT id, region, kind, request_id, message, created_at FROM notifications`
+	q := `SELECT id, region, kind, request_id, params, message, created_at FROM notifications`
 	var args []any
 	switch {
 	case a.IsAdmin():
@@ -984,8 +748,14 @@ func (s *Requests) Notifications(ctx context.Context) ([]hutong.Notification, er
 	out := []hutong.Notification{}
 	for rows.Next() {
 		var n hutong.Notification
-		if err := rows.Scan(&n.ID, &n.Region, &n.Kind, &n.RequestID, &n.Message, &n.CreatedAt); err != nil {
+		var params string
+		if err := rows.Scan(&n.ID, &n.Region, &n.Kind, &n.RequestID, &params, &n.Message, &n.CreatedAt); err != nil {
 			return nil, internal(err)
+		}
+		if err := json.Unmarshal([]byte(params), &n.Params); err != nil || len(n.Params) == 0 {
+			n.Params = nil // written before notifications kept their facts: its message stands
+		} else {
+			n.Message = n.Describe()
 		}
 		n.CreatedAt = n.CreatedAt.UTC()
 		out = append(out, n)
@@ -1018,8 +788,8 @@ func (s *Requests) EscalateOverdue(ctx context.Context) (int, error) {
 		if d := s.db.department(r.Provider); d != nil {
 			region = hutong.ProvinceOf(d.Region)
 		}
-		msg := fmt.Sprintf("共享申请 %s（%s 申请 %s）已超过答复期限 %s，仍未处理。Request %s by %s for %s passed its reply limit.",
-			r.ID, r.ConsumerName, r.ResourceName, r.DueAt.In(hutong.ChinaTime).Format("2006-01-02 15:04"), r.ID, r.ConsumerName, r.Resource)
+		params, _ := json.Marshal(map[string]string{"consumer": r.ConsumerName, "resource": r.Resource, "resource_name": r.ResourceName,
+			"due": r.DueAt.In(hutong.ChinaTime).Format("2006-01-02 15:04")})
 		err := s.db.tx(ctx, func(tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, s.db.q(`UPDATE requests SET escalated_at = ? WHERE id = ? AND escalated_at IS NULL`), now, r.ID)
 			if err != nil {
@@ -1028,8 +798,8 @@ func (s *Requests) EscalateOverdue(ctx context.Context) (int, error) {
 			if k, _ := res.RowsAffected(); k != 1 {
 				return nil // another sweep took it
 			}
-			_, err = tx.ExecContext(ctx, s.db.q(`INSERT INTO notifications (region, department, kind, request_id, message, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
-				region, r.Provider, "request_overdue", r.ID, msg, now)
+			_, err = tx.ExecContext(ctx, s.db.q(`INSERT INTO notifications (region, department, kind, request_id, params, message, created_at) VALUES (?, ?, ?, ?, ?, '', ?)`),
+				region, r.Provider, hutong.NotifyOverdue, r.ID, string(params), now)
 			return err
 		})
 		if err != nil {

@@ -182,6 +182,7 @@ var messages = map[string][2]string{
 	"requests.reason.need":     {"请填写驳回理由。", "Give a reason for the rejection."},
 	"requests.decided":         {"处理结果", "Decision"},
 	"requests.notifications":   {"通知", "Notifications"},
+	"notify.request_overdue":   {"共享申请 %s（%s 申请 %s）已超过答复期限 %s，仍未处理。", "Request %s by %s for %s passed its reply limit of %s undecided."},
 	"requests.overdueonly":     {"仅看超期", "Overdue only"},
 	"requests.agreement":       {"协议", "Agreement"},
 	"agreements.title":         {"共享协议", "Agreements"},

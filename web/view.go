@@ -37,6 +37,21 @@ type navItem struct {
 // T translates message id.
 func (v *view) T(id string, args ...any) string { return translate(v.Lang, id, args...) }
 
+// Notify words a notification in the page's language from its kind and
+// facts; one written before notifications kept their facts shows its
+// stored message.
+func (v *view) Notify(n hutong.Notification) string {
+	if n.Params == nil {
+		return n.Message
+	}
+	p := n.Params
+	switch n.Kind {
+	case hutong.NotifyOverdue:
+		return v.T("notify."+n.Kind, n.RequestID, p["consumer"], p["resource_name"], p["due"])
+	}
+	return n.Describe()
+}
+
 // Num formats a number with thousands separators.
 func (v *view) Num(x any) string { return formatNumber(x) }
 
