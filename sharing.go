@@ -154,7 +154,9 @@ func CheckScope(res *Resource, scope []Condition, field string, check func(Item,
 
 // violationOf turns a checker's error into a violation of field.
 func violationOf(err error, field string) Violation {
-	var named interface{ Violation(row int, field string) Violation }
+	var named interface {
+		Violation(row int, field string) Violation
+	}
 	if errors.As(err, &named) {
 		return named.Violation(0, field)
 	}
