@@ -131,6 +131,10 @@ type AuthService interface {
 	// IssueToken returns a new session token for user id, valid for ttl.
 	IssueToken(ctx context.Context, userID int64, ttl time.Duration) (string, error)
 
+	// SignOut revokes the session token: the next call with it is
+	// EUNAUTHORIZED. A token that is not a live session is EUNAUTHORIZED.
+	SignOut(ctx context.Context, token string) error
+
 	// CreateCredential creates an application key for the actor's department
 	// (or for dept, by a platform admin). The key is returned once.
 	CreateCredential(ctx context.Context, dept, name string) (*Credential, string, error)

@@ -36,6 +36,15 @@ func checkQuery(q hutong.RecordQuery) error {
 		msg := fmt.Sprintf(format, args...)
 		return &hutong.Error{Code: hutong.EINVALID, Message: msg, Details: []hutong.Violation{{Field: field, Rule: "length", Message: msg}}}
 	}
+	if !utf8.ValidString(q.Purpose) {
+		return &hutong.Error{Code: hutong.EINVALID, Message: "the Hutong-Purpose header is not valid UTF-8: send UTF-8 text, or percent-encode it",
+			Details: []hutong.Violation{{Field: "Hutong-Purpose", Rule: "utf8", Message: "not valid UTF-8"}}}
+	}
+	for _, f := range q.Fields {
+		if !utf8.ValidString(f) {
+			return &hutong.Error{Code: hutong.EINVALID, Message: "a field name is not valid UTF-8", Details: []hutong.Violation{{Field: "fields", Rule: "utf8", Message: "not valid UTF-8"}}}
+		}
+	}
 	if n := utf8.RuneCountInString(q.Purpose); n > hutong.MaxPurposeRunes {
 		return bad("Hutong-Purpose", "the purpose has %d characters; an agreement's purpose has at most %d", n, hutong.MaxPurposeRunes)
 	}

@@ -38,6 +38,16 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, session{Token: token, User: u})
 }
 
+// handleSignOut revokes the session token the call was made with.
+func (s *Server) handleSignOut(w http.ResponseWriter, r *http.Request) error {
+	token, _ := bearer(r)
+	if err := s.Auth.SignOut(r.Context(), token); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 // me describes the caller.
 type me struct {
 	User       *hutong.User       `json:"user,omitempty"`

@@ -204,6 +204,16 @@ func (c *Client) SignIn(ctx context.Context, login, password string) (*hutong.Us
 	return out.User, nil
 }
 
+// SignOut revokes the client's session token (DELETE
+// /api/v1/sessions/current) and forgets it.
+func (c *Client) SignOut(ctx context.Context) error {
+	if err := c.do(ctx, http.MethodDelete, "/api/v1/sessions/current", "", nil, nil); err != nil {
+		return err
+	}
+	c.Token = ""
+	return nil
+}
+
 // CreateCredential creates an application key and returns it with the key,
 // which the hub shows only this once.
 func (c *Client) CreateCredential(ctx context.Context, dept, name string) (*hutong.Credential, string, error) {

@@ -1,12 +1,15 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hutong/hutong"
 	"github.com/hutong/hutong/httperr"
@@ -61,7 +64,26 @@ func decodeJSON(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return hutong.Errorf(hutong.EINVALID, "Content-Type %q: this endpoint takes application/json", ct)
 	}
-	dec := json.NewDecoder(r.Body)
+	// The body is read whole (it is bounded by its route's limit) so that
+	// text that is not UTF-8 is refused rather than replaced by U+FFFD, as
+	// encoding/json would.
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return jsonError(err)
+	}
+	if !utf8.Valid(b) {
+		at := 0
+		for at < len(b) {
+			r, size := utf8.DecodeRune(b[at:])
+			if r == utf8.RuneError && size == 1 {
+				break
+			}
+			at += size
+		}
+		return &hutong.Error{Code: hutong.EINVALID, Message: fmt.Sprintf("the body is not valid UTF-8 at byte %d", at),
+			Details: []hutong.Violation{{Rule: "utf8", Message: fmt.Sprintf("not valid UTF-8 at byte %d", at)}}}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)

@@ -63,18 +63,28 @@ func ParseReceipt(s string) (*hutong.Receipt, error) {
 }
 
 // purpose reads the purpose header: UTF-8 text, or percent-encoded UTF-8
-// for clients that keep headers ASCII.
+// for clients that keep headers ASCII. It decodes percent-encoding only
+// when the whole value is ASCII and well-formed percent-encoding of UTF-8;
+// anything else is the text as sent (so 提升%效率 and 100% stay as they
+// are), and text that is not UTF-8 is passed on for the exchange to refuse
+// (and audit), never replaced.
 func purpose(r *http.Request) string {
 	p := strings.TrimSpace(r.Header.Get(PurposeHeader))
-	if strings.Contains(p, "%") {
+	if strings.Contains(p, "%") && isASCII(p) {
 		if u, err := url.PathUnescape(p); err == nil && utf8.ValidString(u) {
 			return strings.TrimSpace(u)
 		}
 	}
-	if !utf8.ValidString(p) {
-		return ""
-	}
 	return p
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // recordQuery reads an exchange call from the URL. Malformed parameters are

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -117,6 +118,7 @@ func NewServer() *Server {
 		{"GET /api/v1/openapi.json", public, s.handleOpenAPI, smallBody},
 
 		{"POST /api/v1/sessions", public, s.handleSignIn, smallBody},
+		{"DELETE /api/v1/sessions/current", usersOnly, s.handleSignOut, smallBody},
 		{"GET /api/v1/me", anyActor, s.handleMe, smallBody},
 
 		{"GET /api/v1/regions", anyActor, s.handleRegions, smallBody},
@@ -331,7 +333,10 @@ func (s *Server) serve(rt route) http.Handler {
 	}
 	return s.observed(name, func(sw *statusWriter, r *http.Request) {
 		s.admitBody(sw, r, s.limit(rt.body))
-		err := s.authenticate(r, rt.access)
+		err := checkText(r)
+		if err == nil {
+			err = s.authenticate(r, rt.access)
+		}
 		if err == nil {
 			err = rt.h(sw, r)
 		}
@@ -368,6 +373,26 @@ func (s *Server) observed(name string, h func(*statusWriter, *http.Request)) htt
 			linger(sw, r)
 		}
 	})
+}
+
+// checkText refuses a path or query that is not valid UTF-8: text a client
+// sends is refused, never replaced.
+func checkText(r *http.Request) error {
+	if !utf8.ValidString(r.URL.Path) {
+		return hutong.Errorf(hutong.EINVALID, "the path is not valid UTF-8")
+	}
+	for k, vs := range r.URL.Query() {
+		if !utf8.ValidString(k) {
+			return hutong.Errorf(hutong.EINVALID, "a query parameter's name is not valid UTF-8")
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return &hutong.Error{Code: hutong.EINVALID, Message: "query parameter " + k + " is not valid UTF-8",
+					Details: []hutong.Violation{{Field: k, Rule: "utf8", Message: "not valid UTF-8"}}}
+			}
+		}
+	}
+	return nil
 }
 
 // authenticate resolves the bearer token, if any, and puts the actor in

@@ -407,6 +407,25 @@ func (s *Auth) CreateCredential(ctx context.Context, dept, name string) (*hutong
 	return c, keyPrefix + id + "_" + secret, nil
 }
 
+// SignOut revokes a session token and forgets it from the cache.
+func (s *Auth) SignOut(ctx context.Context, token string) error {
+	if !strings.HasPrefix(token, sessionPrefix) {
+		return hutong.Errorf(hutong.EUNAUTHORIZED, "only a signed-in session signs out; an application key is revoked instead")
+	}
+	h := tokenHash(token)
+	res, err := s.db.rw.ExecContext(ctx, s.db.q(`DELETE FROM sessions WHERE token_hash = ?`), h)
+	if err != nil {
+		return internal(err)
+	}
+	s.mu.Lock()
+	delete(s.cache, h)
+	s.mu.Unlock()
+	if n, _ := res.RowsAffected(); n != 1 {
+		return hutong.Errorf(hutong.EUNAUTHORIZED, "the session is unknown, expired or signed out already")
+	}
+	return nil
+}
+
 // Credentials lists a department's keys.
 func (s *Auth) Credentials(ctx context.Context, dept string) ([]hutong.Credential, error) {
 	a := hutong.ActorFromContext(ctx)

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/hutong/hutong"
 	"github.com/hutong/hutong/httperr"
@@ -232,7 +233,10 @@ func (d *Dashboard) adapt(rt dashRoute) http.Handler {
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
 		v := d.newView(sw, r)
-		err := d.authenticate(sw, r, v, rt.public)
+		err := checkForm(r)
+		if err == nil {
+			err = d.authenticate(sw, r, v, rt.public)
+		}
 		if err == nil && r.Method == http.MethodPost && rt.pattern != "POST /login" {
 			err = d.checkCSRF(r, v)
 		}
@@ -243,6 +247,33 @@ func (d *Dashboard) adapt(rt dashRoute) http.Handler {
 			d.writeError(sw, r, v, err)
 		}
 	}))
+}
+
+// checkForm reads a POST's form and refuses a path, query or form value
+// that is not valid UTF-8: text a person sends is refused, never replaced.
+func checkForm(r *http.Request) error {
+	if r.Method == http.MethodPost {
+		if err := r.ParseForm(); err != nil {
+			var be *httperr.BodyError
+			if errors.As(err, &be) || errors.As(err, new(*http.MaxBytesError)) {
+				return err
+			}
+			return hutong.Errorf(hutong.EINVALID, "the form cannot be read")
+		}
+	}
+	if !utf8.ValidString(r.URL.Path) {
+		return hutong.Errorf(hutong.EINVALID, "the path is not valid UTF-8")
+	}
+	for _, vals := range []url.Values{r.URL.Query(), r.PostForm} {
+		for k, vs := range vals {
+			for _, v := range vs {
+				if !utf8.ValidString(k) || !utf8.ValidString(v) {
+					return hutong.Errorf(hutong.EINVALID, "%s is not valid UTF-8", hutong.ClipText(strings.ToValidUTF8(k, "?"), 40))
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // newView settles the language: ?lang= (remembered in a cookie), the
@@ -481,18 +512,38 @@ func (d *Dashboard) handleLoginPost(w http.ResponseWriter, r *http.Request, v *v
 	return nil
 }
 
-// handleLogout forgets the session in this browser; the token itself
-// expires on its own.
+// handleLogout signs the session out (its token is revoked, not merely
+// forgotten by this browser) and sends the browser to the sign-in page.
 func (d *Dashboard) handleLogout(w http.ResponseWriter, r *http.Request, v *view) error {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := d.Auth.SignOut(r.Context(), c.Value); err != nil && hutong.ErrorCode(err) != hutong.EUNAUTHORIZED {
+			return err
+		}
+	}
 	clearCookie(w, r, sessionCookie)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
 }
 
 // safeNext keeps a redirect target on this site.
+//
+// The target is parsed, and refused unless it is a path of this site: no
+// scheme, host or user, a path that starts with one slash, and no control
+// character or backslash anywhere, raw or percent-encoded — browsers drop
+// tabs and newlines and read a backslash as a slash, so "/%09/evil.example"
+// or "/\\evil.example" would leave the site.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || isAPIPath(next) {
+	if next == "" || strings.ContainsFunc(next, unsafeInPath) {
 		return "/"
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || strings.ContainsFunc(u.Path, unsafeInPath) ||
+		!strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || isAPIPath(u.Path) {
+		return "/"
+	}
+	return u.RequestURI()
 }
+
+// unsafeInPath reports the characters a redirect target may not hold.
+func unsafeInPath(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }

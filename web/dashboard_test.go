@@ -125,7 +125,18 @@ func TestDashboardPages(t *testing.T) {
 		t.Errorf("the language is not remembered")
 	}
 
-	// Signing out clears the session cookie.
+	// Signing out revokes the session, not only this browser's cookie: the
+	// token no longer works anywhere.
+	u, _ := url.Parse(h.url)
+	var token string
+	for _, c := range b.C.Jar.Cookies(u) {
+		if c.Name == "hutong_session" {
+			token = c.Value
+		}
+	}
+	if status := apiStatus(t, h.url+"/api/v1/me", token); status != http.StatusOK {
+		t.Fatalf("the session's token before signing out: %d", status)
+	}
 	resp, _ = b.Do("POST", "/logout", url.Values{"csrf": {csrf}}, nil)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("sign out: %d", resp.StatusCode)
@@ -133,6 +144,41 @@ func TestDashboardPages(t *testing.T) {
 	resp, _ = b.Do("GET", "/", nil, nil)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("after signing out: %d", resp.StatusCode)
+	}
+	if status := apiStatus(t, h.url+"/api/v1/me", token); status != http.StatusUnauthorized {
+		t.Errorf("the session's token after signing out: %d, want 401", status)
+	}
+}
+
+// apiStatus calls the API with a bearer token and returns the status.
+func apiStatus(t *testing.T, url, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestSignInStaysOnSite: a sign-in's next never sends the browser to
+// another site (Chromium followed /%09/evil.example off-site).
+func TestSignInStaysOnSite(t *testing.T) {
+	h := newHub(t)
+	for _, next := range []string{"/%09/evil.example", "/\t/evil.example", "//evil.example", "/\\evil.example", "https://evil.example"} {
+		b := formclient.New(t, h.url)
+		_, page := b.Do("GET", "/login?next="+url.QueryEscape(next), nil, nil)
+		resp, _ := b.Do("POST", "/login", url.Values{"csrf": {formclient.CSRF(t, page)}, "login": {"bjsj-consumer"}, "password": {"password-1"}, "next": {next}}, nil)
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/" {
+			t.Errorf("next %q: %d to %q, want 303 to /", next, resp.StatusCode, loc)
+		}
+		// Signed in, the sign-in page sends on to next the same way.
+		resp, _ = b.Do("GET", "/login?next="+url.QueryEscape(next), nil, nil)
+		if loc := resp.Header.Get("Location"); loc != "/" {
+			t.Errorf("signed in, next %q: to %q, want /", next, loc)
+		}
 	}
 }
 

@@ -201,6 +201,11 @@ func TestSafeNext(t *testing.T) {
 	for in, want := range map[string]string{
 		"/catalog?q=x": "/catalog?q=x", "": "/", "//evil.example": "/", "https://evil.example/": "/",
 		"/\\evil": "/", "/api/v1/me": "/", "/ledger/checkpoint": "/",
+		// Browsers drop tabs and newlines and read backslashes as slashes:
+		// each of these would leave the site.
+		"/%09/evil.example": "/", "/\t/evil.example": "/", "/%0a/evil.example": "/", "/%5C/evil.example": "/",
+		"/%2F%2Fevil.example": "/", "/%2f/evil.example": "/", "/.%2F/evil.example": "/.%2F/evil.example", " //evil.example": "/",
+		"http:/evil.example": "/", "/catalog#x": "/catalog", "/catalog/120000-TJYB-03?lang=en": "/catalog/120000-TJYB-03?lang=en",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
