@@ -37,7 +37,7 @@ import (
 )
 
 // Journal is the durable, ordered record of audit events the ledger
-// follows (sqlstore.AuditLog).
+// follows (sqlstore.Journal).
 type Journal interface {
 	hutong.Auditor
 	// Entries returns entries from index from on, at most limit of them.

@@ -86,7 +86,7 @@ type DB struct {
 	stmts     stmtCache
 
 	// journal is the audit journal whose outbox records every change
-	// (outbox.go); nil until NewAuditLog opens it.
+	// (outbox.go); nil until OpenJournal opens it.
 	journal *Journal
 }
 

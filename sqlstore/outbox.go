@@ -17,7 +17,7 @@ import (
 // node enrolled — writes its audit events into the audit_outbox table in
 // its own transaction, so the events are recorded if and only if the
 // change commits: the loser of a race records nothing, and nothing commits
-// unrecorded. One feeder (AuditLog.feedOutbox) moves the events, in order,
+// unrecorded. One feeder (Journal.feedOutbox) moves the events, in order,
 // into the journal, each entry naming its outbox row, so that a feeder
 // restarted after a crash knows what the journal already holds.
 //

@@ -73,7 +73,7 @@ type Requests struct {
 var _ hutong.RequestService = (*Requests)(nil)
 
 // NewRequests returns the request flow of db. Its steps are recorded
-// through the audit outbox of db's journal (NewAuditLog).
+// through the audit outbox of db's journal (OpenJournal).
 func NewRequests(ctx context.Context, db *DB, opt RequestOptions) (*Requests, error) {
 	s := &Requests{db: db, opt: opt.withDefaults()}
 	if err := s.loadActive(ctx); err != nil {
