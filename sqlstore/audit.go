@@ -18,14 +18,15 @@ var (
 	_ hutong.Usage   = (*Journal)(nil)
 )
 
-// Journal records audit events in the audit_log table, appending them in
-// batches: concurrent Record calls share one transaction, so an exchange
-// under load pays for a commit per batch, not per call. Each entry is the
-// event's canonical JSON with its RFC 6962 leaf hash; the table is also the
-// index the usage limits read.
-//
-// It is the stand-in of the verifiable ledger, which replaces it as the
-// Auditor; Usage keeps reading this table.
+// Journal is the audit journal: the durable, ordered record of audit
+// events in the audit_log table, which gives each event its index and
+// which the verifiable ledger (package ledger) follows into its log. It
+// appends in batches: concurrent Record calls share one statement, so an
+// exchange under load pays for a commit per batch, not per call. Each
+// entry is the event's canonical JSON with its RFC 6962 leaf hash; the
+// table is also the index the usage limits read (Usage). Changes to the
+// database reach it through its outbox (outbox.go); the ledger's Record is
+// the door of reads that release data.
 type Journal struct {
 	db     *DB
 	origin string
