@@ -138,7 +138,15 @@ func (s *Server) handleResources(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page)
+	return writeJSON(w, http.StatusOK, resourcePage{Items: page.Items, Total: page.Total, NextCursor: page.NextCursor})
+}
+
+// resourcePage is a catalog page as the API answers it: the last page has
+// no next_cursor.
+type resourcePage struct {
+	Items      []*hutong.Resource `json:"items"`
+	Total      int                `json:"total"`
+	NextCursor string             `json:"next_cursor,omitempty"`
 }
 
 func (s *Server) handleResource(w http.ResponseWriter, r *http.Request) error {
