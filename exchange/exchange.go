@@ -391,12 +391,11 @@ func (x *Service) Records(ctx context.Context, q hutong.RecordQuery) (*hutong.Re
 	if err != nil && !errors.Is(err, errStop) {
 		return nil, x.refuse(ctx, denied(ev, err), err)
 	}
-	body = append(body, `],"next_cursor":`...)
-	next := ""
-	if more {
-		next = x.encodeCursor(c, last)
+	body = append(body, ']')
+	if more { // the last page has no next_cursor
+		body = append(body, `,"next_cursor":`...)
+		body = appendString(body, x.encodeCursor(c, last))
 	}
-	body = appendString(body, next)
 	body = append(body, "}\n"...)
 
 	sum := sha256.Sum256(body)

@@ -38,15 +38,37 @@ func queryInt(r *http.Request, name string) (int, error) {
 	return n, nil
 }
 
+// queryLimit parses an optional page size, which must be 1 to max.
+func queryLimit(r *http.Request, max int) (int, error) {
+	n, err := queryInt(r, "limit")
+	if err != nil {
+		return 0, err
+	}
+	if r.URL.Query().Has("limit") && (n < 1 || n > max) {
+		return 0, &hutong.Error{Code: hutong.EINVALID, Message: fmt.Sprintf("limit must be between 1 and %d, not %d", max, n),
+			Details: []hutong.Violation{{Field: "limit", Rule: "range", Message: fmt.Sprintf("must be between 1 and %d", max)}}}
+	}
+	return n, nil
+}
+
+// queryBool parses an optional boolean query parameter: true or false
+// (1 and 0 are accepted too); absent is false.
+func queryBool(r *http.Request, name string) (bool, error) {
+	switch r.URL.Query().Get(name) {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	}
+	return false, &hutong.Error{Code: hutong.EINVALID, Message: name + " must be true or false",
+		Details: []hutong.Violation{{Field: name, Rule: "type", Message: "must be true or false"}}}
+}
+
 func (s *Server) handleRegions(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	all := false
-	switch q.Get("all") {
-	case "", "false", "0":
-	case "true", "1":
-		all = true
-	default:
-		return hutong.Errorf(hutong.EINVALID, "all must be true or false")
+	all, err := queryBool(r, "all")
+	if err != nil {
+		return err
 	}
 	regions, err := s.Directory.Regions(r.Context(), hutong.RegionFilter{Parent: q.Get("parent"), Level: q.Get("level"), All: all})
 	if err != nil {
@@ -128,17 +150,22 @@ func (s *Server) handleResources(w http.ResponseWriter, r *http.Request) error {
 	if f.Level, err = queryInt(r, "level"); err != nil {
 		return err
 	}
-	if f.Limit, err = queryInt(r, "limit"); err != nil {
+	if f.Limit, err = queryLimit(r, hutong.MaxPageSize); err != nil {
 		return err
-	}
-	if q.Has("limit") && f.Limit == 0 {
-		return hutong.Errorf(hutong.EINVALID, "limit must be between 1 and %d", hutong.MaxPageSize)
 	}
 	page, err := s.Catalog.Resources(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page)
+	return writeJSON(w, http.StatusOK, resourcePage{Items: page.Items, Total: page.Total, NextCursor: page.NextCursor})
+}
+
+// resourcePage is a catalog page as the API answers it: the last page has
+// no next_cursor.
+type resourcePage struct {
+	Items      []*hutong.Resource `json:"items"`
+	Total      int                `json:"total"`
+	NextCursor string             `json:"next_cursor,omitempty"`
 }
 
 func (s *Server) handleResource(w http.ResponseWriter, r *http.Request) error {

@@ -182,18 +182,18 @@ func (s *Server) handleCreateRequest(w http.ResponseWriter, r *http.Request) err
 	return writeJSON(w, http.StatusCreated, req)
 }
 
+// maxRequestsPage is the most requests one listing returns (the store's
+// limit; 200 when the caller names none).
+const maxRequestsPage = 1000
+
 func (s *Server) handleRequests(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := hutong.RequestFilter{Box: q.Get("box"), Status: hutong.RequestStatus(q.Get("status"))}
-	switch q.Get("overdue") {
-	case "", "false", "0":
-	case "true", "1":
-		f.Overdue = true
-	default:
-		return hutong.Errorf(hutong.EINVALID, "overdue must be true or false")
-	}
 	var err error
-	if f.Limit, err = queryInt(r, "limit"); err != nil {
+	if f.Overdue, err = queryBool(r, "overdue"); err != nil {
+		return err
+	}
+	if f.Limit, err = queryLimit(r, maxRequestsPage); err != nil {
 		return err
 	}
 	reqs, err := s.Requests.Requests(r.Context(), f)
@@ -242,7 +242,11 @@ func (s *Server) handleReject(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) handleAgreements(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := hutong.AgreementFilter{Role: q.Get("role"), Resource: q.Get("resource"), Active: q.Get("active") == "true"}
+	f := hutong.AgreementFilter{Role: q.Get("role"), Resource: q.Get("resource")}
+	var err error
+	if f.Active, err = queryBool(r, "active"); err != nil {
+		return err
+	}
 	ags, err := s.Requests.Agreements(r.Context(), f)
 	if err != nil {
 		return err

@@ -1,8 +1,10 @@
 package http
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"errors"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -78,6 +80,13 @@ func (s *Server) handleWitness(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return hutong.Errorf(hutong.ENOTFOUND, "no witness for region %q here", r.PathValue("region"))
 	}
+	// Read the body here, so that one too large or too slow is refused
+	// (413, 408) as on every other route, not as the witness's 400.
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	h.ServeHTTP(w, r)
 	return nil
 }

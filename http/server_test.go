@@ -111,81 +111,91 @@ func insuredJSON(provider string) map[string]any {
 	}
 }
 
+// TestOpenAPIMatchesRoutes checks openapi.json against the route table:
+// every documented operation is served and every route documented, each
+// with the security its access allows (public: none; any actor: a session
+// or an application key; users only: a session), 401 wherever a token is
+// needed, 403 where a key is refused, 413 and 408 wherever a body is read,
+// and an operationId, tags and a summary. What the operations answer is
+// TestOpenAPIAnswers's.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	h := newHub(t)
-	status, body, _ := h.call(t, "GET", "/api/v1/openapi.json", "", "", nil)
-	if status != 200 {
-		t.Fatalf("openapi.json: %d", status)
-	}
-	var doc struct {
-		OpenAPI string                                `json:"openapi"`
-		Paths   map[string]map[string]json.RawMessage `json:"paths"`
-	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		t.Fatal(err)
-	}
+	raw := served(t, h.url)
+	doc := document(t, raw, false)
 	if !strings.HasPrefix(doc.OpenAPI, "3.1") {
 		t.Errorf("openapi %q, want 3.1", doc.OpenAPI)
 	}
-	var documented []string
-	for path, ops := range doc.Paths {
-		for method, op := range ops {
-			if method == "parameters" {
-				continue
-			}
-			documented = append(documented, strings.ToUpper(method)+" "+path)
-			var o struct {
-				Responses map[string]any `json:"responses"`
-			}
-			if json.Unmarshal(op, &o); len(o.Responses) == 0 {
-				t.Errorf("%s %s has no responses", method, path)
+	dc := newDocCheck(t, doc, h.url)
+	served := map[string]bool{}
+	ids := map[string]bool{}
+	for _, o := range operations(doc) {
+		op, method := o.op, strings.ToUpper(o.method)
+		name := method + " " + o.path
+		if op.OperationID == "" || ids[op.OperationID] || len(op.Tags) == 0 || op.Summary == "" {
+			t.Errorf("%s: want a unique operationId, tags and a summary (%q, %v, %q)", name, op.OperationID, op.Tags, op.Summary)
+		}
+		ids[op.OperationID] = true
+		req, _ := http.NewRequest(method, h.url+dc.example(t, o), nil)
+		rt, ok := hhttp.RouteOf(h.srv, req)
+		if !ok || !strings.HasPrefix(rt.Pattern, method+" ") {
+			t.Errorf("openapi.json documents %s, which the server does not serve", name)
+			continue
+		}
+		served[rt.Pattern] = true
+		sec := security(doc, op)
+		has := func(status int) bool { return op.Responses.Status(status) != nil }
+		var want []string
+		switch rt.Access {
+		case "anyActor":
+			want = []string{"applicationKey", "session"}
+		case "usersOnly":
+			want = []string{"session"}
+		case "public":
+			if rt.Pattern == "POST /witness/{region}/add-checkpoint" {
+				want = []string{"witnessToken"} // checked by the handler
 			}
 		}
+		if !slices.Equal(sec, want) {
+			t.Errorf("%s (%s): security %v, want %v", name, rt.Access, sec, want)
+		}
+		if len(want) > 0 && !has(401) {
+			t.Errorf("%s needs a token but does not document 401", name)
+		}
+		if rt.Access == "usersOnly" && !has(403) {
+			t.Errorf("%s refuses application keys but does not document 403", name)
+		}
+		if op.RequestBody != nil && (!has(413) || !has(408)) {
+			t.Errorf("%s reads a body of at most %d bytes but does not document 413 and 408", name, rt.BodyLimit)
+		}
+		if (method == "POST" || method == "PUT") && op.RequestBody == nil && !slices.Contains([]string{"POST /api/v1/credentials/{id}/revoke", "POST /api/v1/nodes/{region}/revoke"}, rt.Pattern) {
+			t.Errorf("%s documents no request body", name)
+		}
 	}
-	registered := hhttp.Routes(h.srv)
-	for i, r := range registered {
-		registered[i] = strings.ReplaceAll(r, "...}", "}") // {path...} is {path} in OpenAPI
-	}
-	slices.Sort(documented)
-	slices.Sort(registered)
-	for _, r := range registered {
-		if !slices.Contains(documented, r) {
+	for _, r := range hhttp.Routes(h.srv) {
+		if !served[r] {
 			t.Errorf("route %s is not in openapi.json", r)
 		}
 	}
-	for _, d := range documented {
-		if !slices.Contains(registered, d) {
-			t.Errorf("openapi.json documents %s, which the server does not serve", d)
-		}
-	}
-	// Every $ref resolves.
-	var raw map[string]any
-	json.Unmarshal(body, &raw)
-	var walk func(v any)
-	walk = func(v any) {
+	// Every enum says its type, so that generated clients get one.
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
 		switch v := v.(type) {
 		case map[string]any:
-			if ref, ok := v["$ref"].(string); ok {
-				parts := strings.Split(strings.TrimPrefix(ref, "#/"), "/")
-				var cur any = raw
-				for _, p := range parts {
-					m, _ := cur.(map[string]any)
-					cur = m[p]
-				}
-				if cur == nil {
-					t.Errorf("dangling $ref %s", ref)
-				}
+			if _, ok := v["enum"]; ok && v["type"] == nil {
+				t.Errorf("%s: an enum without a type", path)
 			}
-			for _, x := range v {
-				walk(x)
+			for k, x := range v {
+				walk(path+"/"+k, x)
 			}
 		case []any:
-			for _, x := range v {
-				walk(x)
+			for i, x := range v {
+				walk(fmt.Sprintf("%s/%d", path, i), x)
 			}
 		}
 	}
-	walk(raw)
+	var tree map[string]any
+	json.Unmarshal(raw, &tree)
+	walk("#", tree)
 }
 
 func TestHealthAndMetrics(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,6 +48,41 @@ type HubAPI struct {
 	srv   *http.Server
 }
 
+//go:embed openapi.json
+var openAPI []byte
+
+// hubRoute is a route of the hub API for nodes.
+type hubRoute struct {
+	pattern string // "GET /node/v1/config"
+	h       http.Handler
+}
+
+// routes returns the routes of the hub API for nodes, which openapi.json
+// describes: all but the document itself need a node's certificate.
+func (a *HubAPI) routes() []hubRoute {
+	return []hubRoute{
+		{"GET /node/v1/openapi.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(openAPI)
+		})},
+		{"GET /node/v1/config", a.node(func(w http.ResponseWriter, r *http.Request, region string) error {
+			return writeJSON(w, http.StatusOK, a.Config(region))
+		})},
+		{"GET /node/v1/agreements", a.node(func(w http.ResponseWriter, r *http.Request, region string) error {
+			ags, err := a.Agreements(r.Context(), region)
+			if err != nil {
+				return err
+			}
+			out := make([]hutong.NodeAgreement, len(ags))
+			for i, ag := range ags {
+				out[i] = hutong.NodeAgreement{Agreement: *ag, MaskKey: a.MaskKey(ag.ID)}
+			}
+			return writeJSON(w, http.StatusOK, out)
+		})},
+		{"PUT /node/v1/resources/{code}", a.node(a.publish)},
+	}
+}
+
 // Handler returns the handler of the hub API for nodes; the TLS connection state must
 // carry the node's certificate.
 func (a *HubAPI) Handler() http.Handler {
@@ -55,21 +91,9 @@ func (a *HubAPI) Handler() http.Handler {
 	}
 	a.peers.Roots = a.CA
 	mux := http.NewServeMux()
-	mux.Handle("GET /node/v1/config", a.node(func(w http.ResponseWriter, r *http.Request, region string) error {
-		return writeJSON(w, http.StatusOK, a.Config(region))
-	}))
-	mux.Handle("GET /node/v1/agreements", a.node(func(w http.ResponseWriter, r *http.Request, region string) error {
-		ags, err := a.Agreements(r.Context(), region)
-		if err != nil {
-			return err
-		}
-		out := make([]hutong.NodeAgreement, len(ags))
-		for i, ag := range ags {
-			out[i] = hutong.NodeAgreement{Agreement: *ag, MaskKey: a.MaskKey(ag.ID)}
-		}
-		return writeJSON(w, http.StatusOK, out)
-	}))
-	mux.Handle("PUT /node/v1/resources/{code}", a.node(a.publish))
+	for _, rt := range a.routes() {
+		mux.Handle(rt.pattern, rt.h)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, hutong.Errorf(hutong.ENOTFOUND, "no such node endpoint: %s %s", r.Method, r.URL.Path))
 	})

@@ -32,6 +32,10 @@ type Hub struct {
 	// ("tjyb-steward") and the Beijing consumer ("bjsj-consumer").
 	Admin, Steward, Consumer string
 	TJ, BJ, HB               hutong.Department
+	// DB and Journal are the hub's store and audit journal, for tests
+	// that wire more of the hub (a ledger, the node register) around it.
+	DB      *sqlstore.DB
+	Journal *sqlstore.Journal
 }
 
 // New starts a hub; configure, when not nil, changes the server before it
@@ -74,7 +78,7 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 		journal.Close()
 		db.Close()
 	})
-	h := &Hub{Server: s, Web: d, URL: s.URL()}
+	h := &Hub{Server: s, Web: d, URL: s.URL(), DB: db, Journal: journal}
 	h.TJ, h.BJ, h.HB = storetest.Seed(t, storetest.Store{Directory: s.Directory})
 	admin := storetest.Admin(ctx)
 	token := func(u *hutong.User) string {
