@@ -161,7 +161,12 @@ func TestOpenAPIAnswers(t *testing.T) {
 	h.Server.Feedback, h.Server.Nodes = sqlstore.NewFeedback(h.DB), register
 
 	// Sessions.
-	do(apiCall{method: "POST", path: "/api/v1/sessions", contentType: appJSON, body: `{"login":"tjyb-steward","password":"password-1"}`, status: 201})
+	a = do(apiCall{method: "POST", path: "/api/v1/sessions", contentType: appJSON, body: `{"login":"tjyb-steward","password":"password-1"}`, status: 201})
+	var session struct {
+		Token string `json:"token"`
+	}
+	json.Unmarshal(a.body, &session)
+	do(apiCall{method: "DELETE", path: "/api/v1/sessions/current", token: session.Token, status: 204})
 	do(apiCall{method: "POST", path: "/api/v1/sessions", contentType: appJSON, body: `{"login":"tjyb-steward"}`, status: 401, breaks: true})
 	do(apiCall{method: "POST", path: "/api/v1/sessions", contentType: appJSON, body: `{"login":1,"password":"x"}`, status: 400, breaks: true})
 	for range 5 {
