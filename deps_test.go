@@ -27,6 +27,7 @@ var (
 		"search":   nil,
 		"pki":      nil,
 		"httperr":  nil,
+		"sqlplan":  nil,
 		"sheet":    {"github.com/xuri/excelize/v2", "golang.org/x/text"},
 	}
 	adapters = map[string]struct{ pkgs, mods []string }{

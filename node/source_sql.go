@@ -22,6 +22,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/sqlplan"
 )
 
 // Connection pool bounds of a SQL source. A node answers the hub's calls,
@@ -152,21 +153,25 @@ func fits(t hutong.ValueType, k columnKind) bool {
 	return false
 }
 
-// sqlColumn is an item's column in a SQL source.
-type sqlColumn struct {
-	quoted string // the quoted identifier, for conditions
-	expr   string // what SELECT reads
-	kind   columnKind
+// dialects say how the planner writes each driver's SQL. SQLite compares
+// a prefix with substr, which counts characters, so a Chinese prefix
+// compares whole characters, and = is exact where SQLite's LIKE ignores
+// case. PostgreSQL's parameters are cast, so that a parameter's type does
+// not depend on its column's (an int8 value against an int4 column).
+var dialects = map[string]sqlplan.Dialect{
+	DriverPostgres: {Dollar: true, Prefix: sqlplan.PrefixLike, Casts: true},
+	DriverMySQL:    {Prefix: sqlplan.PrefixLike},
+	DriverSQLite:   {Prefix: sqlplan.PrefixSubstr},
 }
 
 // sqlSource reads a table or view of a department's database.
 type sqlSource struct {
-	driver string
-	db     *sql.DB
-	table  string // quoted
-	key    string // quoted
-	set    *itemSet
-	cols   []sqlColumn // by item position
+	driver  string
+	db      *sql.DB
+	dialect sqlplan.Dialect
+	table   sqlplan.Table // its columns by item position
+	kinds   []columnKind  // by item position
+	set     *itemSet
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
@@ -228,13 +233,18 @@ func openSQL(ctx context.Context, cfg SourceConfig, set *itemSet) (_ LocalSource
 		vs = append(vs, hutong.Violation{Field: "key", Rule: "type", Message: fmt.Sprintf("key column %q is %s; it must be an integer column", cfg.Key, types[i])})
 	}
 	s := &sqlSource{
-		driver: cfg.Driver,
-		db:     db,
-		table:  table,
-		key:    quoteIdent(cfg.Driver, cfg.Key),
-		set:    set,
-		cols:   make([]sqlColumn, len(set.items)),
-		stmts:  map[string]*sql.Stmt{},
+		driver:  cfg.Driver,
+		db:      db,
+		dialect: dialects[cfg.Driver],
+		table: sqlplan.Table{
+			Name:         table,
+			Key:          quoteIdent(cfg.Driver, cfg.Key),
+			PositiveKeys: true, // a Read never reaches a key ≤ 0, so a Count leaves them out
+			Columns:      make([]sqlplan.Column, len(set.items)),
+		},
+		kinds: make([]columnKind, len(set.items)),
+		set:   set,
+		stmts: map[string]*sql.Stmt{},
 	}
 	for i := range set.items {
 		it := &set.items[i]
@@ -251,12 +261,8 @@ func openSQL(ctx context.Context, cfg SourceConfig, set *itemSet) (_ LocalSource
 				it.column, types[j], kind, it.Name, it.Element, it.Type)})
 			continue
 		}
-		q := quoteIdent(cfg.Driver, it.column)
-		c := sqlColumn{quoted: q, expr: q, kind: kind}
-		if castText {
-			c.expr = "CAST(" + q + " AS TEXT)"
-		}
-		s.cols[i] = c
+		s.table.Columns[i] = planColumn(cfg.Driver, quoteIdent(cfg.Driver, it.column), it.Type, kind, castText)
+		s.kinds[i] = kind
 	}
 	if len(vs) > 0 {
 		return nil, hutong.Invalid("invalid source configuration", vs)
@@ -389,132 +395,66 @@ func (s *sqlSource) fail(ctx context.Context, op string, err error) error {
 	return hutong.Internal(fmt.Errorf("node %s source: %s: %w", s.driver, op, err))
 }
 
-// sqlPlan is a statement built from a query: SQL text whose identifiers
-// come from the configuration and whose values are all bind arguments.
-type sqlPlan struct {
-	text string
-	args []any
-}
-
-// plan builds the SELECT of q (count: the COUNT(*) of its conditions).
-func (s *sqlSource) plan(q *query, count bool) (*sqlPlan, error) {
-	p := &sqlPlan{}
-	var b strings.Builder
-	if count {
-		b.WriteString("SELECT COUNT(*) FROM ")
-		b.WriteString(s.table)
-		b.WriteString(" WHERE ")
-		b.WriteString(s.key)
-		b.WriteString(" > 0")
-	} else {
-		b.WriteString("SELECT ")
-		b.WriteString(s.key)
-		for _, f := range q.fields {
-			b.WriteString(", ")
-			b.WriteString(s.cols[f].expr)
-		}
-		b.WriteString(" FROM ")
-		b.WriteString(s.table)
-		b.WriteString(" WHERE ")
-		b.WriteString(s.key)
-		b.WriteString(" > ")
-		b.WriteString(s.param(p, q.after, "int8"))
+// planColumn describes to the planner the column q (quoted) of kind k that
+// holds an item of type t. castText reads it as text (classify).
+func planColumn(driver, q string, t hutong.ValueType, k columnKind, castText bool) sqlplan.Column {
+	c := sqlplan.Column{Name: q}
+	if castText {
+		c.Select = "CAST(" + q + " AS TEXT)"
 	}
-	for _, c := range q.where {
-		b.WriteString(" AND ")
-		if err := s.writeCondition(&b, p, c); err != nil {
-			return nil, err
-		}
-	}
-	if !count {
-		b.WriteString(" ORDER BY ")
-		b.WriteString(s.key)
-		if q.limit > 0 {
-			b.WriteString(" LIMIT ")
-			b.WriteString(s.param(p, int64(q.limit), "int8"))
-		}
-	}
-	p.text = b.String()
-	return p, nil
-}
-
-// param adds a bind argument and returns its placeholder; on PostgreSQL
-// with the cast pgType when it is not empty, so the parameter's type does
-// not depend on the column's (an int8 value against an int4 column).
-func (s *sqlSource) param(p *sqlPlan, v any, pgType string) string {
-	p.args = append(p.args, v)
-	if s.driver != DriverPostgres {
-		return "?"
-	}
-	ph := "$" + strconv.Itoa(len(p.args))
-	if pgType != "" {
-		ph += "::" + pgType
-	}
-	return ph
-}
-
-// writeCondition writes one condition over its column.
-func (s *sqlSource) writeCondition(b *strings.Builder, p *sqlPlan, c condition) error {
-	it := &s.set.items[c.item]
-	col := s.cols[c.item]
-	if c.op == hutong.OpPrefix {
-		prefix := c.texts[0]
-		if s.driver == DriverSQLite {
-			// substr counts characters, so a Chinese prefix compares whole
-			// characters, and = is exact where SQLite's LIKE ignores case.
-			fmt.Fprintf(b, "substr(%s, 1, %s) = %s", col.quoted,
-				s.param(p, int64(len([]rune(prefix))), ""), s.param(p, prefix, ""))
-			return nil
-		}
-		fmt.Fprintf(b, "%s LIKE %s ESCAPE '!'", col.quoted, s.param(p, likePrefix(prefix), ""))
-		return nil
-	}
-	lhs := col.quoted
-	if s.driver == DriverSQLite && it.Type == hutong.TypeDateTime && (col.kind == kindText || col.kind == kindAny) {
+	text := k == kindText || k == kindAny
+	if driver == DriverSQLite && t == hutong.TypeDateTime && text {
 		// SQLite keeps date-times as text in whatever form they were
 		// written. Compare them as standard.Parse reads them: converted to
 		// canonical UTC text, a time without an offset being China Standard
 		// Time.
-		lhs = fmt.Sprintf("strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', %[1]s, CASE WHEN substr(%[1]s, -1) IN ('Z', 'z') OR substr(%[1]s, -6, 1) IN ('+', '-') THEN '+0 hours' ELSE '-8 hours' END)", col.quoted)
+		c.Compare = fmt.Sprintf("strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', %[1]s, CASE WHEN substr(%[1]s, -1) IN ('Z', 'z') OR substr(%[1]s, -6, 1) IN ('+', '-') THEN '+0 hours' ELSE '-8 hours' END)", q)
 	}
-	phs := make([]string, len(c.values))
-	for i, v := range c.values {
-		arg, pgType, err := s.bind(it, col.kind, v, c.texts[i])
-		if err != nil {
-			return err
-		}
-		phs[i] = s.param(p, arg, pgType)
+	// Empty text is a missing value, and a missing value matches nothing;
+	// in SQL it would sort before every date.
+	c.EmptyIsMissing = text
+	// The type of the values bind returns, which PostgreSQL casts their
+	// parameters to.
+	switch {
+	case t == hutong.TypeInteger, t == hutong.TypeBoolean && k == kindInteger:
+		c.Cast = "int8"
+	case t == hutong.TypeDecimal:
+		c.Cast = "numeric"
 	}
-	switch c.op {
-	case hutong.OpEq:
-		fmt.Fprintf(b, "%s = %s", lhs, phs[0])
-	case hutong.OpIn:
-		fmt.Fprintf(b, "%s IN (%s)", lhs, strings.Join(phs, ", "))
-	case hutong.OpGt, hutong.OpGte, hutong.OpLt, hutong.OpLte:
-		op := map[hutong.Op]string{hutong.OpGt: ">", hutong.OpGte: ">=", hutong.OpLt: "<", hutong.OpLte: "<="}[c.op]
-		fmt.Fprintf(b, "%s %s %s", lhs, op, phs[0])
-		if (c.op == hutong.OpLt || c.op == hutong.OpLte) && (col.kind == kindText || col.kind == kindAny) {
-			// Empty text is a missing value, and a missing value matches
-			// nothing; in SQL it would sort before every date.
-			b.WriteString(" AND ")
-			b.WriteString(col.quoted)
-			b.WriteString(" <> ''")
-		}
-	default:
-		return hutong.Errorf(hutong.EINVALID, "unknown operator %q", c.op)
-	}
-	return nil
+	return c
 }
 
-// likePrefix returns a LIKE pattern matching the strings that start with
-// prefix, with '!' escaping the pattern characters.
-func likePrefix(prefix string) string {
-	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(prefix) + "%"
+// plan writes the SELECT of q (count: the COUNT(*) of its conditions),
+// its condition values bound for their columns.
+func (s *sqlSource) plan(q *query, count bool) (sqlplan.Statement, error) {
+	pq := sqlplan.Query{Columns: q.fields, After: q.after, Limit: q.limit}
+	if len(q.where) > 0 {
+		pq.Where = make([]sqlplan.Condition, len(q.where))
+	}
+	for i, c := range q.where {
+		pc := sqlplan.Condition{Column: c.item, Op: c.op, Values: make([]any, len(c.values))}
+		for j, v := range c.values {
+			if c.op == hutong.OpPrefix {
+				pc.Values[j] = c.texts[j]
+				continue
+			}
+			arg, err := s.bind(&s.set.items[c.item], s.kinds[c.item], v, c.texts[j])
+			if err != nil {
+				return sqlplan.Statement{}, err
+			}
+			pc.Values[j] = arg
+		}
+		pq.Where[i] = pc
+	}
+	if count {
+		return s.dialect.Count(&s.table, pq)
+	}
+	return s.dialect.Select(&s.table, pq)
 }
 
 // bind returns the bind argument for a canonical condition value v (text
-// its canonical text) compared with a column of kind k, and on PostgreSQL
-// the cast that fixes the parameter's type, if any.
+// its canonical text) compared with a column of kind k. planColumn says
+// the type PostgreSQL casts it to.
 //
 // Dates and date-times bind as time.Time against PostgreSQL's DATE,
 // TIMESTAMP and TIMESTAMPTZ (a date at midnight UTC, whose wall clock pgx
@@ -524,40 +464,38 @@ func likePrefix(prefix string) string {
 // TIMESTAMP (the driver writes it in its loc, the session's zone), and as
 // canonical text against text columns, where canonical text sorts in time
 // order.
-func (s *sqlSource) bind(it *item, k columnKind, v any, text string) (any, string, error) {
+func (s *sqlSource) bind(it *item, k columnKind, v any, text string) (any, error) {
 	switch it.Type {
-	case hutong.TypeInteger:
-		return v, "int8", nil
-	case hutong.TypeDecimal:
-		return v, "numeric", nil
+	case hutong.TypeInteger, hutong.TypeDecimal:
+		return v, nil
 	case hutong.TypeBoolean:
 		if k == kindInteger {
 			if v == true {
-				return int64(1), "int8", nil
+				return int64(1), nil
 			}
-			return int64(0), "int8", nil
+			return int64(0), nil
 		}
-		return v, "", nil
+		return v, nil
 	case hutong.TypeDate:
 		if k == kindDate && s.driver == DriverPostgres {
 			d, err := time.Parse(time.DateOnly, text)
 			if err != nil {
-				return nil, "", hutong.Errorf(hutong.EINVALID, "condition on %s: %v", it.Name, err)
+				return nil, hutong.Errorf(hutong.EINVALID, "condition on %s: %v", it.Name, err)
 			}
-			return d, "", nil
+			return d, nil
 		}
-		return text, "", nil
+		return text, nil
 	case hutong.TypeDateTime:
 		if k == kindNaive || k == kindInstant {
 			t, err := time.Parse(time.RFC3339, text)
 			if err != nil {
-				return nil, "", hutong.Errorf(hutong.EINVALID, "condition on %s: %v", it.Name, err)
+				return nil, hutong.Errorf(hutong.EINVALID, "condition on %s: %v", it.Name, err)
 			}
-			return t.In(chinaTime), "", nil
+			return t.In(chinaTime), nil
 		}
-		return text, "", nil
+		return text, nil
 	}
-	return text, "", nil
+	return text, nil
 }
 
 // stmt returns a prepared statement for text, kept for the next call with
@@ -592,12 +530,12 @@ func (s *sqlSource) Read(ctx context.Context, q hutong.SourceQuery, yield func(h
 	if err != nil {
 		return err
 	}
-	st, done, err := s.stmt(ctx, p.text)
+	st, done, err := s.stmt(ctx, p.SQL)
 	if err != nil {
 		return s.fail(ctx, "prepare read", err)
 	}
 	defer done()
-	rows, err := st.QueryContext(ctx, p.args...)
+	rows, err := st.QueryContext(ctx, p.Args...)
 	if err != nil {
 		return s.fail(ctx, "read", err)
 	}
@@ -612,7 +550,7 @@ func (s *sqlSource) Read(ctx context.Context, q hutong.SourceQuery, yield func(h
 	naive := make([]bool, n)
 	for i, f := range rq.fields {
 		items[i] = &s.set.items[f]
-		k := s.cols[f].kind
+		k := s.kinds[f]
 		naive[i] = k == kindDate || k == kindNaive
 	}
 	// Values are handed out of shared chunks, as in csvSource.Read.
@@ -680,13 +618,13 @@ func (s *sqlSource) Count(ctx context.Context, q hutong.SourceQuery) (int64, err
 	if err != nil {
 		return 0, err
 	}
-	st, done, err := s.stmt(ctx, p.text)
+	st, done, err := s.stmt(ctx, p.SQL)
 	if err != nil {
 		return 0, s.fail(ctx, "prepare count", err)
 	}
 	defer done()
 	var n int64
-	if err := st.QueryRowContext(ctx, p.args...).Scan(&n); err != nil {
+	if err := st.QueryRowContext(ctx, p.Args...).Scan(&n); err != nil {
 		return 0, s.fail(ctx, "count", err)
 	}
 	return n, nil

@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/sqlplan"
 	"github.com/hutong/hutong/standard"
 )
 
@@ -44,25 +44,39 @@ func (db *DB) createRowIndexes(ctx context.Context, ex interface {
 }
 
 // resourceCache holds the catalog's resources by code, with their internal
-// ids: the exchange looks one up on every call. Entries are dropped when the
+// ids and, for hub-held ones, their row tables as the planner sees them:
+// the exchange looks one up on every call. Entries are dropped when the
 // resource changes through this store.
 type resourceCache struct {
 	mu sync.RWMutex
-	m  map[string]*storedResource
+	m  map[string]cachedEntry
+}
+
+// cachedEntry is a cached resource and its row table, nil unless the
+// resource is held by the hub. Neither is modified once cached.
+type cachedEntry struct {
+	r     *storedResource
+	table *rowSource
+}
+
+func (c *resourceCache) entry(code string) (cachedEntry, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e, ok := c.m[code]
+	return e, ok
 }
 
 func (c *resourceCache) get(code string) *storedResource {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.m[code]
+	e, _ := c.entry(code)
+	return e.r
 }
 
-func (c *resourceCache) put(r *storedResource) {
+func (c *resourceCache) put(e cachedEntry) {
 	c.mu.Lock()
 	if c.m == nil || len(c.m) > 100_000 {
-		c.m = map[string]*storedResource{}
+		c.m = map[string]cachedEntry{}
 	}
-	c.m[r.Code] = r
+	c.m[e.r.Code] = e
 	c.mu.Unlock()
 }
 
@@ -75,18 +89,29 @@ func (c *resourceCache) drop(code string) {
 // cachedResource returns a resource from the cache, loading it on a miss.
 // The caller must not modify it.
 func (db *DB) cachedResource(ctx context.Context, code string) (*storedResource, error) {
-	if r := db.resources.get(code); r != nil {
-		return r, nil
+	e, err := db.cachedEntry(ctx, code)
+	return e.r, err
+}
+
+// cachedEntry returns a resource and its row table from the cache,
+// loading them on a miss.
+func (db *DB) cachedEntry(ctx context.Context, code string) (cachedEntry, error) {
+	if e, ok := db.resources.entry(code); ok {
+		return e, nil
 	}
 	if !validCode(code) {
-		return nil, hutong.Errorf(hutong.ENOTFOUND, "resource %q not found", code)
+		return cachedEntry{}, hutong.Errorf(hutong.ENOTFOUND, "resource %q not found", code)
 	}
 	r, err := db.storedResource(ctx, db.ro, code)
 	if err != nil {
-		return nil, err
+		return cachedEntry{}, err
 	}
-	db.resources.put(r)
-	return r, nil
+	e := cachedEntry{r: r}
+	if r.Hosted == hutong.HostedHub {
+		e.table = newRowSource(r)
+	}
+	db.resources.put(e)
+	return e, nil
 }
 
 // forget drops a resource's cached entry and prepared statements after it
@@ -151,76 +176,82 @@ func (c *stmtCache) close() {
 	c.m, c.n = nil, 0
 }
 
-// plan is a SELECT over a row table built from a SourceQuery: column names
-// come from item positions, values travel as bind arguments.
-type plan struct {
-	table string
-	where string
-	args  []any
-	cols  []int // item positions of the selected columns
-	types []hutong.ValueType
+// rowSource is a hub-held resource's row table as the planner sees it:
+// rows_<id>, keyed by row_id, with a column c<i> per item. Its identifiers
+// come from the resource's internal id and item positions, never from a
+// query.
+type rowSource struct {
+	table sqlplan.Table
+	index map[string]int // item name → position
 }
 
-func (db *DB) plan(r *storedResource, q hutong.SourceQuery) (*plan, error) {
-	if r.Hosted != hutong.HostedHub {
-		return nil, hutong.Errorf(hutong.ENOTFOUND, "resource %s is not held by the hub", r.Code)
+func newRowSource(r *storedResource) *rowSource {
+	s := &rowSource{
+		table: sqlplan.Table{Name: rowTable(r.id), Key: "row_id", Columns: make([]sqlplan.Column, len(r.Items))},
+		index: make(map[string]int, len(r.Items)),
 	}
-	index := make(map[string]int, len(r.Items))
 	for i, it := range r.Items {
-		index[it.Name] = i
+		s.table.Columns[i] = sqlplan.Column{Name: column(i)}
+		s.index[it.Name] = i
 	}
-	p := &plan{table: rowTable(r.id)}
-	for _, f := range q.Fields {
-		i, ok := index[f]
-		if !ok {
-			return nil, hutong.Errorf(hutong.EINVALID, "%q is not an item of %s", f, r.Code)
-		}
-		p.cols = append(p.cols, i)
-		p.types = append(p.types, r.Items[i].Type)
+	return s
+}
+
+// planDialect is how the planner writes SQL for the hub's engine. A prefix
+// compares characters with substr on both engines: exact, and whole
+// characters of a Chinese prefix.
+func (db *DB) planDialect() sqlplan.Dialect {
+	return sqlplan.Dialect{Dollar: db.d.Dollar, Prefix: sqlplan.PrefixSubstr}
+}
+
+// readable returns the cached resource of code and its row table; a
+// resource that the hub does not hold is ENOTFOUND.
+func (db *DB) readable(ctx context.Context, code string) (*storedResource, *rowSource, error) {
+	e, err := db.cachedEntry(ctx, code)
+	if err != nil {
+		return nil, nil, err
 	}
-	var where []string
-	for _, c := range q.Where {
-		i, ok := index[c.Field]
+	if e.table == nil {
+		return nil, nil, hutong.Errorf(hutong.ENOTFOUND, "resource %s is not held by the hub", e.r.Code)
+	}
+	return e.r, e.table, nil
+}
+
+// resolve turns q into the planner's query over r's row table: items by
+// position, condition values as bind arguments of their columns' types.
+// A name that is not an item, or a value its element refuses, is EINVALID.
+func (db *DB) resolve(r *storedResource, s *rowSource, q hutong.SourceQuery) (sqlplan.Query, error) {
+	pq := sqlplan.Query{After: q.After, Limit: q.Limit, Columns: make([]int, len(q.Fields))}
+	for k, f := range q.Fields {
+		i, ok := s.index[f]
 		if !ok {
-			return nil, hutong.Errorf(hutong.EINVALID, "%q is not an item of %s", c.Field, r.Code)
+			return pq, hutong.Errorf(hutong.EINVALID, "%q is not an item of %s", f, r.Code)
 		}
-		it := r.Items[i]
-		col := column(i)
+		pq.Columns[k] = i
+	}
+	if len(q.Where) > 0 {
+		pq.Where = make([]sqlplan.Condition, len(q.Where))
+	}
+	for k, c := range q.Where {
+		i, ok := s.index[c.Field]
+		if !ok {
+			return pq, hutong.Errorf(hutong.EINVALID, "%q is not an item of %s", c.Field, r.Code)
+		}
 		args := make([]any, len(c.Values))
-		for k, v := range c.Values {
-			a, err := db.bindValue(it, c.Op, v)
+		for j, v := range c.Values {
+			a, err := db.bindValue(r.Items[i], c.Op, v)
 			if err != nil {
-				return nil, err
+				return pq, err
 			}
-			args[k] = a
+			args[j] = a
 		}
-		switch c.Op {
-		case hutong.OpEq:
-			where = append(where, col+" = ?")
-		case hutong.OpIn:
-			where = append(where, col+" IN ("+placeholders(len(args))+")")
-		case hutong.OpGt:
-			where = append(where, col+" > ?")
-		case hutong.OpGte:
-			where = append(where, col+" >= ?")
-		case hutong.OpLt:
-			where = append(where, col+" < ?")
-		case hutong.OpLte:
-			where = append(where, col+" <= ?")
-		case hutong.OpPrefix:
-			where = append(where, "substr("+col+", 1, ?) = ?")
-			args = append([]any{int64(len([]rune(c.Values[0])))}, args...)
-		default:
-			return nil, hutong.Errorf(hutong.EINVALID, "unknown operator %q", c.Op)
-		}
-		p.args = append(p.args, args...)
+		pq.Where[k] = sqlplan.Condition{Column: i, Op: c.Op, Values: args}
 	}
-	p.where = strings.Join(where, " AND ")
-	return p, nil
+	return pq, nil
 }
 
 // bindValue turns a condition value (canonical text) into a bind argument
-// of the item's column type.
+// of the item's column type. A prefix stays text: the planner compares it.
 func (db *DB) bindValue(it hutong.Item, op hutong.Op, v string) (any, error) {
 	if op == hutong.OpPrefix {
 		return v, nil
@@ -238,47 +269,31 @@ func (db *DB) bindValue(it hutong.Item, op hutong.Op, v string) (any, error) {
 
 // Read streams the rows of a hub-hosted resource that match q.
 func (s *Rows) Read(ctx context.Context, res *hutong.Resource, q hutong.SourceQuery, yield func(hutong.SourceRow) error) error {
-	r, err := s.db.cachedResource(ctx, res.Code)
+	r, src, err := s.db.readable(ctx, res.Code)
 	if err != nil {
 		return err
 	}
-	p, err := s.db.plan(r, q)
+	pq, err := s.db.resolve(r, src, q)
 	if err != nil {
 		return err
 	}
-	var b strings.Builder
-	b.WriteString("SELECT row_id")
-	for _, c := range p.cols {
-		b.WriteString(", ")
-		b.WriteString(column(c))
+	st, err := s.db.planDialect().Select(&src.table, pq)
+	if err != nil {
+		return err
 	}
-	b.WriteString(" FROM ")
-	b.WriteString(p.table)
-	b.WriteString(" WHERE row_id > ?")
-	if p.where != "" {
-		b.WriteString(" AND ")
-		b.WriteString(p.where)
-	}
-	b.WriteString(" ORDER BY row_id")
-	args := append([]any{q.After}, p.args...)
-	if q.Limit > 0 {
-		b.WriteString(" LIMIT ?")
-		args = append(args, int64(q.Limit))
-	}
-	query := s.db.q(b.String())
-	st, cached, err := s.db.stmts.get(ctx, s.db.ro, p.table, query)
+	prepared, cached, err := s.db.stmts.get(ctx, s.db.ro, src.table.Name, st.SQL)
 	if err != nil {
 		return internal(fmt.Errorf("prepare read of %s: %w", r.Code, err))
 	}
 	if !cached {
-		defer st.Close()
+		defer prepared.Close()
 	}
-	rows, err := st.QueryContext(ctx, args...)
+	rows, err := prepared.QueryContext(ctx, st.Args...)
 	if err != nil {
 		return internal(fmt.Errorf("read %s: %w", r.Code, err))
 	}
 	defer rows.Close()
-	n := len(p.cols)
+	n := len(pq.Columns)
 	dest := make([]any, n+1)
 	vals := make([]any, n+1)
 	for i := range dest {
@@ -293,9 +308,9 @@ func (s *Rows) Read(ctx context.Context, res *hutong.Resource, q hutong.SourceQu
 			return internal(fmt.Errorf("row key of %s is %T", r.Code, vals[0]))
 		}
 		out := make([]any, n)
-		for i := range n {
+		for i, c := range pq.Columns {
 			if vals[i+1] != nil {
-				out[i] = s.db.d.Decode(p.types[i], vals[i+1])
+				out[i] = s.db.d.Decode(r.Items[c].Type, vals[i+1])
 			}
 		}
 		if err := yield(hutong.SourceRow{Key: key, Values: out}); err != nil {
@@ -307,20 +322,20 @@ func (s *Rows) Read(ctx context.Context, res *hutong.Resource, q hutong.SourceQu
 
 // Count returns the number of rows that match q.
 func (s *Rows) Count(ctx context.Context, res *hutong.Resource, q hutong.SourceQuery) (int64, error) {
-	r, err := s.db.cachedResource(ctx, res.Code)
+	r, src, err := s.db.readable(ctx, res.Code)
 	if err != nil {
 		return 0, err
 	}
-	p, err := s.db.plan(r, q)
+	pq, err := s.db.resolve(r, src, q)
 	if err != nil {
 		return 0, err
 	}
-	query := "SELECT COUNT(*) FROM " + p.table
-	if p.where != "" {
-		query += " WHERE " + p.where
+	st, err := s.db.planDialect().Count(&src.table, pq)
+	if err != nil {
+		return 0, err
 	}
 	var n int64
-	if err := s.db.ro.QueryRowContext(ctx, s.db.q(query), p.args...).Scan(&n); err != nil {
+	if err := s.db.ro.QueryRowContext(ctx, st.SQL, st.Args...).Scan(&n); err != nil {
 		return 0, internal(fmt.Errorf("count %s: %w", r.Code, err))
 	}
 	return n, nil
