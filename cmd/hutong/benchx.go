@@ -72,7 +72,7 @@ type NodeBench struct {
 	ExportRatio    float64 `json:"export_ratio_to_hub_hosted"`
 }
 
-const benchCode, benchPurpose = "BENCH-ENT", "基准测试"
+const benchCode, benchPurpose = "120000-TJSC-01", "基准测试"
 
 func runBenchExchange(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench exchange", flag.ContinueOnError)
@@ -197,7 +197,7 @@ func runBenchExchange(ctx context.Context, args []string, stdout, stderr io.Writ
 	return nil
 }
 
-const benchNodeCode = "BENCH-NODE"
+const benchNodeCode = "120000-TJSC-02"
 
 // benchNode copies the benchmark rows into an SQLite file, serves them
 // from a region node enrolled with the hub, lets the consumer's agreement
@@ -311,20 +311,21 @@ func countAudit(ctx context.Context, m *Main) (int64, error) {
 // the resource's credit codes.
 func benchSetup(ctx context.Context, m *Main, n int) (key string, codes []string, err error) {
 	admin := hutong.NewContextWithActor(ctx, &hutong.Actor{User: &hutong.User{Login: "bench", Roles: []hutong.Role{hutong.RoleAdmin}}})
-	dept := func(region, name string, seq int) (string, error) {
+	dept := func(region, name, short string, seq int) (string, error) {
 		first17 := fmt.Sprintf("11%s%08dX", region, seq)
 		c, err := standard.USCCCheck(first17)
 		if err != nil {
 			return "", err
 		}
-		d := &hutong.Department{ID: first17 + string(c), Name: name, Region: region}
+		d := &hutong.Department{ID: first17 + string(c), Name: name, Region: region, Short: short}
 		return d.ID, m.HTTP.Directory.CreateDepartment(admin, d)
 	}
-	provider, err := dept("120000", "天津市市场监督管理委员会", 1)
+	// Resource codes are their provider's: 120000-TJSC-NN.
+	provider, err := dept("120000", "天津市市场监督管理委员会", "TJSC", 1)
 	if err != nil {
 		return "", nil, err
 	}
-	consumer, err := dept("110000", "北京市政务服务和数据管理局", 2)
+	consumer, err := dept("110000", "北京市政务服务和数据管理局", "BJSJ", 2)
 	if err != nil {
 		return "", nil, err
 	}
