@@ -65,7 +65,8 @@ const (
 )
 
 // Receipt proves that an event was recorded: the log's origin, the entry's
-// index and its leaf hash (RFC 6962: SHA-256 of 0x00 and the entry).
+// index and its leaf hash (RFC 6962: SHA-256 of 0x00 and the leaf, which is
+// the entry's commitment, see Commitment).
 type Receipt struct {
 	Origin string `json:"origin"`
 	Index  uint64 `json:"index"`
@@ -80,12 +81,54 @@ type Auditor interface {
 	Record(ctx context.Context, e *AuditEvent) (*Receipt, error)
 }
 
-// LogEntry is one entry of the audit log: its index, its canonical bytes
-// and its RFC 6962 leaf hash.
+// LogEntry is one entry of the audit journal: its index, its canonical
+// bytes (the event), the salt of its commitment and the RFC 6962 leaf hash
+// of that commitment, which is what the public log holds.
 type LogEntry struct {
 	Index    uint64
 	Data     []byte
+	Salt     []byte
 	LeafHash []byte
+}
+
+// The public log holds, for each audit event, only a commitment to it: a
+// version byte and SHA-256 over a domain tag, a per-entry random salt and
+// the canonical entry. Anyone can check the log's structure and
+// consistency; only whoever holds the entry and its salt (the hub's
+// journal, and the parties it gives them to) can open a commitment, and
+// the salt keeps anyone from confirming a guessed entry. Nothing else is
+// in a leaf: a kind or a time would tell strangers who uses what, when.
+const (
+	// CommitmentVersion is the first byte of a commitment leaf.
+	CommitmentVersion = 0x01
+	// CommitmentBytes is the size of a commitment leaf.
+	CommitmentBytes = 1 + sha256.Size
+	// SaltBytes is the size of an entry's salt.
+	SaltBytes     = 32
+	commitmentTag = "hutong/audit-commitment/v1\x00"
+)
+
+// Commitment returns the public log's leaf for entry with salt.
+func Commitment(salt, entry []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte(commitmentTag))
+	h.Write(salt)
+	h.Write(entry)
+	return h.Sum([]byte{CommitmentVersion})
+}
+
+// IsCommitment reports whether leaf has the form of a commitment.
+func IsCommitment(leaf []byte) bool {
+	return len(leaf) == CommitmentBytes && leaf[0] == CommitmentVersion
+}
+
+// LeafHash returns the RFC 6962 leaf hash of a log leaf: SHA-256 of 0x00
+// and the leaf.
+func LeafHash(leaf []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte{0})
+	h.Write(leaf)
+	return h.Sum(nil)
 }
 
 // Encode returns the canonical JSON of e, the bytes the ledger holds: its

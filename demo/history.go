@@ -51,9 +51,13 @@ type History struct {
 	Stats     hutong.StatsService
 	// SetClock sets the hub's clock to t; Now is the real time.
 	SetClock func(t time.Time)
-	Now      func() time.Time
-	Seed     uint64
-	Scale    float64
+	// Settle, when set, waits until the changes made so far are in the
+	// audit journal (its outbox delivered), so that the replay's reads,
+	// which the journal records at once, come after them.
+	Settle func(ctx context.Context) error
+	Now    func() time.Time
+	Seed   uint64
+	Scale  float64
 }
 
 // Replay gives a new demo a month of history for its dashboard: the
@@ -132,6 +136,11 @@ func Replay(ctx context.Context, h History) (int, error) {
 		}
 	}
 	slices.SortStableFunc(calls, func(a, b call) int { return a.at.Compare(b.at) })
+	if h.Settle != nil {
+		if err := h.Settle(ctx); err != nil {
+			return 0, err
+		}
+	}
 	for _, c := range calls {
 		u := uses[c.use]
 		h.SetClock(c.at)

@@ -256,7 +256,7 @@ func TestGovernedRead(t *testing.T) {
 		t.Errorf("audit entry %+v", e)
 	}
 	raw, _ := f.audit.Entries(context.Background(), from, 1)
-	if !bytes.Equal(raw[0].LeafHash, pg.Receipt.Hash) || !bytes.Equal(sqlstore.LeafHash(raw[0].Data), pg.Receipt.Hash) {
+	if !bytes.Equal(raw[0].LeafHash, pg.Receipt.Hash) || !bytes.Equal(hutong.LeafHash(hutong.Commitment(raw[0].Salt, raw[0].Data)), pg.Receipt.Hash) {
 		t.Errorf("receipt hash does not match the entry's leaf hash")
 	}
 	if strings.Contains(string(raw[0].Data), f.rows[0]["公民身份号码"]) {

@@ -3,7 +3,9 @@ package http
 import (
 	"bytes"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -104,7 +106,104 @@ func (s *Server) handleReceipt(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if may, err := s.mayOpen(r, index); err != nil {
+		return err
+	} else if !may {
+		p = p.Sealed() // the commitment's proof, not the entry
+	}
 	return writeJSON(w, http.StatusOK, p)
+}
+
+// mayOpen reports whether the caller may see entry index in full.
+func (s *Server) mayOpen(r *http.Request, index uint64) (bool, error) {
+	if s.Entries == nil {
+		return false, nil
+	}
+	return s.Entries.MayOpen(r.Context(), index)
+}
+
+// bundleWait is how long a bundle waits for a checkpoint that the
+// province whose data was read has cosigned.
+const bundleWait = 3 * time.Second
+
+func (s *Server) handleReceiptBundle(w http.ResponseWriter, r *http.Request) error {
+	l, err := s.ledger()
+	if err != nil {
+		return err
+	}
+	index, err := strconv.ParseUint(r.PathValue("index"), 10, 63)
+	if err != nil {
+		return hutong.Errorf(hutong.EINVALID, "index %q must be a non-negative integer", r.PathValue("index"))
+	}
+	if s.Entries == nil {
+		return hutong.Errorf(hutong.ENOTFOUND, "this hub serves no ledger entries")
+	}
+	e, err := s.Entries.Entry(r.Context(), index)
+	if err != nil {
+		return err
+	}
+	if e.Entry == nil {
+		return hutong.Errorf(hutong.EFORBIDDEN, "entry %d is not yours: a bundle holds the entry, which only its parties (the consumer and provider departments, their region administrators, auditors) may read", index)
+	}
+	// The province whose data was read is among the cosigners when its
+	// witness is up.
+	var ev hutong.AuditEvent
+	json.Unmarshal(e.Entry, &ev)
+	province := ""
+	if d, err := s.Directory.Department(r.Context(), ev.Provider); err == nil {
+		province = hutong.ProvinceOf(d.Region)
+	}
+	p, err := l.ReceiptCosigned(r.Context(), index, province, bundleWait)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="hutong-receipt-%d.json"`, index))
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusOK, hutong.ProofBundle{Format: hutong.BundleFormat, ReceiptProof: *p, Keys: l.Keys()})
+}
+
+func (s *Server) handleEntries(w http.ResponseWriter, r *http.Request) error {
+	if s.Entries == nil {
+		return hutong.Errorf(hutong.ENOTFOUND, "this hub serves no ledger entries")
+	}
+	q := r.URL.Query()
+	f := hutong.EntryFilter{Resource: q.Get("resource"), Department: q.Get("department"), Kind: q.Get("kind"), Cursor: q.Get("cursor")}
+	var err error
+	if f.From, err = parseDay(r, "from"); err != nil {
+		return err
+	}
+	if f.To, err = parseDay(r, "to"); err != nil {
+		return err
+	}
+	if t := q.Get("to"); len(t) == len(time.DateOnly) {
+		f.To = f.To.AddDate(0, 0, 1) // a date "to" includes that day
+	}
+	if f.Limit, err = queryInt(r, "limit"); err != nil {
+		return err
+	}
+	if q.Has("limit") && (f.Limit < 1 || f.Limit > hutong.MaxEntriesPage) {
+		return hutong.Errorf(hutong.EINVALID, "limit must be between 1 and %d", hutong.MaxEntriesPage)
+	}
+	page, err := s.Entries.Entries(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) handleEntry(w http.ResponseWriter, r *http.Request) error {
+	if s.Entries == nil {
+		return hutong.Errorf(hutong.ENOTFOUND, "this hub serves no ledger entries")
+	}
+	index, err := strconv.ParseUint(r.PathValue("index"), 10, 63)
+	if err != nil {
+		return hutong.Errorf(hutong.EINVALID, "index %q must be a non-negative integer", r.PathValue("index"))
+	}
+	e, err := s.Entries.Entry(r.Context(), index)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, e)
 }
 
 // parseDay reads a query time: YYYY-MM-DD (the start of that day in China

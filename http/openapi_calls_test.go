@@ -126,6 +126,9 @@ func TestOpenAPIAnswers(t *testing.T) {
 	do(apiCall{method: "GET", path: "/ledger/keys", status: 404})
 	do(apiCall{method: "GET", path: "/ledger/checkpoint", status: 404})
 	do(apiCall{method: "GET", path: "/api/v1/receipts/0", token: admin, status: 404})
+	do(apiCall{method: "GET", path: "/api/v1/receipts/0/bundle", token: admin, status: 404})
+	do(apiCall{method: "GET", path: "/api/v1/ledger/entries", token: admin, status: 404})
+	do(apiCall{method: "GET", path: "/api/v1/ledger/entries/0", token: admin, status: 404})
 	do(apiCall{method: "GET", path: "/api/v1/feedback", token: steward, status: 404})
 	do(apiCall{method: "POST", path: "/api/v1/nodes/tokens", token: admin, contentType: appJSON, body: `{"region":"120000"}`, status: 503})
 	do(apiCall{method: "POST", path: "/api/v1/nodes/enroll", contentType: appJSON, body: `{"token":"x","csr":"x","url":"https://n:1"}`, status: 503})
@@ -159,6 +162,7 @@ func TestOpenAPIAnswers(t *testing.T) {
 	// The server reads these per request; no request is in flight.
 	h.Server.Ledger, h.Server.LedgerDir, h.Server.Witnesses = lg, lg.Dir(), witnesses
 	h.Server.Feedback, h.Server.Nodes = sqlstore.NewFeedback(h.DB), register
+	h.Server.Entries = sqlstore.NewLedgerEntries(h.DB)
 
 	// Sessions.
 	a = do(apiCall{method: "POST", path: "/api/v1/sessions", contentType: appJSON, body: `{"login":"tjyb-steward","password":"password-1"}`, status: 201})
@@ -399,6 +403,7 @@ func TestOpenAPIAnswers(t *testing.T) {
 	do(apiCall{method: "GET", path: "/api/v1/resources/120000-TJYB-21/export", token: consumer, header: nodePurpose, status: 503})
 
 	receipts(t, dc, lg, key.Key, purpose, receipt.Index)
+	bundleUnavailable(t, dc, key.Key, purpose)
 
 	// Revocation stops the next call.
 	do(apiCall{method: "POST", path: "/api/v1/agreements/" + approved.AgreementID + "/revoke", token: consumer, contentType: appJSON, body: `{"reason":"x"}`, status: 403})
@@ -411,6 +416,26 @@ func TestOpenAPIAnswers(t *testing.T) {
 	// The ledger: receipts, feedback and its public files.
 	do(apiCall{method: "GET", path: "/api/v1/receipts/x", token: consumer, status: 400, breaks: true})
 	do(apiCall{method: "GET", path: fmt.Sprintf("/api/v1/receipts/%d", 1<<40), token: consumer, status: 404})
+	do(apiCall{method: "GET", path: fmt.Sprintf("/api/v1/receipts/%d/bundle", receipt.Index), token: consumer, status: 200})
+	do(apiCall{method: "GET", path: "/api/v1/receipts/x/bundle", token: consumer, status: 400, breaks: true})
+	do(apiCall{method: "GET", path: fmt.Sprintf("/api/v1/receipts/%d/bundle", 1<<40), token: consumer, status: 404})
+	// An entry Beijing is no party to: Hebei's resource published.
+	a = do(apiCall{method: "GET", path: "/api/v1/ledger/entries?kind=resource.publish&resource=130000-HBHJ-05", token: admin, status: 200})
+	var hebei struct {
+		Items []struct {
+			Index uint64 `json:"index"`
+		} `json:"items"`
+	}
+	json.Unmarshal(a.body, &hebei)
+	if len(hebei.Items) != 1 {
+		t.Fatalf("Hebei's publication in the ledger: %s", a.body)
+	}
+	do(apiCall{method: "GET", path: fmt.Sprintf("/api/v1/receipts/%d/bundle", hebei.Items[0].Index), token: consumer, status: 403})
+	do(apiCall{method: "GET", path: "/api/v1/ledger/entries?limit=5", token: consumer, status: 200})
+	do(apiCall{method: "GET", path: "/api/v1/ledger/entries?limit=0", token: consumer, status: 400, breaks: true})
+	do(apiCall{method: "GET", path: fmt.Sprintf("/api/v1/ledger/entries/%d", receipt.Index), token: consumer, status: 200})
+	do(apiCall{method: "GET", path: "/api/v1/ledger/entries/x", token: consumer, status: 400, breaks: true})
+	do(apiCall{method: "GET", path: fmt.Sprintf("/api/v1/ledger/entries/%d", 1<<40), token: consumer, status: 404})
 	do(apiCall{method: "GET", path: "/api/v1/feedback?from=2026-01-01", token: steward, status: 200})
 	do(apiCall{method: "GET", path: "/api/v1/feedback?from=yesterday", token: steward, status: 400, breaks: true})
 	do(apiCall{method: "GET", path: "/ledger/keys", status: 200})
@@ -564,6 +589,32 @@ func receipts(t *testing.T, dc *docCheck, lg *ledger.Log, key string, purpose ma
 		t.Fatal(err)
 	}
 	dc.do(t, apiCall{method: "GET", path: fmt.Sprintf("/api/v1/receipts/%d", index), token: key, status: 200})
+}
+
+// bundleUnavailable asks for the bundle of an entry just recorded: 503
+// until the ledger has published a checkpoint with it.
+func bundleUnavailable(t *testing.T, dc *docCheck, key string, purpose map[string]string) {
+	t.Helper()
+	for try := 0; try < 20; try++ {
+		a := dc.do(t, apiCall{method: "GET", path: "/api/v1/resources/120000-TJYB-03/records?fields=姓名", token: key, header: purpose, status: 200})
+		rec, err := hhttp.ParseReceipt(a.header.Get(hhttp.ReceiptHeader))
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := fmt.Sprintf("/api/v1/receipts/%d/bundle", rec.Index)
+		req, _ := apiCall{method: "GET", path: path, token: key}.request(dc.base)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		dc.validate(t, apiCall{method: "GET", path: path, token: key, status: resp.StatusCode}, answer{status: resp.StatusCode, header: resp.Header, body: body})
+		if resp.StatusCode == 503 {
+			return
+		}
+	}
+	t.Errorf("bundles: never answered 503 for an entry not yet in a checkpoint")
 }
 
 // tiles fetches the log's tiles and entry bundles by their C2SP paths. A

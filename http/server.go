@@ -63,6 +63,9 @@ type Server struct {
 	// by region. All may be unset in a hub without a ledger.
 	Ledger    hutong.Ledger
 	LedgerDir string
+	// Entries serves the journal's entries to their parties; without it
+	// receipts are sealed and the entries endpoints answer 404.
+	Entries   hutong.LedgerEntries
 	Witnesses map[string]http.Handler
 	// WitnessToken is the bearer token a log outside this process presents
 	// to submit checkpoints to Witnesses over HTTP; empty: none may.
@@ -150,6 +153,9 @@ func NewServer() *Server {
 
 		{"GET /api/v1/feedback", usersOnly, s.handleFeedback, smallBody},
 		{"GET /api/v1/receipts/{index}", anyActor, s.handleReceipt, smallBody},
+		{"GET /api/v1/receipts/{index}/bundle", anyActor, s.handleReceiptBundle, smallBody},
+		{"GET /api/v1/ledger/entries", anyActor, s.handleEntries, smallBody},
+		{"GET /api/v1/ledger/entries/{index}", anyActor, s.handleEntry, smallBody},
 		{"GET /ledger/keys", public, s.handleLedgerKeys, smallBody},
 		{"GET /ledger/checkpoint", public, s.handleLedgerFile, smallBody},
 		{"GET /ledger/tile/{path...}", public, s.handleLedgerFile, smallBody},

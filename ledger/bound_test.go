@@ -61,21 +61,30 @@ func TestOversizedEventsNeverWedgeTheLog(t *testing.T) {
 	}
 	after := h.record(t, 20) // Flush fails here when an entry wedged the log
 	v := h.verifier()
-	for name, rec := range recs {
-		check, err := v.VerifyReceipt(ctx, *rec, nil)
+	opened := func(rec *hutong.Receipt) *ledger.ReceiptCheck {
+		t.Helper()
+		p, err := h.log.Receipt(ctx, rec.Index)
 		if err != nil {
-			t.Fatalf("%s: receipt %d: %v", name, rec.Index, err)
+			t.Fatal(err)
 		}
+		check, err := v.VerifyReceipt(ctx, *rec, p)
+		if err != nil || !check.Opened {
+			t.Fatalf("receipt %d: %+v, %v", rec.Index, check, err)
+		}
+		return check
+	}
+	for name, rec := range recs {
+		check := opened(rec)
 		entry, _ := check.Event.Encode()
 		if len(entry) > hutong.MaxAuditEntryBytes {
 			t.Errorf("%s: entry of %d bytes, over %d", name, len(entry), hutong.MaxAuditEntryBytes)
 		}
 	}
-	check, _ := v.VerifyReceipt(ctx, *recs["purpose"], nil)
+	check := opened(recs["purpose"])
 	if p := check.Event.Purpose; !strings.Contains(p, "clipped 1048576 bytes, sha256:") || !strings.HasPrefix(p, "用途<&") {
 		t.Errorf("bounded purpose %.80q…: want its prefix and a marker with the original's size and digest", p)
 	}
-	check, _ = v.VerifyReceipt(ctx, *recs["fields"], nil)
+	check = opened(recs["fields"])
 	if fs := check.Event.Fields; len(fs) == 0 || len(fs) >= len(many) || !strings.Contains(fs[len(fs)-1], "more clipped, sha256:") {
 		t.Errorf("bounded fields: %d of %d, last %q", len(fs), len(many), fs[len(fs)-1])
 	}
@@ -90,18 +99,17 @@ func TestOversizedEventsNeverWedgeTheLog(t *testing.T) {
 	}
 }
 
-// TestOversizedJournalEntryIsRepaired opens a ledger on a journal that
-// already holds an entry too large for the log, as a journal written
-// before entries were bounded may: the ledger replaces it by its bounded
-// form and goes on, with no hand repair. Before, the hub refused to serve
-// from then on, restart or not.
-func TestOversizedJournalEntryIsRepaired(t *testing.T) {
+// TestOldJournalEntriesAreCommitted opens a ledger on a journal that holds
+// an entry recorded before entries were bounded and salted (70 KB, as an
+// unbounded journal held): Prepare gives it a salt, the log holds its
+// commitment like any other's, and the entries after it go on. Before
+// commitments, such an entry stopped the log for good.
+func TestOldJournalEntriesAreCommitted(t *testing.T) {
 	dir := t.TempDir()
 	h := openHub(t, dir)
 	h.record(t, 5)
 	h.close()
 
-	// What an unbounded journal held: a refused node call with a 70 KB path.
 	raw := fmt.Sprintf(`{"time":"2026-11-02T01:00:00Z","kind":"node.refuse","actor":"unknown:203.0.113.9","rows":0,"decision":"deny","reason":"GET /node/v1/%s: the node API needs the node's client certificate (mutual TLS)"}`,
 		strings.Repeat("a", 70_000))
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "hutong.audit.db"))
@@ -122,16 +130,18 @@ func TestOversizedJournalEntryIsRepaired(t *testing.T) {
 		first = min(first, r.Index)
 	}
 	if first != 6 {
-		t.Fatalf("first index after the oversized entry: %d, want 6", first)
+		t.Fatalf("first index after the old entry: %d, want 6", first)
 	}
-	v := h2.verifier()
-	rep, err := v.VerifyLog(context.Background(), nil)
+	rep, err := h2.verifier().VerifyLog(context.Background(), nil)
 	if err != nil || rep.Entries != 11 {
 		t.Fatalf("VerifyLog: %+v, %v", rep, err)
 	}
-	entries, err := h2.journal.Entries(context.Background(), 5, 1)
-	if err != nil || len(entries) != 1 || len(entries[0].Data) > hutong.MaxAuditEntryBytes || !strings.Contains(string(entries[0].Data), "clipped") {
-		t.Fatalf("repaired entry: %d bytes, %v", len(entries[0].Data), err)
+	p, err := h2.log.Receipt(context.Background(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if check, err := h2.verifier().VerifyReceipt(context.Background(), hutong.Receipt{Index: 5}, p); err != nil || !check.Opened || check.Event.Kind != "node.refuse" {
+		t.Fatalf("the old entry's receipt: %+v, %v", check, err)
 	}
 	if err := h2.log.Health(); err != nil {
 		t.Errorf("Health: %v", err)

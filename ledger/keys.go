@@ -94,6 +94,6 @@ func keyPair(dir, file, name string) (skey, vkey string, err error) {
 // ledger's Config.Dir), creating the key pair on first use: witnesses need
 // it before the log opens.
 func LogKey(dir, origin string) (string, error) {
-	_, vkey, err := keyPair(filepath.Join(dir, "keys"), "log", origin)
+	_, vkey, err := keyPair(filepath.Join(dir, "keys"), keyFile(dir, origin), origin)
 	return vkey, err
 }

@@ -16,8 +16,6 @@ package ledger
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,8 +44,6 @@ type Journal interface {
 	Next() uint64
 	// Committed receives after new entries are committed.
 	Committed() <-chan struct{}
-	// Replace sets the entry at index, which the log does not hold yet.
-	Replace(ctx context.Context, index uint64, data []byte) error
 }
 
 // WitnessEndpoint is a witness the log asks to cosign its checkpoints.
@@ -139,7 +135,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	skey, vkey, err := keyPair(filepath.Join(cfg.Dir, "keys"), "log", cfg.Origin)
+	skey, vkey, err := keyPair(filepath.Join(cfg.Dir, "keys"), keyFile(cfg.Dir, cfg.Origin), cfg.Origin)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
@@ -351,14 +347,11 @@ func (l *Log) feedOnce(ctx context.Context) error {
 			if e.Index != next+uint64(i) {
 				return fmt.Errorf("journal entry %d where %d was expected", e.Index, next+uint64(i))
 			}
-			if len(e.Data) > hutong.MaxAuditEntryBytes {
-				data, err := l.repair(ctx, e)
-				if err != nil {
-					return err
-				}
-				e.Data = data
+			if len(e.Salt) != hutong.SaltBytes {
+				return fmt.Errorf("journal entry %d has no salt: its commitment cannot be made (open the ledger with Prepare first)", e.Index)
 			}
-			futures[i] = add(ctx, tessera.NewEntry(e.Data))
+			// The public log holds the entry's commitment, never the entry.
+			futures[i] = add(ctx, tessera.NewEntry(hutong.Commitment(e.Salt, e.Data)))
 		}
 		for i, f := range futures {
 			idx, err := f()
@@ -396,34 +389,6 @@ func (l *Log) Health() error {
 		return hutong.Errorf(hutong.EUNAVAILABLE, "the ledger has appended nothing for %s with %d entries waiting", idle.Round(time.Second), backlog)
 	}
 	return nil
-}
-
-// repair replaces a journal entry too large for the log (one recorded
-// before the journal bounded its events) by its bounded form, so that the
-// log, and every entry after it, can go on. The entry was never in the
-// log, so no published proof changes; a receipt issued for it no longer
-// matches, which the error log says.
-func (l *Log) repair(ctx context.Context, e hutong.LogEntry) ([]byte, error) {
-	var ev hutong.AuditEvent
-	if err := json.Unmarshal(e.Data, &ev); err != nil {
-		sum := sha256.Sum256(e.Data)
-		ev = hutong.AuditEvent{Kind: "audit.unreadable", Decision: "deny",
-			Reason: fmt.Sprintf("journal entry of %d bytes, sha256:%x, could not be read and was over the log's limit", len(e.Data), sum)}
-	}
-	ev.Bound()
-	data, err := ev.Encode()
-	if err == nil && len(data) > hutong.MaxAuditEntryBytes {
-		err = fmt.Errorf("still %d bytes when bounded", len(data))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("journal entry %d is over the log's limit and cannot be repaired: %w", e.Index, err)
-	}
-	if err := l.cfg.Journal.Replace(ctx, e.Index, data); err != nil {
-		return nil, fmt.Errorf("repairing journal entry %d: %w", e.Index, err)
-	}
-	l.log.Error("ledger: a journal entry was too large for the log; replaced by its bounded form (a receipt issued for it no longer verifies)",
-		"index", e.Index, "bytes", len(e.Data), "bounded", len(data))
-	return data, nil
 }
 
 func (l *Log) fail(err error) {

@@ -56,6 +56,12 @@ func openHubWith(t testing.TB, dir string, extra map[string]http.Handler) *hub {
 	if h.journal, err = sqlstore.OpenJournal(ctx, h.db, origin); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := ledger.Prepare(ctx, filepath.Join(dir, "ledger"), origin, h.journal, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ledger.Prepare(ctx, filepath.Join(dir, "ledger"), origin, h.journal, nil); err != nil {
+		t.Fatal(err)
+	}
 	logKey, err := ledger.LogKey(filepath.Join(dir, "ledger"), origin)
 	if err != nil {
 		t.Fatal(err)
@@ -149,25 +155,42 @@ func TestReceiptsVerify(t *testing.T) {
 	recs := h.record(t, 600)
 	v := h.verifier()
 	for _, r := range recs {
+		// A stranger checks the commitment: in the log, witnessed.
 		check, err := v.VerifyReceipt(context.Background(), *r, nil)
 		if err != nil {
 			t.Fatalf("receipt %d: %v", r.Index, err)
 		}
-		if check.Event.Kind != hutong.AuditRead || check.Checkpoint.Size < 600 || len(check.Checkpoint.Witnesses) < 2 {
+		if check.Opened || !hutong.IsCommitment(check.Commitment) || check.Checkpoint.Size < 600 || len(check.Checkpoint.Witnesses) < 2 {
 			t.Fatalf("receipt %d: %+v", r.Index, check)
 		}
 	}
-	// The proof the API serves verifies on its own, and against the tiles.
+	// The proof the API serves to a party verifies on its own, and
+	// against the tiles, and opens the commitment to the entry.
 	p, err := h.log.Receipt(context.Background(), recs[123].Index)
 	if err != nil {
 		t.Fatal(err)
 	}
 	offline := &ledger.Verifier{Keys: h.log.Keys()}
-	if _, err := offline.VerifyReceipt(context.Background(), *recs[123], p); err != nil {
-		t.Errorf("offline proof: %v", err)
+	if check, err := offline.VerifyReceipt(context.Background(), *recs[123], p); err != nil || !check.Opened || check.Event.Kind != hutong.AuditRead {
+		t.Errorf("offline proof: %+v, %v", check, err)
 	}
-	if _, err := v.VerifyReceipt(context.Background(), *recs[123], p); err != nil {
-		t.Errorf("proof and tiles: %v", err)
+	if check, err := v.VerifyReceipt(context.Background(), *recs[123], p); err != nil || !check.Opened || check.Event.Kind != hutong.AuditRead {
+		t.Errorf("proof and tiles: %+v, %v", check, err)
+	}
+	// Sealed, the proof still proves the commitment, and tells nothing.
+	if check, err := offline.VerifyReceipt(context.Background(), *recs[123], p.Sealed()); err != nil || check.Opened {
+		t.Errorf("sealed proof: %+v, %v", check, err)
+	}
+	// A changed entry or salt does not open the commitment.
+	for name, change := range map[string]func(*ledger.Proof){
+		"entry": func(p *ledger.Proof) { p.Entry = []byte(strings.Replace(string(p.Entry), "key:test", "key:else", 1)) },
+		"salt":  func(p *ledger.Proof) { p.Salt = append([]byte{p.Salt[0] ^ 1}, p.Salt[1:]...) },
+	} {
+		c := *p
+		change(&c)
+		if _, err := offline.VerifyReceipt(context.Background(), *recs[123], &c); err == nil {
+			t.Errorf("a proof with a changed %s verified", name)
+		}
 	}
 	// A receipt whose hash is not the entry's fails, saying so.
 	forged := *recs[5]

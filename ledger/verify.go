@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/compact"
@@ -27,13 +29,25 @@ type Source interface {
 }
 
 // Verifier checks the ledger with the transparency-dev client libraries,
-// trusting nothing but its keys.
+// trusting nothing but its keys. The public log holds only commitments
+// (hutong.Commitment): a stranger checks its structure, its consistency
+// and that every leaf is a commitment; a party that holds entries (with
+// their salts) also checks them against their commitments.
 type Verifier struct {
 	Keys   hutong.LedgerKeys
 	Source Source
-	// Visit, when set, sees every entry VerifyLog checks, in order.
+	// Opened, when set, are entries the verifier holds (its own, from the
+	// hub's entries API, or the journal), by index: VerifyLog checks each
+	// against its commitment, and that their times do not run backwards.
+	Opened map[uint64]hutong.LogEntry
+	// Visit, when set, sees every opened entry VerifyLog checks, in order.
 	Visit func(index uint64, ev *hutong.AuditEvent)
 }
+
+// MaxBackdating is how far an entry's time may lie before an earlier
+// entry's (clocks of one hub's processes, batching) before VerifyLog
+// reports it as backdated.
+const MaxBackdating = 5 * time.Second
 
 // Checkpoint is a verified checkpoint.
 type Checkpoint struct {
@@ -90,33 +104,39 @@ func (v *Verifier) Entry(ctx context.Context, index, size uint64) ([]byte, error
 	return b.Entries[i], nil
 }
 
-// ReceiptCheck is what verifying a receipt established.
+// ReceiptCheck is what verifying a receipt established: the entry's
+// commitment is in the checkpoint; when the entry and its salt were given,
+// they open the commitment, and Event is the entry.
 type ReceiptCheck struct {
 	Index      uint64
-	Entry      []byte
+	Commitment []byte
+	Opened     bool
 	Event      hutong.AuditEvent
 	Checkpoint *Checkpoint
 }
 
 // VerifyReceipt checks that the log commits to the entry a receipt names:
-// a checkpoint signed by the log and cosigned by a quorum of witnesses,
-// the entry at the receipt's index with the receipt's leaf hash, and an
+// a checkpoint signed by the log and cosigned by a quorum of witnesses, the
+// commitment at the receipt's index with the receipt's leaf hash, and an
 // inclusion proof built from the log's tiles. With a Proof (from
-// /api/v1/receipts) it also checks the proof and checkpoint it carries
-// without fetching anything. The error says exactly what failed.
+// /api/v1/receipts, or a bundle) it also checks the proof and checkpoint it
+// carries — offline when the Verifier has no Source — and, when the proof
+// holds the entry and its salt, that they open the commitment. The error
+// says exactly what failed.
 func (v *Verifier) VerifyReceipt(ctx context.Context, r hutong.Receipt, p *Proof) (*ReceiptCheck, error) {
 	if r.Origin != "" && r.Origin != v.Keys.Origin {
 		return nil, fmt.Errorf("receipt is of log %q, the keys are of %q", r.Origin, v.Keys.Origin)
 	}
-	if p != nil {
-		if err := v.verifyProof(r, p); err != nil {
-			return nil, err
+	if p != nil && p.Checkpoint != "" {
+		check, err := v.verifyProof(r, p)
+		if err != nil || v.Source == nil {
+			return check, err
 		}
-		if v.Source == nil {
-			cp, _ := VerifyCheckpoint(v.Keys, []byte(p.Checkpoint))
-			check := &ReceiptCheck{Index: p.Index, Entry: p.Entry, Checkpoint: cp}
-			return check, json.Unmarshal(p.Entry, &check.Event)
+		if len(r.Hash) == 0 {
+			r.Hash = p.LeafHash
 		}
+	} else if v.Source == nil {
+		return nil, errors.New("nothing to verify the receipt against: no proof and no source of the log")
 	}
 	cp, err := v.Checkpoint(ctx)
 	if err != nil {
@@ -125,11 +145,14 @@ func (v *Verifier) VerifyReceipt(ctx context.Context, r hutong.Receipt, p *Proof
 	if r.Index >= cp.Size {
 		return nil, fmt.Errorf("entry %d is not in the log's latest checkpoint (size %d); it may not be integrated yet, or the log has been rolled back", r.Index, cp.Size)
 	}
-	entry, err := v.Entry(ctx, r.Index, cp.Size)
+	commitment, err := v.Entry(ctx, r.Index, cp.Size)
 	if err != nil {
 		return nil, err
 	}
-	leaf := rfc6962.DefaultHasher.HashLeaf(entry)
+	if !hutong.IsCommitment(commitment) {
+		return nil, fmt.Errorf("entry %d of the log is not a commitment (%d bytes): the public log holds commitments only", r.Index, len(commitment))
+	}
+	leaf := rfc6962.DefaultHasher.HashLeaf(commitment)
 	if len(r.Hash) > 0 && !bytes.Equal(leaf, r.Hash) {
 		return nil, fmt.Errorf("entry %d of the log hashes to %x, the receipt says %x: the entry was changed, or the receipt is not of this log", r.Index, leaf, r.Hash)
 	}
@@ -144,34 +167,65 @@ func (v *Verifier) VerifyReceipt(ctx context.Context, r hutong.Receipt, p *Proof
 	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, r.Index, cp.Size, leaf, ip, cp.Hash); err != nil {
 		return nil, fmt.Errorf("entry %d is not included in the checkpoint of size %d: %w (a tile or the entry bundle was changed)", r.Index, cp.Size, err)
 	}
-	check := &ReceiptCheck{Index: r.Index, Entry: entry, Checkpoint: cp}
-	if err := json.Unmarshal(entry, &check.Event); err != nil {
-		return nil, fmt.Errorf("entry %d is not an audit event: %w", r.Index, err)
+	check := &ReceiptCheck{Index: r.Index, Commitment: commitment, Checkpoint: cp}
+	if p != nil && len(p.Entry) > 0 {
+		if !bytes.Equal(hutong.Commitment(p.Salt, p.Entry), commitment) {
+			return nil, fmt.Errorf("entry %d and its salt do not open the log's commitment: the entry or the salt was changed", r.Index)
+		}
+		check.Opened = true
+		if err := json.Unmarshal(p.Entry, &check.Event); err != nil {
+			return nil, fmt.Errorf("entry %d is not an audit event: %w", r.Index, err)
+		}
 	}
 	return check, nil
 }
 
 // verifyProof checks a receipt proof on its own: its checkpoint's
-// signatures, its entry's hash and its inclusion proof.
-func (v *Verifier) verifyProof(r hutong.Receipt, p *Proof) error {
+// signatures, its commitment's leaf hash and inclusion proof, and, when it
+// holds the entry and its salt, that they open the commitment.
+func (v *Verifier) verifyProof(r hutong.Receipt, p *Proof) (*ReceiptCheck, error) {
 	if p.Index != r.Index {
-		return fmt.Errorf("the proof is of entry %d, the receipt names %d", p.Index, r.Index)
+		return nil, fmt.Errorf("the proof is of entry %d, the receipt names %d", p.Index, r.Index)
+	}
+	if p.Origin != "" && p.Origin != v.Keys.Origin {
+		return nil, fmt.Errorf("the proof is of log %q, the keys are of %q", p.Origin, v.Keys.Origin)
 	}
 	cp, err := VerifyCheckpoint(v.Keys, []byte(p.Checkpoint))
 	if err != nil {
-		return fmt.Errorf("the proof's %w", err)
+		return nil, fmt.Errorf("the proof's %w", err)
 	}
-	leaf := rfc6962.DefaultHasher.HashLeaf(p.Entry)
+	commitment := p.Commitment
+	if len(p.Entry) > 0 {
+		opened := hutong.Commitment(p.Salt, p.Entry)
+		if len(commitment) > 0 && !bytes.Equal(opened, commitment) {
+			return nil, fmt.Errorf("the proof's entry and salt do not open its commitment: the entry or the salt was changed")
+		}
+		commitment = opened
+	}
+	if !hutong.IsCommitment(commitment) {
+		return nil, fmt.Errorf("the proof carries no commitment")
+	}
+	leaf := rfc6962.DefaultHasher.HashLeaf(commitment)
 	if len(r.Hash) > 0 && !bytes.Equal(leaf, r.Hash) {
-		return fmt.Errorf("the proof's entry hashes to %x, the receipt says %x", leaf, r.Hash)
+		return nil, fmt.Errorf("the proof's commitment hashes to %x, the receipt says %x", leaf, r.Hash)
+	}
+	if len(p.LeafHash) > 0 && !bytes.Equal(leaf, p.LeafHash) {
+		return nil, fmt.Errorf("the proof's commitment hashes to %x, its leaf hash says %x", leaf, p.LeafHash)
 	}
 	if p.TreeSize != cp.Size {
-		return fmt.Errorf("the proof is for a tree of %d entries, its checkpoint has %d", p.TreeSize, cp.Size)
+		return nil, fmt.Errorf("the proof is for a tree of %d entries, its checkpoint has %d", p.TreeSize, cp.Size)
 	}
 	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, p.Index, cp.Size, leaf, p.InclusionProof, cp.Hash); err != nil {
-		return fmt.Errorf("the proof's inclusion proof does not verify: %w", err)
+		return nil, fmt.Errorf("the proof's inclusion proof does not verify: %w", err)
 	}
-	return nil
+	check := &ReceiptCheck{Index: p.Index, Commitment: commitment, Checkpoint: cp}
+	if len(p.Entry) > 0 {
+		check.Opened = true
+		if err := json.Unmarshal(p.Entry, &check.Event); err != nil {
+			return nil, fmt.Errorf("the proof's entry is not an audit event: %w", err)
+		}
+	}
+	return check, nil
 }
 
 // ErrRolledBack is the error of a log whose checkpoint is older than one
@@ -183,6 +237,9 @@ var ErrRolledBack = errors.New("the log was rolled back")
 type LogReport struct {
 	Checkpoint *Checkpoint
 	Entries    uint64
+	// Opened counts the entries the verifier held and checked against
+	// their commitments.
+	Opened uint64
 	// Consistent is true when a previous checkpoint was given and the
 	// latest one extends it.
 	Consistent bool
@@ -190,9 +247,11 @@ type LogReport struct {
 
 // VerifyLog walks the whole log as a monitor: the latest checkpoint's
 // signatures, its consistency with prev (a checkpoint verified earlier, or
-// nil), every entry against the level-0 tiles, every entry as an audit
-// event, and the tree root recomputed from the entries against the
-// checkpoint's. The error names the first place that does not match.
+// nil), every leaf a commitment and matching the level-0 tiles, the tree
+// root recomputed from the leaves against the checkpoint's, and every
+// entry the verifier holds (Opened) against its commitment, none dated
+// before an earlier one by more than MaxBackdating. It parses no entry it
+// does not hold. The error names the first place that does not match.
 func (v *Verifier) VerifyLog(ctx context.Context, prev []byte) (*LogReport, error) {
 	cp, err := v.Checkpoint(ctx)
 	if err != nil {
@@ -234,6 +293,8 @@ func (v *Verifier) VerifyLog(ctx context.Context, prev []byte) (*LogReport, erro
 
 	rf := &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 	fromEntries := rf.NewEmptyRange(0)
+	var lastTime time.Time // of the latest opened entry, to find backdating
+	var lastIndex uint64
 	for bundle := uint64(0); bundle*layout.EntryBundleWidth < cp.Size; bundle++ {
 		first := bundle * layout.EntryBundleWidth
 		n := min(layout.EntryBundleWidth, cp.Size-first)
@@ -251,12 +312,27 @@ func (v *Verifier) VerifyLog(ctx context.Context, prev []byte) (*LogReport, erro
 		}
 		for i, e := range b.Entries {
 			idx := first + uint64(i)
-			var ev hutong.AuditEvent
-			if err := json.Unmarshal(e, &ev); err != nil || ev.Kind == "" {
-				return nil, fmt.Errorf("entry %d (in %s) is not an audit event: %v", idx, path, err)
+			if !hutong.IsCommitment(e) {
+				return nil, fmt.Errorf("entry %d (in %s) is not a commitment (%d bytes): the public log must hold nothing but commitments", idx, path, len(e))
 			}
-			if v.Visit != nil {
-				v.Visit(idx, &ev)
+			if o, ok := v.Opened[idx]; ok {
+				if !bytes.Equal(hutong.Commitment(o.Salt, o.Data), e) {
+					return nil, fmt.Errorf("entry %d does not open its commitment in %s: the entry or its salt was changed", idx, path)
+				}
+				var ev hutong.AuditEvent
+				if err := json.Unmarshal(o.Data, &ev); err != nil || ev.Kind == "" {
+					return nil, fmt.Errorf("entry %d is not an audit event: %v", idx, err)
+				}
+				if !lastTime.IsZero() && ev.Time.Before(lastTime.Add(-MaxBackdating)) {
+					return nil, fmt.Errorf("entry %d is dated %s, before entry %d's %s: backdated", idx, ev.Time.Format(time.RFC3339Nano), lastIndex, lastTime.Format(time.RFC3339Nano))
+				}
+				if ev.Time.After(lastTime) {
+					lastTime, lastIndex = ev.Time, idx
+				}
+				rep.Opened++
+				if v.Visit != nil {
+					v.Visit(idx, &ev)
+				}
 			}
 			leaf := rfc6962.DefaultHasher.HashLeaf(e)
 			if !bytes.Equal(leaf, tileHashes[i]) {
@@ -317,7 +393,7 @@ func (l *Log) Receipt(ctx context.Context, index uint64) (*Proof, error) {
 		return nil, &hutong.Error{Code: hutong.EUNAVAILABLE, Message: fmt.Sprintf("entry %d is recorded but not yet in a published checkpoint (size %d); try again in a second", index, size), RetryAfter: 1}
 	}
 	v := &Verifier{Keys: l.Keys(), Source: l.reader()}
-	entry, err := v.Entry(ctx, index, size)
+	commitment, err := v.Entry(ctx, index, size)
 	if err != nil {
 		return nil, hutong.Internal(err)
 	}
@@ -329,8 +405,44 @@ func (l *Log) Receipt(ctx context.Context, index uint64) (*Proof, error) {
 	if err != nil {
 		return nil, hutong.Internal(err)
 	}
-	return &Proof{Origin: l.cfg.Origin, Index: index, Entry: entry, LeafHash: rfc6962.DefaultHasher.HashLeaf(entry),
-		TreeSize: size, InclusionProof: ip, Checkpoint: string(raw)}, nil
+	p := &Proof{Origin: l.Origin(), Index: index, Commitment: commitment, LeafHash: rfc6962.DefaultHasher.HashLeaf(commitment),
+		TreeSize: size, InclusionProof: ip, Checkpoint: string(raw)}
+	es, err := l.cfg.Journal.Entries(ctx, index, 1)
+	if err != nil || len(es) != 1 || es[0].Index != index {
+		return nil, hutong.Internal(fmt.Errorf("journal entry %d: %v", index, err))
+	}
+	if !bytes.Equal(hutong.Commitment(es[0].Salt, es[0].Data), commitment) {
+		return nil, hutong.Internal(fmt.Errorf("journal entry %d does not open the log's commitment", index))
+	}
+	// The full proof: the caller seals it (ReceiptProof.Sealed) for
+	// whoever is not a party to the entry.
+	p.Entry, p.Salt = es[0].Data, es[0].Salt
+	return p, nil
+}
+
+// ReceiptCosigned returns the proof of entry index against a checkpoint
+// that the witness of region has cosigned, waiting up to wait for the
+// log to publish one (a checkpoint needs the quorum only, so a region's
+// witness may be missing from the latest); after that, the proof against
+// the latest checkpoint, with the quorum it has.
+func (l *Log) ReceiptCosigned(ctx context.Context, index uint64, region string, wait time.Duration) (*Proof, error) {
+	want := WitnessName(l.Origin(), region)
+	deadline := time.Now().Add(wait)
+	for {
+		p, err := l.Receipt(ctx, index)
+		if err != nil {
+			return nil, err
+		}
+		cp, err := VerifyCheckpoint(l.Keys(), []byte(p.Checkpoint))
+		if err == nil && slices.Contains(cp.Witnesses, want) || region == "" || time.Now().After(deadline) {
+			return p, nil
+		}
+		select {
+		case <-ctx.Done():
+			return p, nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // checkpointSize reads the size of a checkpoint the log itself signed.
@@ -369,7 +481,12 @@ func (l *Log) Check(ctx context.Context, index uint64) (*hutong.ReceiptCheck, er
 		return nil, hutong.Errorf(hutong.ENOTFOUND, "the ledger has no entry %d", index)
 	}
 	out := &hutong.ReceiptCheck{Index: index, Witnesses: []string{}}
-	check, err := (&Verifier{Keys: l.Keys(), Source: l.reader()}).VerifyReceipt(ctx, hutong.Receipt{Index: index}, nil)
+	var p *Proof
+	if es, err := l.cfg.Journal.Entries(ctx, index, 1); err == nil && len(es) == 1 {
+		// The hub opens its own commitment, as an entitled party does.
+		p = &Proof{Index: index, Entry: es[0].Data, Salt: es[0].Salt}
+	}
+	check, err := (&Verifier{Keys: l.Keys(), Source: l.reader()}).VerifyReceipt(ctx, hutong.Receipt{Index: index}, p)
 	if err != nil {
 		out.Problem = err.Error()
 		return out, nil

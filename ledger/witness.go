@@ -59,7 +59,7 @@ func OpenWitness(ctx context.Context, dir, region, origin, logKey string, logger
 		return nil, err
 	}
 	name := WitnessName(origin, region)
-	skey, vkey, err := keyPair(dir, "witness", name)
+	skey, vkey, err := keyPair(dir, versioned("witness", origin), name)
 	if err != nil {
 		return nil, fmt.Errorf("witness %s: %w", region, err)
 	}

@@ -69,9 +69,16 @@ func (n *Node) Audit(ctx context.Context, grace time.Duration) (*AuditReport, er
 	if err != nil {
 		return nil, err
 	}
+	// The public log holds commitments only: the node fetches its
+	// region's entries, with their salts, over the hub API for nodes, and
+	// the walk below opens each against its commitment.
+	opened, err := n.ledgerEntries(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading this region's ledger entries from the hub: %w", err)
+	}
 	type logged struct{ resource, agreement string }
 	inLedger := map[string]logged{}
-	v := &ledger.Verifier{Keys: keys, Source: f, Visit: func(_ uint64, ev *hutong.AuditEvent) {
+	v := &ledger.Verifier{Keys: keys, Source: f, Opened: opened, Visit: func(_ uint64, ev *hutong.AuditEvent) {
 		if ev.Query != "" {
 			inLedger[ev.Query] = logged{ev.Resource, ev.Agreement}
 		}
@@ -151,6 +158,32 @@ func (n *Node) Audit(ctx context.Context, grace time.Duration) (*AuditReport, er
 		}
 	}
 	return out, nil
+}
+
+// ledgerEntries fetches the full ledger entries of the node's region from
+// the hub API for nodes, page by page.
+func (n *Node) ledgerEntries(ctx context.Context) (map[uint64]hutong.LogEntry, error) {
+	out := map[uint64]hutong.LogEntry{}
+	cursor := ""
+	for {
+		var page hutong.EntryPage
+		u := n.state.NodeAPI + "/node/v1/ledger/entries?limit=1000"
+		if cursor != "" {
+			u += "&cursor=" + url.QueryEscape(cursor)
+		}
+		if err := getJSON(ctx, n.hub, u, &page); err != nil {
+			return nil, err
+		}
+		for _, e := range page.Items {
+			if e.Entry != nil {
+				out[e.Index] = hutong.LogEntry{Index: e.Index, Data: e.Entry, Salt: e.Salt}
+			}
+		}
+		if page.NextCursor == "" {
+			return out, nil
+		}
+		cursor = page.NextCursor
+	}
 }
 
 // noteVerifier returns the ledger's checkpoint verifier, or one that

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/hutong/hutong"
@@ -39,6 +40,9 @@ type HubAPI struct {
 	// node of its resource needs to mask as the hub does.
 	MaskKey func(agreement string) []byte
 	Auditor hutong.Auditor
+	// Entries serves a node its region's full ledger entries, which its
+	// audit opens against the public log's commitments.
+	Entries hutong.LedgerEntries
 	// Refusals tallies the refusals of callers without a valid
 	// certificate (see hutong.RefusalTally); nil records none.
 	Refusals *hutong.RefusalTally
@@ -80,6 +84,24 @@ func (a *HubAPI) routes() []hubRoute {
 			return writeJSON(w, http.StatusOK, out)
 		})},
 		{"PUT /node/v1/resources/{code}", a.node(a.publish)},
+		{"GET /node/v1/ledger/entries", a.node(func(w http.ResponseWriter, r *http.Request, region string) error {
+			if a.Entries == nil {
+				return hutong.Errorf(hutong.ENOTFOUND, "this hub serves no ledger entries")
+			}
+			limit := 0
+			if s := r.URL.Query().Get("limit"); s != "" {
+				n, err := strconv.Atoi(s)
+				if err != nil || n < 1 || n > hutong.MaxEntriesPage {
+					return hutong.Errorf(hutong.EINVALID, "limit must be between 1 and %d", hutong.MaxEntriesPage)
+				}
+				limit = n
+			}
+			page, err := a.Entries.Entries(r.Context(), hutong.EntryFilter{Mine: true, Cursor: r.URL.Query().Get("cursor"), Limit: limit})
+			if err != nil {
+				return err
+			}
+			return writeJSON(w, http.StatusOK, page)
+		})},
 	}
 }
 

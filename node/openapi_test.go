@@ -133,10 +133,10 @@ func TestOpenAPIHubAPIAnswers(t *testing.T) {
 	requests := h.Server.Requests.(*sqlstore.Requests)
 	keys := hutong.LedgerKeys{Origin: "test/hub", LogKey: "test/hub+1a2b3c4d+AQID", WitnessKeys: []string{"110000+5e6f7a8b+BAUG"}, Quorum: 1}
 	api := &HubAPI{Addr: "127.0.0.1:0", Cert: cert, CA: ca.Pool(), Nodes: register, Catalog: h.Server.Catalog, Auditor: h.Journal,
-		Agreements: requests.NodeAgreements,
-		Config:     func(region string) hutong.NodeConfig { return hutong.NodeConfig{Region: region, Ledger: keys} },
-		Logger:     slog.New(slog.DiscardHandler),
-		MaskKey:    func(string) []byte { return []byte("0123456789abcdef") }}
+		Agreements: requests.NodeAgreements, Entries: sqlstore.NewLedgerEntries(h.DB),
+		Config:  func(region string) hutong.NodeConfig { return hutong.NodeConfig{Region: region, Ledger: keys} },
+		Logger:  slog.New(slog.DiscardHandler),
+		MaskKey: func(string) []byte { return []byte("0123456789abcdef") }}
 	if err := api.Listen(); err != nil {
 		t.Fatal(err)
 	}
@@ -277,6 +277,20 @@ func TestOpenAPIHubAPIAnswers(t *testing.T) {
 	if err := json.Unmarshal(do(call{method: "GET", path: "/node/v1/agreements", cert: &tj, status: 200}), &ags); err != nil || len(ags) != 1 || ags[0]["mask_key"] == "" {
 		t.Errorf("agreements: %v, %v: want one with its mask_key", ags, err)
 	}
+
+	// The region's ledger entries, in full, for its audit.
+	h.Journal.FlushOutbox(context.Background())
+	var page hutong.EntryPage
+	if err := json.Unmarshal(do(call{method: "GET", path: "/node/v1/ledger/entries?limit=1000", cert: &tj, status: 200}), &page); err != nil || len(page.Items) == 0 {
+		t.Errorf("the region's entries: %+v, %v", page, err)
+	}
+	for _, e := range page.Items {
+		if e.Entry == nil || !strings.Contains(string(e.Entry), h.TJ.ID) {
+			t.Errorf("entry %d is not the region's: %s", e.Index, e.Entry)
+		}
+	}
+	do(call{method: "GET", path: "/node/v1/ledger/entries?limit=0", cert: &tj, status: 400, breaks: true})
+	do(call{method: "GET", path: "/node/v1/ledger/entries", status: 401, breaks: true})
 
 	// While the ledger cannot record changes, publishing waits.
 	h.Journal.SetGate(func() error { return errors.New("test: the ledger is down") })

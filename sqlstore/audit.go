@@ -2,7 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/sha256"
+	"crypto/rand"
 	"database/sql"
 	"fmt"
 	"strings"
@@ -29,7 +29,7 @@ var (
 // the door of reads that release data.
 type Journal struct {
 	db     *DB
-	origin string
+	origin atomic.Pointer[string]
 
 	queue chan *pendingEvent
 	done  chan struct{}
@@ -54,6 +54,10 @@ type Journal struct {
 	outboxWake    chan struct{}
 }
 
+// SetOrigin sets the log origin receipts name, once the ledger has
+// settled it (ledger.Prepare: a log moved to commitments has a new one).
+func (l *Journal) SetOrigin(origin string) { l.origin.Store(&origin) }
+
 // Committed returns a channel that receives after entries were committed;
 // wake-ups coalesce, so a reader reads all new entries when it wakes.
 func (l *Journal) Committed() <-chan struct{} { return l.committed }
@@ -77,8 +81,8 @@ func (l *Journal) insert(ctx context.Context, n int) (*sql.Stmt, error) {
 	if st, ok := l.stmts[n]; ok {
 		return st, nil
 	}
-	q := `INSERT INTO audit_log (idx, time, kind, actor, department, resource, provider, agreement, decision, rows, probes, outbox, entry) VALUES ` +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
+	q := `INSERT INTO audit_log (idx, time, kind, actor, department, resource, provider, agreement, decision, rows, probes, outbox, salt, entry) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
 	st, err := l.db.auditRW.PrepareContext(ctx, l.db.q(q))
 	if err != nil {
 		return nil, err
@@ -106,14 +110,14 @@ const (
 	lingerGap = 100 * time.Microsecond
 )
 
-// maxBatch bounds the events of one statement: 13 columns each stay under
+// maxBatch bounds the events of one statement: 14 columns each stay under
 // SQLite's and PostgreSQL's bind-parameter limits.
 const maxBatch = 256
 
 // OpenJournal starts the audit log of db with the given origin (the name
 // receipts carry). Close stops it.
 func OpenJournal(ctx context.Context, db *DB, origin string) (*Journal, error) {
-	l := &Journal{db: db, origin: origin, queue: make(chan *pendingEvent, 4*maxBatch), done: make(chan struct{}),
+	l := &Journal{db: db, queue: make(chan *pendingEvent, 4*maxBatch), done: make(chan struct{}),
 		committed: make(chan struct{}, 1), outboxWake: make(chan struct{}, 1)}
 	var max sql.NullInt64
 	if err := db.auditRO.QueryRowContext(ctx, `SELECT MAX(idx) FROM audit_log`).Scan(&max); err != nil {
@@ -122,6 +126,7 @@ func OpenJournal(ctx context.Context, db *DB, origin string) (*Journal, error) {
 	if max.Valid {
 		l.next = uint64(max.Int64) + 1
 	}
+	l.origin.Store(&origin)
 	if err := l.openOutbox(ctx); err != nil {
 		return nil, err
 	}
@@ -148,14 +153,6 @@ func (l *Journal) Close() error {
 // Entry returns the canonical JSON of an audit event: its fields in a fixed
 // order, times in UTC with nanoseconds, so the same event hashes the same.
 func Entry(e *hutong.AuditEvent) ([]byte, error) { return e.Encode() }
-
-// LeafHash returns the RFC 6962 leaf hash of an entry.
-func LeafHash(entry []byte) []byte {
-	h := sha256.New()
-	h.Write([]byte{0})
-	h.Write(entry)
-	return h.Sum(nil)
-}
 
 // Record appends e and returns its receipt once the batch holding it has
 // committed. It first bounds e's texts (hutong.AuditEvent.Bound), so what
@@ -249,16 +246,18 @@ func (l *Journal) commit(batch []*pendingEvent) {
 	defer cancel()
 	// One multi-row INSERT per batch: the engine parses and plans it once,
 	// whatever the batch size.
-	const cols = 13
+	const cols = 14
 	args := make([]any, 0, len(batch)*cols)
 	for i, p := range batch {
 		e := p.e
-		hash := LeafHash(p.entry)
+		salt := make([]byte, hutong.SaltBytes)
+		rand.Read(salt)
+		hash := hutong.LeafHash(hutong.Commitment(salt, p.entry))
 		idx := first + uint64(i)
 		outbox := sql.NullInt64{Int64: p.outbox, Valid: p.outbox > 0}
 		args = append(args, int64(idx), utc(e.Time), e.Kind, e.Actor, e.Department, e.Resource, e.Provider,
-			e.Agreement, e.Decision, e.Rows, e.Probes, outbox, string(p.entry))
-		p.rec = &hutong.Receipt{Origin: l.origin, Index: idx, Hash: hash}
+			e.Agreement, e.Decision, e.Rows, e.Probes, outbox, salt, string(p.entry))
+		p.rec = &hutong.Receipt{Origin: *l.origin.Load(), Index: idx, Hash: hash}
 	}
 	// A batch is one statement, so it commits as a whole without a
 	// transaction around it; its statement is prepared once per size.
@@ -303,23 +302,9 @@ func (l *Journal) UsedSince(ctx context.Context, agreement string, t time.Time) 
 	return hutong.Use{Rows: rows.Int64, Probes: probes.Int64}, nil
 }
 
-// Replace sets the entry at index to data, for the ledger to repair an
-// entry that its log cannot hold (one recorded before entries were
-// bounded). It refuses an index the journal does not hold.
-func (l *Journal) Replace(ctx context.Context, index uint64, data []byte) error {
-	res, err := l.db.auditRW.ExecContext(ctx, l.db.q(`UPDATE audit_log SET entry = ? WHERE idx = ?`), string(data), int64(index))
-	if err != nil {
-		return internal(err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return hutong.Errorf(hutong.ENOTFOUND, "the journal holds no entry %d", index)
-	}
-	return nil
-}
-
 // Entries returns the entries from index from on, at most limit of them.
 func (l *Journal) Entries(ctx context.Context, from uint64, limit int) ([]hutong.LogEntry, error) {
-	rows, err := l.db.auditRO.QueryContext(ctx, l.db.q(`SELECT idx, entry FROM audit_log WHERE idx >= ? ORDER BY idx LIMIT ?`), int64(from), limit)
+	rows, err := l.db.auditRO.QueryContext(ctx, l.db.q(`SELECT idx, salt, entry FROM audit_log WHERE idx >= ? ORDER BY idx LIMIT ?`), int64(from), limit)
 	if err != nil {
 		return nil, internal(err)
 	}
@@ -329,14 +314,58 @@ func (l *Journal) Entries(ctx context.Context, from uint64, limit int) ([]hutong
 		var e hutong.LogEntry
 		var idx int64
 		var entry string
-		if err := rows.Scan(&idx, &entry); err != nil {
+		if err := rows.Scan(&idx, &e.Salt, &entry); err != nil {
 			return nil, internal(err)
 		}
 		e.Index, e.Data = uint64(idx), []byte(entry)
-		e.LeafHash = LeafHash(e.Data)
+		e.LeafHash = hutong.LeafHash(hutong.Commitment(e.Salt, e.Data))
 		out = append(out, e)
 	}
 	return out, internal(rows.Err())
+}
+
+// AssignSalts gives a salt to every entry recorded without one (by a hub
+// from before the public log held commitments), so that each entry has a
+// commitment; the ledger does so when it moves such a journal to a log of
+// commitments. It returns the entries it salted.
+func (l *Journal) AssignSalts(ctx context.Context) (int, error) {
+	rows, err := l.db.auditRO.QueryContext(ctx, `SELECT idx FROM audit_log WHERE salt IS NULL ORDER BY idx`)
+	if err != nil {
+		return 0, internal(err)
+	}
+	var idx []int64
+	for rows.Next() {
+		var i int64
+		if err := rows.Scan(&i); err != nil {
+			rows.Close()
+			return 0, internal(err)
+		}
+		idx = append(idx, i)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, internal(err)
+	}
+	for len(idx) > 0 {
+		n := min(len(idx), 500)
+		tx, err := l.db.auditRW.BeginTx(ctx, nil)
+		if err != nil {
+			return 0, internal(err)
+		}
+		for _, i := range idx[:n] {
+			salt := make([]byte, hutong.SaltBytes)
+			rand.Read(salt)
+			if _, err := tx.ExecContext(ctx, l.db.q(`UPDATE audit_log SET salt = ? WHERE idx = ? AND salt IS NULL`), salt, i); err != nil {
+				tx.Rollback()
+				return 0, internal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return 0, internal(err)
+		}
+		idx = idx[n:]
+	}
+	return len(idx), nil
 }
 
 // Secret returns the named hub secret, creating it (32 random bytes) on

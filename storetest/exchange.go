@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hutong/hutong"
-	"github.com/hutong/hutong/sqlstore"
 )
 
 // typedResource has an item of every value type, so the source's reads
@@ -441,7 +440,7 @@ func testAuditLog(t *testing.T, open Opener) {
 		t.Fatalf("Entries: %d, %v", len(es), err)
 	}
 	for i, e := range es {
-		if e.Index != uint64(i) || fmt.Sprint(e.LeafHash) != fmt.Sprint(sqlstore.LeafHash(e.Data)) {
+		if e.Index != uint64(i) || fmt.Sprint(e.LeafHash) != fmt.Sprint(hutong.LeafHash(hutong.Commitment(e.Salt, e.Data))) {
 			t.Fatalf("entry %d: index %d, hash mismatch", i, e.Index)
 		}
 	}

@@ -27,7 +27,7 @@ func (m *Main) replayHistory(ctx context.Context) error {
 	start := time.Now()
 	calls, err := demo.Replay(ctx, demo.History{
 		Directory: m.HTTP.Directory, Catalog: m.HTTP.Catalog, Auth: m.HTTP.Auth, Requests: m.Requests, Exchange: m.Exchange,
-		Stats: sqlstore.NewStats(m.DB), SetClock: m.clock.at, Now: time.Now,
+		Stats: sqlstore.NewStats(m.DB), SetClock: m.clock.at, Now: time.Now, Settle: m.Audit.FlushOutbox,
 		Seed: m.Config.Seed, Scale: m.Config.Scale,
 	})
 	if err == nil && calls > 0 {

@@ -316,6 +316,11 @@ func (m *Main) Open(ctx context.Context) error {
 	dir, catalog, rows, auth := sqlstore.NewDirectory(m.DB), sqlstore.NewCatalog(m.DB), sqlstore.NewRows(m.DB), sqlstore.NewAuth(m.DB)
 
 	if m.demo {
+		if m.Audit.Next() == 0 {
+			// A new demo's catalog is dated before its replayed month
+			// of use, so that the ledger's times rise with its indexes.
+			m.clock.at(time.Now().AddDate(0, 0, -demo.HistoryDays-2))
+		}
 		svc := demo.Services{Directory: dir, Catalog: catalog, Rows: rows, Auth: auth}
 		if err := demo.Load(ctx, svc, demo.Options{Seed: m.Config.Seed, Scale: m.Config.Scale}, m.Logger); err != nil {
 			return err
@@ -378,6 +383,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.HTTP.Nodes = m.Nodes.Register
 	m.HTTP.Refusals = m.Refusals
 	m.HTTP.Ledger, m.HTTP.LedgerDir = m.Ledger, m.Ledger.Dir()
+	m.HTTP.Entries = sqlstore.NewLedgerEntries(m.DB)
 	m.HTTP.Health = m.Ledger.Health
 	// The dashboard, on every path that is not the API's: the services as
 	// the API has them, plus statistics, the air-quality comparison
@@ -433,13 +439,20 @@ func (m *Main) Open(ctx context.Context) error {
 // follows the audit journal into a Tessera log under DATA/ledger.
 func (m *Main) openLedger(ctx context.Context) error {
 	dir := filepath.Join(m.Config.Data, "ledger")
-	logKey, err := ledger.LogKey(dir, m.Config.Origin)
+	// The log's origin: the configured one, or a newer one once a log of
+	// clear-text entries has moved to commitments (ledger.Prepare).
+	origin, err := ledger.Prepare(ctx, dir, m.Config.Origin, m.Audit, m.Logger)
+	if err != nil {
+		return err
+	}
+	m.Audit.SetOrigin(origin)
+	logKey, err := ledger.LogKey(dir, origin)
 	if err != nil {
 		return err
 	}
 	local := map[string]http.Handler{}
 	for _, region := range m.Config.witnessRegions() {
-		w, err := ledger.OpenWitness(ctx, filepath.Join(m.Config.Data, "witness", region), region, m.Config.Origin, logKey, m.Logger, nil)
+		w, err := ledger.OpenWitness(ctx, filepath.Join(m.Config.Data, "witness", region), region, origin, logKey, m.Logger, nil)
 		if err != nil {
 			return err
 		}
@@ -451,7 +464,7 @@ func (m *Main) openLedger(ctx context.Context) error {
 	endpoints := m.witnessEndpoints(m.witnessByRegion())
 	m.Ledger, err = ledger.Open(ctx, ledger.Config{
 		Dir:        dir,
-		Origin:     m.Config.Origin,
+		Origin:     origin,
 		Journal:    m.Audit,
 		Witnesses:  endpoints,
 		Quorum:     m.Config.quorumOf(len(endpoints)),

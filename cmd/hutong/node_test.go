@@ -310,6 +310,7 @@ func TestRegionNodes(t *testing.T) {
 		m.Ledger.Flush(flush)
 		for _, n := range nodes {
 			if rep, err := n.Audit(ctx, 0); err != nil || !rep.OwnWitness {
+				t.Logf("audit %s: %+v, %v", n.Dir, rep, err)
 				return false
 			}
 		}

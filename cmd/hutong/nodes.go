@@ -114,6 +114,7 @@ func (m *Main) openNodes(ctx context.Context) error {
 func (m *Main) serveNodes(catalog hutong.CatalogService, maskingKey []byte) error {
 	api := m.Nodes.API
 	api.Nodes, api.Catalog, api.Auditor, api.Refusals = m.Nodes.Register, catalog, m.Ledger, m.Refusals
+	api.Entries = sqlstore.NewLedgerEntries(m.DB)
 	api.Agreements = m.Requests.NodeAgreements
 	api.Config = func(region string) hutong.NodeConfig {
 		return hutong.NodeConfig{Region: region, Ledger: m.Ledger.Keys()}
