@@ -144,3 +144,37 @@ type ProofBundle struct {
 
 // BundleFormat names the format of a ProofBundle.
 const BundleFormat = "hutong-proof-bundle/v1"
+
+// BundleWait is how long a bundle waits for a checkpoint that the
+// province whose data was read has cosigned.
+const BundleWait = 3 * time.Second
+
+// Bundle builds the proof bundle of entry index for the actor in ctx: only
+// its parties may have one, for it holds the entry. The checkpoint it is
+// proved against is one the witness of the provider's province cosigned,
+// when that witness answers within wait; else the latest, with the quorum
+// it has.
+func Bundle(ctx context.Context, l Ledger, entries LedgerEntries, dir DirectoryService, index uint64, wait time.Duration) (*ProofBundle, error) {
+	e, err := entries.Entry(ctx, index)
+	if err != nil {
+		return nil, err
+	}
+	if e.Entry == nil {
+		return nil, Errorf(EFORBIDDEN, "entry %d is not yours: a bundle holds the entry, which only its parties (the consumer and provider departments, their region administrators, auditors) may read", index)
+	}
+	var ev AuditEvent
+	if err := json.Unmarshal(e.Entry, &ev); err != nil {
+		return nil, Errorf(EINTERNAL, "entry %d is not an audit event: %v", index, err)
+	}
+	province := ""
+	if ev.Provider != "" {
+		if d, err := dir.Department(ctx, ev.Provider); err == nil {
+			province = ProvinceOf(d.Region)
+		}
+	}
+	p, err := l.ReceiptCosigned(ctx, index, province, wait)
+	if err != nil {
+		return nil, err
+	}
+	return &ProofBundle{Format: BundleFormat, ReceiptProof: *p, Keys: l.Keys()}, nil
+}

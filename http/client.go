@@ -422,3 +422,50 @@ func (c *Client) Nodes(ctx context.Context) ([]hutong.RegisteredNode, error) {
 func (c *Client) RevokeNode(ctx context.Context, region string) error {
 	return c.sendJSON(ctx, http.MethodPost, "/api/v1/nodes/"+url.PathEscape(region)+"/revoke", struct{}{}, nil)
 }
+
+// Receipt returns the proof of ledger entry index: with the entry and its
+// salt when the caller is one of its parties, sealed otherwise.
+func (c *Client) Receipt(ctx context.Context, index uint64) (*hutong.ReceiptProof, error) {
+	var out hutong.ReceiptProof
+	if err := c.getJSON(ctx, "/api/v1/receipts/"+strconv.FormatUint(index, 10), &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ReceiptBundle returns the proof bundle of ledger entry index, which
+// hutong verify bundle checks offline; for the entry's parties only.
+func (c *Client) ReceiptBundle(ctx context.Context, index uint64) (*hutong.ProofBundle, error) {
+	var out hutong.ProofBundle
+	if err := c.getJSON(ctx, "/api/v1/receipts/"+strconv.FormatUint(index, 10)+"/bundle", &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// LedgerEntries returns a page of the journal's entries, in full where
+// the caller is a party, sealed otherwise.
+func (c *Client) LedgerEntries(ctx context.Context, f hutong.EntryFilter) (*hutong.EntryPage, error) {
+	q := url.Values{}
+	if !f.From.IsZero() {
+		q.Set("from", f.From.Format(time.RFC3339))
+	}
+	if !f.To.IsZero() {
+		q.Set("to", f.To.Format(time.RFC3339))
+	}
+	setNonEmpty(q, "resource", f.Resource)
+	setNonEmpty(q, "department", f.Department)
+	setNonEmpty(q, "kind", f.Kind)
+	setNonEmpty(q, "cursor", f.Cursor)
+	if f.Mine {
+		q.Set("mine", "true")
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var out hutong.EntryPage
+	if err := c.getJSON(ctx, "/api/v1/ledger/entries?"+q.Encode(), &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

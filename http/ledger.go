@@ -3,7 +3,6 @@ package http
 import (
 	"bytes"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -122,10 +121,6 @@ func (s *Server) mayOpen(r *http.Request, index uint64) (bool, error) {
 	return s.Entries.MayOpen(r.Context(), index)
 }
 
-// bundleWait is how long a bundle waits for a checkpoint that the
-// province whose data was read has cosigned.
-const bundleWait = 3 * time.Second
-
 func (s *Server) handleReceiptBundle(w http.ResponseWriter, r *http.Request) error {
 	l, err := s.ledger()
 	if err != nil {
@@ -138,28 +133,13 @@ func (s *Server) handleReceiptBundle(w http.ResponseWriter, r *http.Request) err
 	if s.Entries == nil {
 		return hutong.Errorf(hutong.ENOTFOUND, "this hub serves no ledger entries")
 	}
-	e, err := s.Entries.Entry(r.Context(), index)
-	if err != nil {
-		return err
-	}
-	if e.Entry == nil {
-		return hutong.Errorf(hutong.EFORBIDDEN, "entry %d is not yours: a bundle holds the entry, which only its parties (the consumer and provider departments, their region administrators, auditors) may read", index)
-	}
-	// The province whose data was read is among the cosigners when its
-	// witness is up.
-	var ev hutong.AuditEvent
-	json.Unmarshal(e.Entry, &ev)
-	province := ""
-	if d, err := s.Directory.Department(r.Context(), ev.Provider); err == nil {
-		province = hutong.ProvinceOf(d.Region)
-	}
-	p, err := l.ReceiptCosigned(r.Context(), index, province, bundleWait)
+	b, err := hutong.Bundle(r.Context(), l, s.Entries, s.Directory, index, hutong.BundleWait)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="hutong-receipt-%d.json"`, index))
 	w.Header().Set("Cache-Control", "no-store")
-	return writeJSON(w, http.StatusOK, hutong.ProofBundle{Format: hutong.BundleFormat, ReceiptProof: *p, Keys: l.Keys()})
+	return writeJSON(w, http.StatusOK, b)
 }
 
 func (s *Server) handleEntries(w http.ResponseWriter, r *http.Request) error {
@@ -168,7 +148,17 @@ func (s *Server) handleEntries(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	f := hutong.EntryFilter{Resource: q.Get("resource"), Department: q.Get("department"), Kind: q.Get("kind"), Cursor: q.Get("cursor")}
+	for name, v := range map[string]string{"resource": f.Resource, "department": f.Department, "kind": f.Kind, "cursor": f.Cursor} {
+		if len(v) > 64 {
+			return hutong.Errorf(hutong.EINVALID, "%s must be at most 64 bytes, not %d", name, len(v))
+		}
+	}
 	var err error
+	if m := q.Get("mine"); m != "" {
+		if f.Mine, err = strconv.ParseBool(m); err != nil {
+			return hutong.Errorf(hutong.EINVALID, "mine %q must be true or false", hutong.ClipText(m, 20))
+		}
+	}
 	if f.From, err = parseDay(r, "from"); err != nil {
 		return err
 	}

@@ -101,6 +101,7 @@ type appender struct {
 	stop   func(context.Context) error
 	reader tessera.LogReader
 	cancel context.CancelFunc // stops Tessera's background work
+	ws     []WitnessEndpoint  // who cosigns its checkpoints
 }
 
 func (l *Log) reader() tessera.LogReader { return l.app.Load().reader }
@@ -207,7 +208,7 @@ func (l *Log) open(ctx context.Context, ws []WitnessEndpoint, quorum int) (*appe
 		cancel()
 		return nil, nil, fmt.Errorf("ledger: %w", err)
 	}
-	return &appender{add: a.Add, stop: shutdown, reader: reader, cancel: cancel}, keys, nil
+	return &appender{add: a.Add, stop: shutdown, reader: reader, cancel: cancel, ws: ws}, keys, nil
 }
 
 func (l *Log) startFeed() {

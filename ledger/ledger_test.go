@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,6 +46,12 @@ func openHub(t testing.TB, dir string) *hub { return openHubWith(t, dir, nil) }
 // openHubWith opens a hub whose witness client also reaches the extra
 // in-process witnesses.
 func openHubWith(t testing.TB, dir string, extra map[string]http.Handler) *hub {
+	return openHubWrapped(t, dir, extra, nil)
+}
+
+// openHubWrapped is openHubWith whose witnesses the log reaches through
+// wrap, when set.
+func openHubWrapped(t testing.TB, dir string, extra map[string]http.Handler, wrap func(region string, h http.Handler) http.Handler) *hub {
 	t.Helper()
 	ctx := context.Background()
 	h := &hub{dir: dir}
@@ -83,6 +90,9 @@ func openHubWith(t testing.TB, dir string, extra map[string]http.Handler) *hub {
 		}
 		h.witnesses = append(h.witnesses, w)
 		local[region] = w
+		if wrap != nil {
+			local[region] = wrap(region, w)
+		}
 		endpoints = append(endpoints, ledger.WitnessEndpoint{Name: region, Key: w.Key, URL: ledger.InProcessURL(region)})
 	}
 	h.log, err = ledger.Open(ctx, ledger.Config{
@@ -533,5 +543,60 @@ func TestSetWitnessesMovesARegionsWitness(t *testing.T) {
 	}
 	if rep, err := v.VerifyLog(ctx, nil); err != nil || rep.Entries != 150 {
 		t.Fatalf("VerifyLog: %+v, %v", rep, err)
+	}
+}
+
+// TestReceiptCosignedByProvince checks that a receipt's checkpoint carries
+// the cosignature of the region asked for even when the log's own
+// checkpoints reached their quorum without it: the log asks that witness
+// directly.
+func TestReceiptCosignedByProvince(t *testing.T) {
+	var hebeiDown atomic.Bool
+	hebeiDown.Store(true)
+	h := openHubWrapped(t, t.TempDir(), nil, func(region string, w http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			// Tessera's requests fail while Hebei is "down"; the
+			// receipt's own request gets through once it is "up".
+			if region == "130000" && (hebeiDown.Load() || r.UserAgent() != ledger.CosignUserAgent) {
+				http.Error(rw, "down for maintenance", http.StatusServiceUnavailable)
+				return
+			}
+			w.ServeHTTP(rw, r)
+		})
+	})
+	recs := h.record(t, 20)
+	ctx := context.Background()
+	if err := h.log.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hebei := ledger.WitnessName(origin, "130000")
+	cosigners := func(p *ledger.Proof) []string {
+		cp, err := ledger.VerifyCheckpoint(h.log.Keys(), []byte(p.Checkpoint))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cp.Witnesses
+	}
+	// While Hebei's witness is down, the receipt has the quorum without it.
+	p, err := h.log.ReceiptCosigned(ctx, recs[3].Index, "130000", 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws := cosigners(p); slices.Contains(ws, hebei) || len(ws) < 2 {
+		t.Fatalf("with Hebei down: cosigned by %v", ws)
+	}
+	// Once it is up, Hebei cosigns the receipt's checkpoint on request,
+	// though the log's own checkpoints never reach it.
+	hebeiDown.Store(false)
+	p, err = h.log.ReceiptCosigned(ctx, recs[3].Index, "130000", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws := cosigners(p); !slices.Contains(ws, hebei) {
+		t.Fatalf("with Hebei up: cosigned by %v", ws)
+	}
+	v := &ledger.Verifier{Keys: h.log.Keys()}
+	if _, err := v.VerifyReceipt(ctx, *recs[3], p); err != nil {
+		t.Fatalf("the cosigned receipt: %v", err)
 	}
 }

@@ -3,10 +3,15 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/transparency-dev/formats/log"
@@ -421,28 +426,130 @@ func (l *Log) Receipt(ctx context.Context, index uint64) (*Proof, error) {
 }
 
 // ReceiptCosigned returns the proof of entry index against a checkpoint
-// that the witness of region has cosigned, waiting up to wait for the
-// log to publish one (a checkpoint needs the quorum only, so a region's
-// witness may be missing from the latest); after that, the proof against
-// the latest checkpoint, with the quorum it has.
+// that the witness of region has cosigned. A checkpoint needs the quorum
+// only, and Tessera stops asking once it has it, so the region's witness
+// may be missing from the latest: then the log asks that witness itself
+// to cosign the checkpoint (C2SP tlog-witness add-checkpoint), for up to
+// wait. If it does not answer, the proof is against the latest
+// checkpoint with the quorum it has.
 func (l *Log) ReceiptCosigned(ctx context.Context, index uint64, region string, wait time.Duration) (*Proof, error) {
+	p, err := l.Receipt(ctx, index)
+	if err != nil || region == "" {
+		return p, err
+	}
 	want := WitnessName(l.Origin(), region)
-	deadline := time.Now().Add(wait)
-	for {
-		p, err := l.Receipt(ctx, index)
+	if cp, err := VerifyCheckpoint(l.Keys(), []byte(p.Checkpoint)); err == nil && slices.Contains(cp.Witnesses, want) {
+		return p, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	cosigned, err := l.cosign(ctx, []byte(p.Checkpoint), region)
+	for errors.Is(err, errWitnessAhead) && ctx.Err() == nil {
+		// A newer checkpoint is published or about to be.
+		time.Sleep(50 * time.Millisecond)
+		if q, qerr := l.Receipt(ctx, index); qerr == nil {
+			p = q
+		}
+		cosigned, err = l.cosign(ctx, []byte(p.Checkpoint), region)
+	}
+	if err != nil {
+		l.log.Warn("ledger: a region's witness did not cosign a receipt's checkpoint; the receipt has the quorum without it", "region", region, "err", err)
+		return p, nil
+	}
+	if _, err := VerifyCheckpoint(l.Keys(), cosigned); err != nil {
+		l.log.Warn("ledger: a region's cosignature does not verify", "region", region, "err", err)
+		return p, nil
+	}
+	p.Checkpoint = string(cosigned)
+	return p, nil
+}
+
+// CosignUserAgent marks the log's own requests to a witness for a receipt's
+// checkpoint, apart from Tessera's for each new checkpoint.
+const CosignUserAgent = "hutong-ledger/receipt-cosign"
+
+// errWitnessAhead: the witness has cosigned a larger tree than the
+// checkpoint it was asked to; a newer checkpoint will do.
+var errWitnessAhead = errors.New("the witness has seen a newer checkpoint")
+
+// cosign asks the witness of region to cosign checkpoint cp (signed by the
+// log, perhaps cosigned by others) and returns cp with its cosignature.
+// The witness answers 409 with the size it has seen when the old size the
+// log names is not it; the log then proves consistency from that size.
+func (l *Log) cosign(ctx context.Context, cp []byte, region string) ([]byte, error) {
+	app := l.app.Load()
+	i := slices.IndexFunc(app.ws, func(w WitnessEndpoint) bool { return w.Name == region })
+	if i < 0 {
+		return nil, fmt.Errorf("region %s has no witness of this log", region)
+	}
+	w := app.ws[i]
+	size, err := l.checkpointSize(cp)
+	if err != nil {
+		return nil, err
+	}
+	signed, err := note.Open(cp, note.VerifierList(l.verifier))
+	if err != nil {
+		return nil, err
+	}
+	// The log's own signature is all the witness needs.
+	logOnly, err := note.Sign(&note.Note{Text: signed.Text}, l.signer)
+	if err != nil {
+		return nil, err
+	}
+	old := uint64(0)
+	for attempt := 0; attempt < 3; attempt++ {
+		var req bytes.Buffer
+		fmt.Fprintf(&req, "old %d\n", old)
+		if old > 0 && old < size {
+			pb, err := client.NewProofBuilder(ctx, size, app.reader.ReadTile)
+			if err != nil {
+				return nil, err
+			}
+			proof, err := pb.ConsistencyProof(ctx, old, size)
+			if err != nil {
+				return nil, fmt.Errorf("consistency proof %d → %d: %w", old, size, err)
+			}
+			for _, h := range proof {
+				fmt.Fprintf(&req, "%s\n", base64.StdEncoding.EncodeToString(h))
+			}
+		}
+		req.WriteString("\n")
+		req.Write(logOnly)
+		hr, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(w.URL, "/")+"/add-checkpoint", &req)
 		if err != nil {
 			return nil, err
 		}
-		cp, err := VerifyCheckpoint(l.Keys(), []byte(p.Checkpoint))
-		if err == nil && slices.Contains(cp.Witnesses, want) || region == "" || time.Now().After(deadline) {
-			return p, nil
+		hr.Header.Set("User-Agent", CosignUserAgent)
+		resp, err := l.cfg.HTTPClient.Do(hr)
+		if err != nil {
+			return nil, err
 		}
-		select {
-		case <-ctx.Done():
-			return p, nil
-		case <-time.After(100 * time.Millisecond):
+		answer, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		switch resp.StatusCode {
+		case http.StatusOK:
+			if !bytes.HasSuffix(answer, []byte("\n")) || !bytes.HasPrefix(answer, []byte("— ")) {
+				return nil, fmt.Errorf("witness %s answered %q, not cosignature lines", region, hutong.ClipText(string(answer), 80))
+			}
+			return append(append([]byte(nil), cp...), answer...), nil
+		case http.StatusConflict:
+			// The witness says which size it has seen.
+			n, err := strconv.ParseUint(strings.TrimSpace(string(answer)), 10, 64)
+			switch {
+			case err != nil || n == old:
+				return nil, fmt.Errorf("witness %s: 409 %q", region, hutong.ClipText(string(answer), 40))
+			case n > size:
+				return nil, errWitnessAhead
+			}
+			old = n
+		default:
+			return nil, fmt.Errorf("witness %s: %s %q", region, resp.Status, hutong.ClipText(string(answer), 80))
 		}
 	}
+	return nil, fmt.Errorf("witness %s would not agree on the size it has seen", region)
 }
 
 // checkpointSize reads the size of a checkpoint the log itself signed.

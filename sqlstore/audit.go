@@ -31,9 +31,10 @@ type Journal struct {
 	db     *DB
 	origin atomic.Pointer[string]
 
-	queue chan *pendingEvent
-	done  chan struct{}
-	wg    sync.WaitGroup
+	queue   chan *pendingEvent
+	done    chan struct{}
+	closing sync.Once
+	wg      sync.WaitGroup
 
 	mu   sync.Mutex
 	next uint64 // index of the next entry
@@ -137,9 +138,10 @@ func OpenJournal(ctx context.Context, db *DB, origin string) (*Journal, error) {
 	return l, nil
 }
 
-// Close stops accepting events, writes those queued and returns.
+// Close stops accepting events, writes those queued and returns. Closing
+// again does nothing.
 func (l *Journal) Close() error {
-	close(l.done)
+	l.closing.Do(func() { close(l.done) })
 	l.wg.Wait()
 	l.stmtMu.Lock()
 	for _, st := range l.stmts {

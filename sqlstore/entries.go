@@ -69,11 +69,22 @@ func (s *LedgerEntries) Entries(ctx context.Context, f hutong.EntryFilter) (*hut
 	if f.Kind != "" {
 		q, args, filtered = q+` AND kind = ?`, append(args, f.Kind), true
 	}
+	if dept := a.Department(); filtered && dept != "" && !a.Has(hutong.RoleAdmin) && !a.Has(hutong.RoleAuditor) && !a.Has(hutong.RoleRegionAdmin) {
+		// A department opens its own entries only: let the database
+		// find them rather than reading the whole journal past them.
+		q, args = q+` AND (department = ? OR provider = ?)`, append(args, dept, dept)
+	}
 	page := &hutong.EntryPage{Items: []hutong.LedgerEntry{}}
 	// Reading stops once a page is full; filtered reads skip what the
-	// actor may not open, so they read on in chunks.
-	for len(page.Items) < f.Limit {
-		rows, err := s.db.auditRO.QueryContext(ctx, s.db.q(q+` ORDER BY idx LIMIT ?`), append(args, f.Limit+1)...)
+	// actor may not open, so they read on in chunks, up to maxEntriesScan
+	// entries a call: past that the page ends early with a cursor, so that
+	// no call reads the whole journal for one who opens little of it.
+	scanned, chunk := 0, f.Limit+1
+	if filtered {
+		chunk = max(chunk, 256)
+	}
+	for {
+		rows, err := s.db.auditRO.QueryContext(ctx, s.db.q(q+` ORDER BY idx LIMIT ?`), append(args, chunk)...)
 		if err != nil {
 			return nil, internal(err)
 		}
@@ -100,13 +111,20 @@ func (s *LedgerEntries) Entries(ctx context.Context, f hutong.EntryFilter) (*hut
 		if err := rows.Err(); err != nil {
 			return nil, internal(err)
 		}
-		if page.NextCursor != "" || n <= f.Limit {
+		if page.NextCursor != "" || n < chunk {
 			break // the page is full, or the journal has no more
+		}
+		if scanned += n; scanned >= maxEntriesScan {
+			page.NextCursor = strconv.FormatInt(last, 10)
+			break
 		}
 		after, args[0] = last, last
 	}
 	return page, nil
 }
+
+// maxEntriesScan bounds the journal entries one filtered call reads.
+const maxEntriesScan = 20 * hutong.MaxEntriesPage
 
 // Entry returns entry index as the actor may see it.
 func (s *LedgerEntries) Entry(ctx context.Context, index uint64) (*hutong.LedgerEntry, error) {

@@ -52,7 +52,10 @@ type Dashboard struct {
 	Stats      hutong.StatsService
 	AirQuality hutong.AirQualityService
 	LedgerView hutong.LedgerView
-	Logger     *slog.Logger
+	// Entries opens ledger entries to their parties; without it the
+	// proof page shows commitments only.
+	Entries hutong.LedgerEntries
+	Logger  *slog.Logger
 
 	// SignIn checks a password and returns a session token as the API's
 	// sign-in does, throttle included; Auth.SignIn when nil.
@@ -147,6 +150,7 @@ func (d *Dashboard) build() {
 		{"POST /keys/{id}/revoke", false, d.handleRevokeKey},
 		{"GET /feedback", false, d.handleFeedback},
 		{"GET /proof", false, d.handleProof},
+		{"GET /proof/bundle", false, d.handleProofBundle},
 		{"GET /environment", false, d.handleEnvironment},
 	}
 	for _, rt := range routes {

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -674,8 +676,30 @@ type proofData struct {
 	Witnesses         []string
 	CheckpointProblem string
 	Index             string
-	Check             *hutong.ReceiptCheck
+	// Check is the hub's own check of the entry's commitment; its Event
+	// is shown only when Opened.
+	Check *hutong.ReceiptCheck
+	// Opened: the user is one of the entry's parties and sees it in
+	// full; Sealed: the entry exists but is not theirs.
+	Opened, Sealed bool
+	// Browser is what verify.js needs to check the entry's bundle in
+	// the browser, for its parties.
+	Browser *browserCheck
 }
+
+// browserCheck is the page's instructions to verify.js: where the bundle
+// is, what the witnesses are called, which one is the province whose data
+// was read, and the words it reports in.
+type browserCheck struct {
+	Bundle   string            `json:"bundle"`
+	Names    map[string]string `json:"names"`
+	Province string            `json:"province,omitempty"`
+	Text     map[string]string `json:"text"`
+}
+
+// browserTexts are verify.js's messages, by its ids; {name} is filled in.
+var browserTexts = []string{"keys", "origin", "size", "logbad", "log", "quorum", "quorumshort", "province", "provincemissing",
+	"opening", "openingbad", "inclusion", "inclusionbad", "ok", "bad", "failed", "insecure", "running", "fetch", "format", "sep"}
 
 func (d *Dashboard) handleProof(w http.ResponseWriter, r *http.Request, v *view) error {
 	data := &proofData{Index: strings.TrimSpace(r.URL.Query().Get("index"))}
@@ -694,25 +718,80 @@ func (d *Dashboard) handleProof(w http.ResponseWriter, r *http.Request, v *view)
 	default:
 		return err
 	}
+	if data.Index == "" {
+		return d.render(w, v, http.StatusOK, "proof", "")
+	}
+	index, err := strconv.ParseUint(data.Index, 10, 63)
+	if err != nil {
+		v.Error = v.T("proof.index.invalid")
+		return d.render(w, v, http.StatusUnprocessableEntity, "proof", "")
+	}
 	status := http.StatusOK
-	if data.Index != "" {
-		index, err := strconv.ParseUint(data.Index, 10, 63)
-		if err != nil {
-			v.Error = v.T("proof.index.invalid")
-			return d.render(w, v, http.StatusUnprocessableEntity, "proof", "")
-		}
-		check, err := d.LedgerView.Check(ctx, index)
-		switch code := hutong.ErrorCode(err); code {
-		case "":
-			data.Check = check
-		case hutong.ENOTFOUND, hutong.EUNAVAILABLE, hutong.EINVALID:
-			data.Check = &hutong.ReceiptCheck{Index: index, Problem: hutong.ErrorMessage(err)}
-			status = httperr.Status(code)
-		default:
+	check, err := d.LedgerView.Check(ctx, index)
+	switch code := hutong.ErrorCode(err); code {
+	case "":
+		data.Check = check
+	case hutong.ENOTFOUND, hutong.EUNAVAILABLE, hutong.EINVALID:
+		data.Check = &hutong.ReceiptCheck{Index: index, Problem: hutong.ErrorMessage(err)}
+		status = httperr.Status(code)
+	default:
+		return err
+	}
+	// Who did what, for what, is for the entry's parties alone.
+	var entry *hutong.LedgerEntry
+	if d.Entries != nil && data.Check.Problem == "" {
+		if entry, err = d.Entries.Entry(ctx, index); err != nil {
 			return err
 		}
 	}
+	data.Opened = entry != nil && entry.Entry != nil
+	data.Sealed = data.Check.Problem == "" && !data.Opened
+	if !data.Opened {
+		data.Check.Event = hutong.AuditEvent{}
+		return d.render(w, v, status, "proof", "")
+	}
+	data.Browser = &browserCheck{Bundle: "/proof/bundle?index=" + strconv.FormatUint(index, 10), Names: map[string]string{}, Text: map[string]string{}}
+	province := ""
+	if p := data.Check.Event.Provider; p != "" {
+		if dept, err := d.Directory.Department(ctx, p); err == nil {
+			province = hutong.ProvinceOf(dept.Region)
+		}
+	}
+	for _, k := range d.LedgerView.Keys().WitnessKeys {
+		name, _, _ := strings.Cut(k, "+")
+		code := name[strings.LastIndex(name, "/")+1:]
+		data.Browser.Names[name] = v.Region(code)
+		if code == province && province != "" {
+			data.Browser.Province = name
+		}
+	}
+	for _, id := range browserTexts {
+		data.Browser.Text[id] = v.T("proof.js." + id)
+	}
 	return d.render(w, v, status, "proof", "")
+}
+
+// handleProofBundle downloads an entry's proof bundle: for its parties,
+// who check it here in the browser or offline with hutong verify bundle.
+func (d *Dashboard) handleProofBundle(w http.ResponseWriter, r *http.Request, v *view) error {
+	if d.LedgerView == nil || d.Entries == nil {
+		return hutong.Errorf(hutong.ENOTFOUND, "this hub serves no ledger entries")
+	}
+	index, err := strconv.ParseUint(r.URL.Query().Get("index"), 10, 63)
+	if err != nil {
+		return hutong.Errorf(hutong.EINVALID, "%s", v.T("proof.index.invalid"))
+	}
+	b, err := hutong.Bundle(r.Context(), d.LedgerView, d.Entries, d.Directory, index, hutong.BundleWait)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="hutong-receipt-%d.json"`, index))
+	h.Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // and no indent: the entry's bytes must stay as committed
+	return enc.Encode(b)
 }
 
 // environmentData is the air-quality page.

@@ -40,6 +40,9 @@ func newBrowser(t *testing.T, hub string) func() *browser {
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("force-color-profile", "srgb"), chromedp.Flag("lang", "zh-CN"),
+		// hutong.test reaches the hub as a name that is not localhost:
+		// an insecure context, where Web Crypto is missing.
+		chromedp.Flag("host-resolver-rules", "MAP hutong.test 127.0.0.1"),
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -385,9 +388,94 @@ func TestDashboard(t *testing.T) {
 		if s := b.text("#verdict"); !strings.Contains(s, "✓") {
 			t.Errorf("verdict %q", s)
 		}
+		if b.text("#entry") == "" {
+			t.Errorf("the provider does not see its entry")
+		}
+		// The browser checks the bundle itself: every check passes, and
+		// the quorum and the province are said in words.
+		b.do("browser check", chromedp.WaitVisible(chromedp.CSS(`#browser-check .verdict[data-verified="true"], #browser-check .verdict[data-verified="false"]`)))
+		checks := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll('#browser-check li')].map(li => [li.dataset.check, li.dataset.ok + ' ' + li.textContent]))`)
+		if v := b.text("#browser-check .verdict"); !strings.Contains(v, "✓ 本浏览器核验通过") {
+			t.Errorf("browser verdict %q, checks %v", v, checks)
+		}
+		for _, c := range []struct{ id, want string }{
+			{"keys", "法定数 2"}, {"log", "由日志密钥签名"}, {"quorum", "3 个地区中已有"},
+			{"province", "数据所属省份（河北省）已联署"}, {"opening", "可打开"}, {"inclusion", "审计路径"},
+		} {
+			if got := checks[c.id]; !strings.HasPrefix(got, "true ") || !strings.Contains(got, c.want) {
+				t.Errorf("browser check %s: %q, want it passed saying %q", c.id, got, c.want)
+			}
+		}
+		bundleHref := eval[string](b, `document.getElementById('bundle-link').getAttribute('href')`)
 		b.shot("08-proof")
+
+		// A changed bundle fails in the browser: the page's own checker
+		// run on tampered copies.
+		for _, c := range []struct{ name, change, want string }{
+			{"salt", `t.replace(/"salt":"(.)/, (m, c) => '"salt":"' + (c === 'A' ? 'B' : 'A'))`, "opening"},
+			{"entry", `t.replace('"kind":"', '"kind":"x')`, "opening"},
+			{"inclusion proof", `t.replace(/"inclusion_proof":\["/, '"inclusion_proof":["AAAA')`, "inclusion"},
+			{"checkpoint's root", `t.replace(/("checkpoint":"[^"\\]*\\n\d+\\n)(.)/, (m, a, c) => a + (c === 'A' ? 'B' : 'A'))`, "error"},
+		} {
+			r := evalAsync[struct {
+				OK    bool
+				Error string
+				Steps []struct {
+					ID string
+					OK bool
+				}
+			}](b, `fetch(`+jsString(bundleHref)+`).then(r => r.text()).then(t => { const c = `+c.change+`; if (c === t) throw new Error('unchanged'); return hutongCheckBundle(c, JSON.parse(document.getElementById('verify-spec').textContent)); })`)
+			failed := c.want == "error" && r.Error != ""
+			for _, s := range r.Steps {
+				failed = failed || s.ID == c.want && !s.OK
+			}
+			if r.OK || !failed {
+				t.Errorf("a bundle with a changed %s: %+v, want %s to fail", c.name, r, c.want)
+			}
+		}
+
+		// Another province's steward sees that the entry is there, not
+		// what it says, and gets no bundle.
+		other := open()
+		other.t = t
+		other.signIn("tjhj-steward")
+		other.open(href)
+		if other.text("#sealed") == "" || eval[bool](other, `!!document.getElementById('entry') || !!document.getElementById('browser-check')`) {
+			t.Errorf("a stranger's proof page: %s", other.text("main"))
+		}
+		if strings.Contains(other.text("main"), airPurpose) {
+			t.Errorf("a stranger's proof page shows the purpose")
+		}
+		if status := evalAsync[int](other, `fetch(`+jsString(bundleHref)+`).then(r => r.status)`); status != 403 {
+			t.Errorf("a stranger's bundle: %d, want 403", status)
+		}
+
+		// Where Web Crypto is missing (not HTTPS, not localhost) the page
+		// says so and offers the bundle.
+		insecure := open()
+		insecure.t = t
+		insecure.hub = strings.Replace(hub, "127.0.0.1", "hutong.test", 1)
+		insecure.signIn("hbhj-steward")
+		insecure.open(href)
+		insecure.do("insecure notice", chromedp.WaitVisible(chromedp.CSS(`#browser-check .verdict[data-verified="unavailable"]`)))
+		if s := insecure.text("#browser-check .verdict"); !strings.Contains(s, "安全上下文") || insecure.text("#bundle-link") == "" {
+			t.Errorf("insecure context: %q", s)
+		}
 	})
 	t.Logf("dashboard walk took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// evalAsync evaluates a JavaScript expression that yields a promise and
+// returns what it resolves to.
+func evalAsync[T any](b *browser, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("evaluating %.80s: %v", expr, err)
+	}
+	return v
 }
 
 // jsString quotes s as a JavaScript string literal.

@@ -393,9 +393,9 @@ func (m *Main) Open(ctx context.Context) error {
 		Directory: dir, Catalog: catalog, Auth: auth, Requests: m.Requests, Feedback: m.HTTP.Feedback,
 		Stats:      sqlstore.NewStats(m.DB),
 		AirQuality: &analytics.AirQuality{Catalog: catalog, Source: m.Exchange.Source, Auditor: m.Ledger, Now: time.Now},
-		LedgerView: m.Ledger,
-		Logger:     m.Logger,
-		SignIn:     m.HTTP.SignIn, AdmitBody: m.HTTP.AdmitBody, Observe: m.HTTP.Observe,
+		LedgerView: m.Ledger, Entries: m.HTTP.Entries,
+		Logger: m.Logger,
+		SignIn: m.HTTP.SignIn, AdmitBody: m.HTTP.AdmitBody, Observe: m.HTTP.Observe,
 	}
 	m.HTTP.Web = m.Web.Handler()
 	if err := m.HTTP.Register(catalogGauge(catalog), ledgerGauge(m.Ledger, m.Witnesses)); err != nil {
