@@ -600,3 +600,49 @@ func TestReceiptCosignedByProvince(t *testing.T) {
 		t.Fatalf("the cosigned receipt: %v", err)
 	}
 }
+
+// TestBackdatingIsFlagged checks that a verifier holding entries reports
+// one dated before an earlier entry by more than MaxBackdating, and lets a
+// skew within it pass.
+func TestBackdatingIsFlagged(t *testing.T) {
+	h := openHub(t, t.TempDir())
+	ctx := context.Background()
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, hutong.ChinaTime)
+	for i, at := range []time.Time{base, base.Add(time.Minute), base.Add(time.Minute - 2*time.Second), base.Add(2 * time.Minute), base.Add(-3 * time.Hour), base.Add(3 * time.Minute)} {
+		ev := event(i)
+		ev.Time = at
+		if _, err := h.log.Record(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.log.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := h.journal.Entries(ctx, 0, 10)
+	if err != nil || len(entries) != 6 {
+		t.Fatalf("journal: %d entries, %v", len(entries), err)
+	}
+	opened := func(upTo int) map[uint64]hutong.LogEntry {
+		m := map[uint64]hutong.LogEntry{}
+		for _, e := range entries[:upTo] {
+			m[e.Index] = e
+		}
+		return m
+	}
+	v := h.verifier()
+	// Entry 2 lies 2 s before entry 1: within the skew.
+	v.Opened = opened(4)
+	if rep, err := v.VerifyLog(ctx, nil); err != nil || rep.Opened != 4 {
+		t.Fatalf("entries within the skew: %+v, %v", rep, err)
+	}
+	// Entry 4 lies three hours before entry 3.
+	v.Opened = opened(6)
+	if _, err := v.VerifyLog(ctx, nil); err == nil || !strings.Contains(err.Error(), "entry 4") || !strings.Contains(err.Error(), "backdated") {
+		t.Fatalf("a backdated entry: %v", err)
+	}
+	// A stranger, who holds no entries, cannot tell: the log itself is sound.
+	v.Opened = nil
+	if _, err := v.VerifyLog(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -13,12 +13,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/transparency-dev/tessera/api"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/hutong/hutong"
 	hhttp "github.com/hutong/hutong/http"
+	"github.com/hutong/hutong/ledger"
 )
 
 // privateLedger is a demo hub whose provider (Hebei's environment bureau)
@@ -102,6 +104,7 @@ func TestPublicLedgerTellsNothing(t *testing.T) {
 		secrets[u.Login] = true
 	}
 	entries := 0
+	var last time.Time // the demo's month of history runs forward in time
 	f := hutong.EntryFilter{Limit: hutong.MaxEntriesPage}
 	for {
 		page, err := admin.LedgerEntries(ctx, f)
@@ -114,6 +117,12 @@ func TestPublicLedgerTellsNothing(t *testing.T) {
 				t.Fatalf("entry %d: %v", e.Index, err)
 			}
 			entries++
+			if ev.Time.Before(last.Add(-ledger.MaxBackdating)) {
+				t.Errorf("entry %d at %s lies before an earlier entry's %s", e.Index, ev.Time, last)
+			}
+			if ev.Time.After(last) {
+				last = ev.Time
+			}
 			secrets[ev.Purpose], secrets[ev.Actor] = true, true
 			for _, f := range ev.Fields {
 				secrets[f] = true
@@ -184,10 +193,15 @@ func TestPublicLedgerTellsNothing(t *testing.T) {
 			t.Errorf("/ledger/keys holds %q", s)
 		}
 	}
-	// The stranger verifies the whole log all the same.
+	// The stranger verifies the whole log all the same; an auditor also
+	// opens every entry, none backdated.
 	var out bytes.Buffer
 	if err := run(ctx, []string{"verify", "log", "--hub", p.creds.Hub}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "every one a commitment") {
 		t.Errorf("verify log: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"verify", "log", "--hub", p.creds.Hub, "--token", p.creds.Admin}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "of your entries open their commitments, none backdated") {
+		t.Errorf("verify log --token: %v\n%s", err, out.String())
 	}
 }
 
