@@ -6,6 +6,14 @@ import "time"
 // zone needs no tzdata on the host.
 var ChinaTime = time.FixedZone("CST", 8*3600)
 
+// LimitDay returns the China Standard Time day of t (YYYY-MM-DD), against
+// which an agreement's daily limits count, and the day's start.
+func LimitDay(t time.Time) (string, time.Time) {
+	d := t.In(ChinaTime)
+	start := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, ChinaTime)
+	return start.Format(time.DateOnly), start
+}
+
 // Calendar says which days are working days (工作日) for the reply limits of
 // requests: Monday to Friday, except public holidays, plus the weekend days
 // that the State Council's holiday schedule turns into working days (调休).

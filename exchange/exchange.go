@@ -38,7 +38,11 @@ type Service struct {
 	Source  func(r *hutong.Resource) (hutong.Source, error)
 	Auditor hutong.Auditor
 	Usage   hutong.Usage
-	Masker  *standard.Masker
+	// Quota keeps the agreements' rate, volume and probe limits; in this
+	// process's memory when nil (counted from Usage each day), in the
+	// database when hub processes share one (sqlstore.Quota).
+	Quota  Quota
+	Masker *standard.Masker
 	// CursorKey keys the MACs of the cursors the exchange issues; a random
 	// key per process when empty (cursors then end with the process).
 	CursorKey []byte
@@ -230,7 +234,7 @@ func (x *Service) plan(ctx context.Context, q hutong.RecordQuery, action string,
 	if err != nil {
 		return nil, err
 	}
-	if err := x.limits.take(ctx, ag, now, x.Usage, probes); err != nil {
+	if err := x.quota().Take(ctx, ag, now, probes); err != nil {
 		return nil, err
 	}
 	ev.Probes = probes // spent: counted again from the journal after a restart
@@ -355,12 +359,12 @@ func (x *Service) Records(ctx context.Context, q hutong.RecordQuery) (*hutong.Re
 		ev.Decision, ev.Reason = "deny", fmt.Sprintf("limit %d out of range", limit)
 		return nil, x.refuse(ctx, ev, hutong.Errorf(hutong.EINVALID, "limit must be between 1 and %d", MaxLimit))
 	}
-	granted, day, err := x.limits.reserve(c.ag, ev.Time, int64(limit), false)
+	granted, day, err := x.quota().Reserve(ctx, c.ag, ev.Time, int64(limit), false)
 	if err != nil {
 		return nil, x.refuse(ctx, denied(ev, err), err)
 	}
 	released := int64(0)
-	defer func() { x.limits.giveBack(c.ag, day, granted-released) }()
+	defer func() { x.quota().GiveBack(context.WithoutCancel(ctx), c.ag, day, granted-released) }()
 	limit = int(granted)
 	c.query.Limit = limit + 1 // one more tells whether a next page exists
 	src, err := x.source(ctx, c, ev)
@@ -442,13 +446,13 @@ func (x *Service) Export(ctx context.Context, q hutong.RecordQuery, format strin
 		if err != nil {
 			return 0, x.refuse(ctx, denied(ev, err), err)
 		}
-		granted, day, err := x.limits.reserve(c.ag, ev.Time, total, true)
+		granted, day, err := x.quota().Reserve(ctx, c.ag, ev.Time, total, true)
 		if err != nil {
 			return 0, x.refuse(ctx, denied(ev, err), err)
 		}
 		c.query.Limit, c.cap = int(max(granted, 1)), granted
 		var released int64
-		defer func() { x.limits.giveBack(c.ag, day, granted-released) }()
+		defer func() { x.quota().GiveBack(context.WithoutCancel(ctx), c.ag, day, granted-released) }()
 		n, err := x.export(ctx, src, c, ev, format, w, start)
 		released = n
 		return n, err

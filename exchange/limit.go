@@ -10,6 +10,44 @@ import (
 	"github.com/hutong/hutong"
 )
 
+// Quota keeps agreements' limits: calls per minute, rows per day and
+// masked-field probes per day (China Standard Time days). Take spends a
+// call and probes; Reserve takes up to n rows (all n or none when whole)
+// before any is released and names the day they count against; GiveBack
+// returns rows reserved and not released. No concurrency, in one process
+// or several, lets calls pass a limit together. Errors are ERATELIMITED
+// with the seconds to wait.
+type Quota interface {
+	Take(ctx context.Context, ag *hutong.Agreement, now time.Time, probes int) error
+	Reserve(ctx context.Context, ag *hutong.Agreement, now time.Time, n int64, whole bool) (granted int64, day string, err error)
+	GiveBack(ctx context.Context, ag *hutong.Agreement, day string, rows int64)
+}
+
+func (x *Service) quota() Quota {
+	if x.Quota != nil {
+		return x.Quota
+	}
+	return memoryQuota{&x.limits, x.Usage}
+}
+
+// memoryQuota is the limiter of one process.
+type memoryQuota struct {
+	l     *limiter
+	usage hutong.Usage
+}
+
+func (q memoryQuota) Take(ctx context.Context, ag *hutong.Agreement, now time.Time, probes int) error {
+	return q.l.take(ctx, ag, now, q.usage, probes)
+}
+
+func (q memoryQuota) Reserve(_ context.Context, ag *hutong.Agreement, now time.Time, n int64, whole bool) (int64, string, error) {
+	return q.l.reserve(ag, now, n, whole)
+}
+
+func (q memoryQuota) GiveBack(_ context.Context, ag *hutong.Agreement, day string, rows int64) {
+	q.l.giveBack(ag, day, rows)
+}
+
 // limiter enforces an agreement's limits: calls per minute (a token bucket
 // refilled continuously), rows per day and masked-field probes per day
 // (China Standard Time days, counted from the audit journal when the
@@ -31,11 +69,7 @@ type usage struct {
 	loaded bool
 }
 
-func dayOf(t time.Time) (string, time.Time) {
-	d := t.In(hutong.ChinaTime)
-	start := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, hutong.ChinaTime)
-	return start.Format(time.DateOnly), start
-}
+func dayOf(t time.Time) (string, time.Time) { return hutong.LimitDay(t) }
 
 func (l *limiter) get(id string) *usage {
 	if l.m == nil {

@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
@@ -27,11 +29,15 @@ var migrations embed.FS
 // Dialect is PostgreSQL's sqlstore dialect: typed DATE, TIMESTAMPTZ and
 // BOOLEAN columns, $n placeholders.
 var Dialect = sqlstore.Dialect{
-	Name:       "postgres",
-	LockOutbox: `SELECT pg_advisory_xact_lock(2260002)`,
-	Dollar:     true,
-	MaxParams:  65535,
-	RowID:      "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+	Name:        "postgres",
+	LockOutbox:  `SELECT pg_advisory_xact_lock(2260002)`,
+	LockJournal: `SELECT pg_advisory_xact_lock(2260003)`,
+	Notify:      `SELECT pg_notify($1, $2)`,
+	Schema:      `SELECT current_schema()`,
+	ForUpdate:   ` FOR UPDATE`,
+	Dollar:      true,
+	MaxParams:   65535,
+	RowID:       "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
 	ColumnType: func(t hutong.ValueType) string {
 		switch t {
 		case hutong.TypeInteger:
@@ -101,6 +107,9 @@ func Open(ctx context.Context, dsn string, opt sqlstore.Options) (*sqlstore.DB, 
 		db.Close()
 		return nil, err
 	}
+	if opt.Listen == nil {
+		opt.Listen = listener(dsn, opt.Logger)
+	}
 	store, err := sqlstore.Open(ctx, db, nil, Dialect, opt)
 	if err != nil {
 		db.Close()
@@ -121,4 +130,47 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("postgres: migrations: %w", err)
 	}
 	return sqlstore.Migrate(ctx, db, goose.DialectPostgres, sub, goose.WithSessionLocker(locker))
+}
+
+// listener hears notifications on a connection of its own, reconnecting
+// after a second when it is lost. Each connection, the first included, is
+// announced with fn("", ""): notices sent while it was away are lost.
+func listener(dsn string, log *slog.Logger) sqlstore.Listener {
+	if log == nil {
+		log = slog.Default()
+	}
+	return func(ctx context.Context, channels []string, fn func(channel, payload string)) {
+		for ctx.Err() == nil {
+			err := listenOnce(ctx, dsn, channels, func() { fn("", "") }, fn)
+			if ctx.Err() != nil {
+				return
+			}
+			log.Warn("postgres: the connection listening to other hub processes was lost; reconnecting", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+func listenOnce(ctx context.Context, dsn string, channels []string, connected func(), fn func(channel, payload string)) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	for _, c := range channels {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{c}.Sanitize()); err != nil {
+			return err
+		}
+	}
+	connected()
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		fn(n.Channel, n.Payload)
+	}
 }

@@ -381,6 +381,17 @@ func (ix *Index) renumber(from int) {
 	}
 }
 
+// Codes returns the codes of the documents in the index, in no order.
+func (ix *Index) Codes() []string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	out := make([]string, 0, len(ix.byCode))
+	for c := range ix.byCode {
+		out = append(out, c)
+	}
+	return out
+}
+
 // Delete removes the document with the given code; it does nothing when
 // there is none.
 func (ix *Index) Delete(code string) {

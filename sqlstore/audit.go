@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,7 @@ type Journal struct {
 
 	queue   chan *pendingEvent
 	done    chan struct{}
+	stopped chan struct{} // closed when the writer has stopped
 	closing sync.Once
 	wg      sync.WaitGroup
 
@@ -118,7 +120,7 @@ const maxBatch = 256
 // OpenJournal starts the audit log of db with the given origin (the name
 // receipts carry). Close stops it.
 func OpenJournal(ctx context.Context, db *DB, origin string) (*Journal, error) {
-	l := &Journal{db: db, queue: make(chan *pendingEvent, 4*maxBatch), done: make(chan struct{}),
+	l := &Journal{db: db, queue: make(chan *pendingEvent, 4*maxBatch), done: make(chan struct{}), stopped: make(chan struct{}),
 		committed: make(chan struct{}, 1), outboxWake: make(chan struct{}, 1)}
 	var max sql.NullInt64
 	if err := db.auditRO.QueryRowContext(ctx, `SELECT MAX(idx) FROM audit_log`).Scan(&max); err != nil {
@@ -132,6 +134,8 @@ func OpenJournal(ctx context.Context, db *DB, origin string) (*Journal, error) {
 		return nil, err
 	}
 	db.journal = l
+	heard := l.heard
+	db.cl.onJournal.Store(&heard)
 	l.wg.Add(2)
 	go l.run()
 	go l.feedOutbox()
@@ -181,12 +185,24 @@ func (l *Journal) Record(ctx context.Context, e *hutong.AuditEvent) (*hutong.Rec
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	<-p.done // a queued event is always answered, even if the caller left
+	// A queued event is always answered, even if the caller left; one
+	// queued as the journal closed, after the writer's last look, is
+	// answered here.
+	select {
+	case <-p.done:
+	case <-l.stopped:
+		select {
+		case <-p.done:
+		default:
+			return nil, hutong.Errorf(hutong.EUNAVAILABLE, "the audit log is closed; nothing can be released")
+		}
+	}
 	return p.rec, p.err
 }
 
 func (l *Journal) run() {
 	defer l.wg.Done()
+	defer close(l.stopped)
 	batch := make([]*pendingEvent, 0, maxBatch)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -241,13 +257,30 @@ func (l *Journal) run() {
 // commit writes a batch in one statement and answers its callers. The
 // caller holds commitMu.
 func (l *Journal) commit(batch []*pendingEvent) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if l.db.d.LockJournal != "" {
+		l.commitShared(ctx, batch)
+		return
+	}
 	l.mu.Lock()
 	first := l.next
 	l.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	// One multi-row INSERT per batch: the engine parses and plans it once,
 	// whatever the batch size.
+	args := l.batchArgs(batch, first)
+	// A batch is one statement, so it commits as a whole without a
+	// transaction around it; its statement is prepared once per size.
+	st, err := l.insert(ctx, len(batch))
+	if err == nil {
+		_, err = st.ExecContext(ctx, args...)
+	}
+	l.committedBatch(batch, first, err)
+}
+
+// batchArgs returns the insert's arguments for batch from index first and
+// gives each event its receipt.
+func (l *Journal) batchArgs(batch []*pendingEvent, first uint64) []any {
 	const cols = 14
 	args := make([]any, 0, len(batch)*cols)
 	for i, p := range batch {
@@ -261,15 +294,105 @@ func (l *Journal) commit(batch []*pendingEvent) {
 			e.Agreement, e.Decision, e.Rows, e.Probes, outbox, salt, string(p.entry))
 		p.rec = &hutong.Receipt{Origin: *l.origin.Load(), Index: idx, Hash: hash}
 	}
-	// A batch is one statement, so it commits as a whole without a
-	// transaction around it; its statement is prepared once per size.
-	st, err := l.insert(ctx, len(batch))
-	if err == nil {
-		_, err = st.ExecContext(ctx, args...)
+	return args
+}
+
+// commitShared writes a batch when hub processes share the database: in a
+// transaction that takes the journal's lock, reads the largest committed
+// index and announces the new end. Indexes are therefore one sequence for
+// every process, in commit order and without gaps: a writer that dies
+// mid-batch rolls back and leaves no hole. A batch from the outbox leaves
+// the outbox in the same transaction, and events another process's feeder
+// has already moved are skipped, so that no event is recorded twice
+// whichever processes feed.
+func (l *Journal) commitShared(ctx context.Context, batch []*pendingEvent) {
+	var first uint64
+	todo := batch
+	err := func() error {
+		tx, err := l.db.auditRW.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, l.db.d.LockJournal); err != nil {
+			return err
+		}
+		var max, fed sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT MAX(idx) FROM audit_log`).Scan(&max); err != nil {
+			return err
+		}
+		if max.Valid {
+			first = uint64(max.Int64) + 1
+		}
+		if last := batch[len(batch)-1].outbox; last > 0 {
+			if err := tx.QueryRowContext(ctx, `SELECT MAX(outbox) FROM audit_log`).Scan(&fed); err != nil {
+				return err
+			}
+			for len(todo) > 0 && fed.Valid && todo[0].outbox <= fed.Int64 {
+				todo = todo[1:] // moved by another process
+			}
+			if _, err := tx.ExecContext(ctx, l.db.q(`DELETE FROM audit_outbox WHERE id <= ?`), last); err != nil {
+				return err
+			}
+		}
+		if len(todo) > 0 {
+			st, err := l.insert(ctx, len(todo))
+			if err != nil {
+				return err
+			}
+			if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, l.batchArgs(todo, first)...); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, l.db.d.Notify, l.db.cl.journal, strconv.FormatUint(first+uint64(len(todo)), 10)); err != nil {
+				return err
+			}
+		}
+		return tx.Commit()
+	}()
+	if err != nil {
+		l.committedBatch(batch, first, err)
+		return
 	}
+	for _, p := range batch[:len(batch)-len(todo)] {
+		close(p.done) // recorded by another process
+	}
+	l.committedBatch(todo, first, nil)
+}
+
+// heard takes the journal's end from another process's notice ("" after
+// notices may have been lost: read it from the database).
+func (l *Journal) heard(payload string) {
+	next, err := strconv.ParseUint(payload, 10, 64)
+	if payload == "" || err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var max sql.NullInt64
+		if err := l.db.auditRO.QueryRowContext(ctx, `SELECT MAX(idx) FROM audit_log`).Scan(&max); err != nil {
+			l.db.log.Error("audit log: reading the journal's end", "err", err)
+			return
+		}
+		next = 0
+		if max.Valid {
+			next = uint64(max.Int64) + 1
+		}
+	}
+	l.mu.Lock()
+	if next > l.next {
+		l.next = next
+	}
+	l.mu.Unlock()
+	select {
+	case l.committed <- struct{}{}:
+	default:
+	}
+}
+
+// committedBatch records the outcome of writing batch from index first and
+// answers its callers.
+func (l *Journal) committedBatch(batch []*pendingEvent, first uint64, err error) {
 	if err == nil {
 		l.mu.Lock()
-		l.next = first + uint64(len(batch))
+		l.next = max(l.next, first+uint64(len(batch)))
 		l.mu.Unlock()
 		l.events.Add(uint64(len(batch)))
 		l.batches.Add(1)

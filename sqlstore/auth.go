@@ -58,7 +58,31 @@ var _ hutong.AuthService = (*Auth)(nil)
 // (see hashPool).
 func NewAuth(db *DB) *Auth {
 	workers := max(1, runtime.GOMAXPROCS(0)/2)
-	return &Auth{db: db, hashes: newHashPool(workers, 8*workers), cache: map[string]cachedActor{}}
+	s := &Auth{db: db, hashes: newHashPool(workers, 8*workers), cache: map[string]cachedActor{}}
+	db.Subscribe(s.forget)
+	return s
+}
+
+// forget drops what another hub process's notice says changed: a signed-out
+// session (its token hash), a revoked key ("key:ID"), or everything ("*").
+func (s *Auth) forget(kind, key string) {
+	if kind != noticeAuth && kind != "*" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch id, isKey := strings.CutPrefix(key, "key:"); {
+	case key == "*":
+		clear(s.cache)
+	case isKey:
+		for h, c := range s.cache {
+			if c.actor.Credential != nil && c.actor.Credential.ID == id {
+				delete(s.cache, h)
+			}
+		}
+	default:
+		delete(s.cache, key)
+	}
 }
 
 // hashPool bounds the password checks running at once. A check is 200,000
@@ -420,6 +444,7 @@ func (s *Auth) SignOut(ctx context.Context, token string) error {
 	s.mu.Lock()
 	delete(s.cache, h)
 	s.mu.Unlock()
+	s.db.announceNow(ctx, noticeAuth, h)
 	if n, _ := res.RowsAffected(); n != 1 {
 		return hutong.Errorf(hutong.EUNAUTHORIZED, "the session is unknown, expired or signed out already")
 	}
@@ -477,6 +502,9 @@ func (s *Auth) RevokeCredential(ctx context.Context, id string) error {
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return nil, hutong.Errorf(hutong.ECONFLICT, "key %s is already revoked", id)
+		}
+		if err := s.db.announce(ctx, tx, noticeAuth, "key:"+id); err != nil {
+			return nil, err
 		}
 		return []*hutong.AuditEvent{{Kind: hutong.AuditKeyRevoke, Department: dept, Decision: "deny", Reason: "key " + id + " revoked"}}, nil
 	})

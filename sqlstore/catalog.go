@@ -206,7 +206,10 @@ func (s *Catalog) PublishResource(ctx context.Context, r *hutong.Resource) error
 	now := utc(s.db.now())
 	r.CreatedAt, r.UpdatedAt, r.Rows = now, now, 0
 	err := s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
-		return []*hutong.AuditEvent{resourceEvent(hutong.AuditResourcePublish, r, "")}, s.db.insertResource(ctx, tx, r)
+		if err := s.db.insertResource(ctx, tx, r); err != nil {
+			return nil, err
+		}
+		return []*hutong.AuditEvent{resourceEvent(hutong.AuditResourcePublish, r, "")}, s.db.announce(ctx, tx, noticeResource, r.Code)
 	})
 	if err != nil {
 		return err
@@ -267,6 +270,9 @@ func (s *Catalog) UpdateResource(ctx context.Context, r *hutong.Resource) error 
 		changed := []*hutong.AuditEvent{resourceEvent(hutong.AuditResourceChange, r, "updated")}
 		old, err := s.db.storedResource(ctx, tx, r.Code)
 		if err != nil {
+			return nil, err
+		}
+		if err := s.db.announce(ctx, tx, noticeResource, r.Code); err != nil {
 			return nil, err
 		}
 		oldID = old.id
@@ -343,6 +349,9 @@ func (s *Catalog) DeleteResource(ctx context.Context, code string) error {
 		if err != nil {
 			return nil, err
 		}
+		if err := s.db.announce(ctx, tx, noticeResource, code); err != nil {
+			return nil, err
+		}
 		oldID = old.id
 		if err := authorizePublish(ctx, &old.Resource); err != nil {
 			return nil, err
@@ -413,6 +422,9 @@ func (s *Catalog) ImportCatalog(ctx context.Context, rs []*hutong.Resource) erro
 	}
 	now := utc(s.db.now())
 	err := s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+		if err := s.db.announce(ctx, tx, noticeResource, "*"); err != nil {
+			return nil, err
+		}
 		events := make([]*hutong.AuditEvent, len(rs))
 		for i, r := range rs {
 			r.CreatedAt, r.UpdatedAt, r.Rows = now, now, 0
@@ -472,6 +484,8 @@ func indexDoc(r *hutong.Resource) search.Doc {
 }
 
 // loadIndex builds the search index from every resource in the database.
+// It also removes the documents of resources no longer in the database, so
+// that it can bring an index back in step after notices were missed.
 func (db *DB) loadIndex(ctx context.Context) error {
 	rows, err := db.ro.QueryContext(ctx, `SELECT `+resourceColumns+` FROM resources`)
 	if err != nil {
@@ -490,5 +504,14 @@ func (db *DB) loadIndex(ctx context.Context) error {
 		return fmt.Errorf("load catalog: %w", err)
 	}
 	db.index.PutAll(docs)
+	live := make(map[string]bool, len(docs))
+	for _, d := range docs {
+		live[d.Code] = true
+	}
+	for _, code := range db.index.Codes() {
+		if !live[code] {
+			db.index.Delete(code)
+		}
+	}
 	return nil
 }

@@ -41,6 +41,21 @@ type Dialect struct {
 	// audit outbox, so that outbox rows commit in the order of their ids
 	// (PostgreSQL assigns ids at insert, not at commit).
 	LockOutbox string
+	// LockJournal, when set, is run in the transaction that appends a batch
+	// to the journal, so that hub processes sharing the database take
+	// indexes one after another: each batch's first index is the largest
+	// committed one plus one, and a crashed writer leaves no gap.
+	LockJournal string
+	// Notify, when set, sends a notification (channel, payload) to the
+	// other hub processes sharing the database (cluster.go).
+	Notify string
+	// Schema, when set, reads the current schema's name, which the
+	// notification channels carry.
+	Schema string
+	// ForUpdate ends a SELECT that locks the rows it reads until the
+	// transaction ends (" FOR UPDATE"); empty where a transaction that
+	// writes holds the whole database (SQLite).
+	ForUpdate string
 }
 
 // Options configure a DB.
@@ -57,6 +72,9 @@ type Options struct {
 	// readers of its file, so the audit log's constant appends must not
 	// share a file with the rows the exchange reads.
 	AuditRW, AuditRO *sql.DB
+	// Listen, when set, hears the notices of other hub processes sharing
+	// the database (cluster.go); the postgres package sets it.
+	Listen Listener
 }
 
 // DB is a hutong store on one SQL database. It keeps the catalog's search
@@ -88,6 +106,8 @@ type DB struct {
 	// journal is the audit journal whose outbox records every change
 	// (outbox.go); nil until OpenJournal opens it.
 	journal *Journal
+
+	cl cluster // the other hub processes sharing the database
 }
 
 // Open returns a DB on rw (and ro for reads, or rw when ro is nil). The
@@ -126,20 +146,38 @@ func Open(ctx context.Context, rw, ro *sql.DB, d Dialect, opt Options) (*DB, err
 			return nil, fmt.Errorf("sqlstore: member %q is not a province code", m)
 		}
 	}
-	if err := db.loadDepartments(ctx); err != nil {
+	db.cl.self = newProcessID()
+	if err := db.channelNames(ctx); err != nil {
 		return nil, err
 	}
-	if err := db.loadIndex(ctx); err != nil {
-		return nil, err
+	if opt.Listen != nil && db.Shared() {
+		// Listen before loading: a change committed meanwhile is then
+		// heard, not missed.
+		if err := db.listen(ctx, opt.Listen); err != nil {
+			return nil, err
+		}
 	}
-	if err := db.ensureRowIndexes(ctx); err != nil {
+	if err := db.load(ctx); err != nil {
+		db.stopListening()
 		return nil, err
 	}
 	return db, nil
 }
 
+// load reads what the DB keeps in memory.
+func (db *DB) load(ctx context.Context) error {
+	if err := db.loadDepartments(ctx); err != nil {
+		return err
+	}
+	if err := db.loadIndex(ctx); err != nil {
+		return err
+	}
+	return db.ensureRowIndexes(ctx)
+}
+
 // Close closes the connection pools.
 func (db *DB) Close() error {
+	db.stopListening()
 	db.stmts.close()
 	var err error
 	closed := map[*sql.DB]bool{}

@@ -158,7 +158,10 @@ func (s *Directory) CreateDepartment(ctx context.Context, d *hutong.Department) 
 	err := s.db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO departments (id, name, name_en, region, short, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
 			d.ID, d.Name, d.NameEn, d.Region, d.Short, utc(s.db.now()))
-		return err
+		if err != nil {
+			return err
+		}
+		return s.db.announce(ctx, tx, noticeDepartment, d.ID)
 	})
 	if err != nil {
 		if s.db.d.IsUniqueViolation(err) {

@@ -63,6 +63,15 @@ func NewNodeRegister(ctx context.Context, db *DB, opt NodeOptions) (*NodeRegiste
 		opt.Ledger = func() hutong.LedgerKeys { return hutong.LedgerKeys{} }
 	}
 	s := &NodeRegister{db: db, opt: opt}
+	db.Subscribe(func(kind, key string) {
+		if kind == noticeNode || kind == "*" {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := s.load(ctx); err != nil {
+				db.log.Error("sqlstore: reloading the node register after another process changed it", "err", err)
+			}
+		}
+	})
 	return s, s.load(ctx)
 }
 
@@ -193,6 +202,9 @@ func (s *NodeRegister) Enroll(ctx context.Context, r *hutong.EnrolmentRequest) (
 		}
 		_, err = tx.ExecContext(ctx, s.db.q(`INSERT INTO nodes (serial, region, url, fingerprint, not_after, witness_key, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 			n.Serial, n.Region, n.URL, n.Fingerprint, utc(n.NotAfter), n.WitnessKey, n.EnrolledAt)
+		if err == nil {
+			err = s.db.announce(ctx, tx, noticeNode, region)
+		}
 		return []*hutong.AuditEvent{{Actor: "node:" + n.Region, Kind: hutong.AuditNodeEnrol,
 			Reason: "node of region " + n.Region + " at " + n.URL + " enrolled with certificate " + n.Serial}}, err
 	})
@@ -291,6 +303,9 @@ func (s *NodeRegister) RevokeNode(ctx context.Context, region string) error {
 		}
 		if k, _ := res.RowsAffected(); k == 0 {
 			return nil, hutong.Errorf(hutong.ENOTFOUND, "region %s has no active node", region)
+		}
+		if err := s.db.announce(ctx, tx, noticeNode, region); err != nil {
+			return nil, err
 		}
 		return []*hutong.AuditEvent{{Kind: hutong.AuditNodeRevoke, Reason: "node of region " + region + " revoked"}}, nil
 	})

@@ -165,7 +165,7 @@ func (l *Journal) OutboxPending() int64 { return l.outboxPending.Load() }
 
 // FlushOutbox waits until the outbox is empty or ctx ends.
 func (l *Journal) FlushOutbox(ctx context.Context) error {
-	for l.outboxPending.Load() > 0 {
+	for l.outboxWaiting(ctx) > 0 {
 		select {
 		case l.outboxWake <- struct{}{}:
 		default:
@@ -177,6 +177,19 @@ func (l *Journal) FlushOutbox(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// outboxWaiting returns how many events wait in the outbox: this
+// process's count, or, when processes share the database, the table's.
+func (l *Journal) outboxWaiting(ctx context.Context) int64 {
+	if !l.db.Shared() {
+		return l.outboxPending.Load()
+	}
+	var n int64
+	if err := l.db.rw.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_outbox`).Scan(&n); err != nil {
+		return max(1, l.outboxPending.Load())
+	}
+	return n
 }
 
 // openOutbox removes the outbox rows the journal already holds (moved
@@ -225,7 +238,10 @@ func (l *Journal) feedOutbox() {
 func (l *Journal) moveOutbox() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for l.outboxPending.Load() > 0 {
+	// Processes sharing the database feed each other's events too, so
+	// there the table, not this process's count, says when to stop.
+	shared := l.db.Shared()
+	for shared || l.outboxPending.Load() > 0 {
 		if g := l.gate.Load(); g != nil {
 			if err := (*g)(); err != nil {
 				return err
@@ -270,7 +286,9 @@ func (l *Journal) moveOutbox() error {
 			// at the next start; until then do not record them twice.
 			return errors.Join(errors.New("recorded events stay in the outbox; the feeder stops until the hub restarts"), l.stopOutbox(err))
 		}
-		l.outboxPending.Add(-int64(len(batch)))
+		if l.outboxPending.Add(-int64(len(batch))) < 0 {
+			l.outboxPending.Store(0) // another process's events among them
+		}
 	}
 	return nil
 }

@@ -129,6 +129,9 @@ func (s *Rows) ImportRows(ctx context.Context, code string, src hutong.RowReader
 		// Lock the resource row first, so that a concurrent change of its
 		// items waits for the import, and check that the items are those
 		// the rows were validated against.
+		if err := s.db.announce(ctx, tx, noticeResource, code); err != nil { // its row count changes
+			return err
+		}
 		cur, err := s.db.storedResource(ctx, tx, code)
 		if err != nil {
 			return err

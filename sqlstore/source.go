@@ -80,6 +80,12 @@ func (c *resourceCache) put(e cachedEntry) {
 	c.mu.Unlock()
 }
 
+func (c *resourceCache) clear() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
+}
+
 func (c *resourceCache) drop(code string) {
 	c.mu.Lock()
 	delete(c.m, code)

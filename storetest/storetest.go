@@ -80,6 +80,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Requests", func(t *testing.T) { testRequests(t, open) })
 	t.Run("AuditLog", func(t *testing.T) { testAuditLog(t, open) })
 	t.Run("LedgerEntries", func(t *testing.T) { testLedgerEntries(t, open) })
+	t.Run("Quota", func(t *testing.T) { testQuota(t, open) })
 	t.Run("Nodes", func(t *testing.T) { testNodes(t, open) })
 	t.Run("Decisions", func(t *testing.T) { testDecisions(t, open) })
 }

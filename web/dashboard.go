@@ -67,6 +67,10 @@ type Dashboard struct {
 	// Observe wraps each page's handler under its route's name, to count
 	// and log it; nothing when nil.
 	Observe func(name string, h http.Handler) http.Handler
+	// CSRFKey keys the forms' CSRF tokens; hub processes behind one load
+	// balancer share it, so a form served by one is accepted by another.
+	// Random (this process only) when empty.
+	CSRFKey []byte
 
 	once  sync.Once
 	mux   *http.ServeMux
@@ -129,8 +133,11 @@ func (d *Dashboard) build() {
 		d.Logger = slog.Default()
 	}
 	d.mux, d.known, d.pages = http.NewServeMux(), http.NewServeMux(), map[string]*template.Template{}
-	d.key = make([]byte, 32)
-	rand.Read(d.key)
+	d.key = d.CSRFKey
+	if len(d.key) == 0 {
+		d.key = make([]byte, 32)
+		rand.Read(d.key)
+	}
 	d.geo = mustGeoIndex()
 	d.parseTemplates()
 	routes := []dashRoute{

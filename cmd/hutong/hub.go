@@ -353,6 +353,11 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	engine := policy.New()
+	var quota exchange.Quota
+	if m.DB.Shared() {
+		// Hub processes sharing the database hold limits together.
+		quota = sqlstore.NewQuota(m.DB, m.Audit)
+	}
 	m.Exchange = &exchange.Service{
 		Catalog:    catalog,
 		Agreements: m.Requests,
@@ -360,6 +365,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Source:     m.hostedSource(rows),
 		Auditor:    m.Ledger,
 		Usage:      m.Audit,
+		Quota:      quota,
 		Masker:     &standard.Masker{Key: key},
 		CursorKey:  cursorKey,
 		Now:        m.clock.Now,
@@ -389,7 +395,12 @@ func (m *Main) Open(ctx context.Context) error {
 	// the API has them, plus statistics, the air-quality comparison
 	// (reading through the exchange's sources, audited on the ledger) and
 	// the ledger's checkpoint and receipt checks.
+	csrfKey, err := m.DB.Secret(ctx, "csrf_key")
+	if err != nil {
+		return err
+	}
 	m.Web = &web.Dashboard{
+		CSRFKey:   csrfKey,
 		Directory: dir, Catalog: catalog, Auth: auth, Requests: m.Requests, Feedback: m.HTTP.Feedback,
 		Stats:      sqlstore.NewStats(m.DB),
 		AirQuality: &analytics.AirQuality{Catalog: catalog, Source: m.Exchange.Source, Auditor: m.Ledger, Now: time.Now},
