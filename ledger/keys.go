@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	f_note "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
@@ -62,6 +63,18 @@ func keyPair(dir, file, name string) (skey, vkey string, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", "", err
 	}
+	// Hub processes starting together on a shared directory must not
+	// each make a key: the first makes it under the lock, the others read
+	// it.
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return "", "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", "", fmt.Errorf("locking %s: %w", dir, err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 	priv, pub := filepath.Join(dir, file+".key"), filepath.Join(dir, file+".pub")
 	s, err1 := os.ReadFile(priv)
 	v, err2 := os.ReadFile(pub)

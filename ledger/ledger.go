@@ -71,7 +71,11 @@ type Config struct {
 	MaxBacklog uint64
 	// HTTPClient reaches the witnesses.
 	HTTPClient *http.Client
-	Logger     *slog.Logger
+	// Lease, when set, makes this one of several processes sharing the
+	// log's directory and the journal: it appends only while it holds
+	// the lease, and follows the log otherwise (lease.go).
+	Lease  Lease
+	Logger *slog.Logger
 }
 
 // Log is the hub's verifiable ledger.
@@ -88,6 +92,10 @@ type Log struct {
 	swap     sync.Mutex         // held while the witnesses change
 	stopFeed context.CancelFunc // stops the feeder between appends
 	done     chan struct{}      // closed when the feeder stops
+
+	leading  atomic.Bool        // this process appends (with a Lease)
+	stopLead context.CancelFunc // stops following and leading
+	leadDone chan struct{}
 
 	integrated atomic.Uint64 // entries the log holds
 	progressed atomic.Int64  // when the feeder last appended or found nothing to do, Unix ns
@@ -149,6 +157,17 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	l := &Log{cfg: cfg, signer: signer, verifier: verifier, vkey: vkey, log: cfg.Logger}
+	if cfg.Lease != nil {
+		// Follow until this process holds the lease.
+		l.keys.Store(l.keysFor(cfg.Witnesses, cfg.Quorum))
+		l.app.Store(l.follower(cfg.Witnesses))
+		l.track(ctx)
+		l.progressed.Store(time.Now().UnixNano())
+		lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		l.stopLead, l.leadDone = stop, make(chan struct{})
+		go l.lead(lctx)
+		return l, nil
+	}
 	app, keys, err := l.open(ctx, cfg.Witnesses, cfg.Quorum)
 	if err != nil {
 		return nil, err
@@ -177,7 +196,7 @@ func (l *Log) open(ctx context.Context, ws []WitnessEndpoint, quorum int) (*appe
 	if quorum < 0 || quorum > len(ws) {
 		return nil, nil, fmt.Errorf("ledger: quorum %d of %d witnesses", quorum, len(ws))
 	}
-	keys := &hutong.LedgerKeys{Origin: l.cfg.Origin, LogKey: l.vkey, Quorum: quorum, WitnessKeys: []string{}}
+	keys := l.keysFor(ws, quorum)
 	opts := tessera.NewAppendOptions().
 		WithCheckpointSigner(l.signer).
 		WithBatching(feedChunk, 50*time.Millisecond).
@@ -187,9 +206,6 @@ func (l *Log) open(ctx context.Context, ws []WitnessEndpoint, quorum int) (*appe
 		group, err := tessera.NewWitnessGroupFromPolicy([]byte(WitnessPolicy(ws, quorum)))
 		if err != nil {
 			return nil, nil, fmt.Errorf("ledger: witness policy: %w", err)
-		}
-		for _, w := range ws {
-			keys.WitnessKeys = append(keys.WitnessKeys, w.Key)
 		}
 		opts = opts.WithWitnesses(group, &tessera.WitnessOptions{Timeout: 5 * time.Second})
 	}
@@ -211,6 +227,16 @@ func (l *Log) open(ctx context.Context, ws []WitnessEndpoint, quorum int) (*appe
 	return &appender{add: a.Add, stop: shutdown, reader: reader, cancel: cancel, ws: ws}, keys, nil
 }
 
+// keysFor returns the ledger's keys with witnesses ws, of which quorum
+// must cosign.
+func (l *Log) keysFor(ws []WitnessEndpoint, quorum int) *hutong.LedgerKeys {
+	keys := &hutong.LedgerKeys{Origin: l.cfg.Origin, LogKey: l.vkey, Quorum: quorum, WitnessKeys: []string{}}
+	for _, w := range ws {
+		keys.WitnessKeys = append(keys.WitnessKeys, w.Key)
+	}
+	return keys
+}
+
 func (l *Log) startFeed() {
 	ctx, stop := context.WithCancel(context.Background())
 	l.stopFeed, l.done = stop, make(chan struct{})
@@ -225,6 +251,17 @@ func (l *Log) startFeed() {
 func (l *Log) SetWitnesses(ctx context.Context, ws []WitnessEndpoint, quorum int) error {
 	l.swap.Lock()
 	defer l.swap.Unlock()
+	if !l.Leading() {
+		// A follower's checkpoints come from the leader; it serves the
+		// keys and asks the witnesses for receipts.
+		if quorum < 0 || quorum > len(ws) {
+			return fmt.Errorf("ledger: quorum %d of %d witnesses", quorum, len(ws))
+		}
+		l.cfg.Witnesses = ws
+		l.keys.Store(l.keysFor(ws, quorum))
+		l.app.Store(l.follower(ws))
+		return nil
+	}
 	l.stopFeed()
 	<-l.done
 	defer l.startFeed()
@@ -465,8 +502,16 @@ func (l *Log) Flush(ctx context.Context) error {
 // integrate and publish what it was given, and stops it. Entries still in
 // the journal are appended when the ledger opens again.
 func (l *Log) Close(ctx context.Context) error {
+	if l.stopLead != nil {
+		l.stopLead()
+		<-l.leadDone
+		defer l.cfg.Lease.Release()
+	}
 	l.swap.Lock()
 	defer l.swap.Unlock()
+	if !l.Leading() {
+		return nil
+	}
 	l.stopFeed()
 	select {
 	case <-l.done:

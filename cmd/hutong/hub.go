@@ -473,7 +473,14 @@ func (m *Main) openLedger(ctx context.Context) error {
 	// A region whose node has enrolled is witnessed by its node, over
 	// mutual TLS; the others by their stand-ins here.
 	endpoints := m.witnessEndpoints(m.witnessByRegion())
+	var lease ledger.Lease
+	if m.DB.Shared() {
+		// Hub processes sharing the database and the log's directory
+		// take turns appending: whoever holds the lease.
+		lease = postgres.NewLease(m.Config.Postgres, "ledger "+origin, m.Logger)
+	}
 	m.Ledger, err = ledger.Open(ctx, ledger.Config{
+		Lease:      lease,
 		Dir:        dir,
 		Origin:     origin,
 		Journal:    m.Audit,
