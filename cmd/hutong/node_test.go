@@ -146,6 +146,9 @@ func nodeSource(t *testing.T, driver string, ds *demo.NodeDataset, dir string) n
 // works, and serves again when it returns; the nodes' audits find every
 // query they answered in the ledger, cosigned by their own witnesses.
 func TestRegionNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("federates three region nodes and waits out their timeouts (8 s); runs without -short")
+	}
 	dir := t.TempDir()
 	m := NewMain()
 	m.demo = true
