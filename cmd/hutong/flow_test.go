@@ -56,6 +56,7 @@ func credentialsOf(creds demo.Credentials, short string) (consumer demo.Consumer
 // key and reads masked records with a receipt; the unconditional path needs
 // no steward; a revoked agreement and a revoked key stop the next call.
 func TestExchangeFlow(t *testing.T) {
+	t.Parallel() // boots its own hub on :0 in its own directory
 	dir := t.TempDir()
 	m := startDemo(t, dir)
 	defer m.Close()
@@ -207,6 +208,7 @@ func TestExchangeFlow(t *testing.T) {
 
 // TestRateLimitOverHTTP checks the 429 answer and its Retry-After header.
 func TestRateLimitOverHTTP(t *testing.T) {
+	t.Parallel() // boots its own hub on :0 in its own directory
 	dir := t.TempDir()
 	m := startDemo(t, dir)
 	defer m.Close()
@@ -229,6 +231,7 @@ func TestRateLimitOverHTTP(t *testing.T) {
 // TestFeedbackMatchesLedger checks that a provider's feedback counts what a
 // full walk of the ledger counts.
 func TestFeedbackMatchesLedger(t *testing.T) {
+	t.Parallel() // boots its own hub on :0 in its own directory
 	dir := t.TempDir()
 	m := startDemo(t, dir)
 	defer m.Close()

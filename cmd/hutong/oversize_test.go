@@ -30,6 +30,7 @@ import (
 // audit entry stopped the ledger, and every governed read after it, for
 // good.
 func TestOversizedValuesAreRefusedAndNeverStopTheExchange(t *testing.T) {
+	t.Parallel() // boots its own hub on :0 in its own directory
 	dir := t.TempDir()
 	m := startDemo(t, dir)
 	defer m.Close()
