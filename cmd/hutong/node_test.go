@@ -309,7 +309,7 @@ func TestRegionNodes(t *testing.T) {
 	defer cancel()
 	// A checkpoint needs 2 of the 3 witnesses, so one may lag behind the
 	// others: wait until each node's own witness has cosigned.
-	waitFor(t, 20*time.Second, "the nodes' witnesses to cosign", func() bool {
+	waitFor(t, 60*time.Second, "the nodes' witnesses to cosign", func() bool {
 		m.Ledger.Flush(flush)
 		for _, n := range nodes {
 			if rep, err := n.Audit(ctx, 0); err != nil || !rep.OwnWitness {
