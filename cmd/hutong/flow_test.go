@@ -208,6 +208,9 @@ func TestExchangeFlow(t *testing.T) {
 
 // TestRateLimitOverHTTP checks the 429 answer and its Retry-After header.
 func TestRateLimitOverHTTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a demo hub for one 429, which exchange and http tests check; runs without -short")
+	}
 	t.Parallel() // boots its own hub on :0 in its own directory
 	dir := t.TempDir()
 	m := startDemo(t, dir)
@@ -231,6 +234,9 @@ func TestRateLimitOverHTTP(t *testing.T) {
 // TestFeedbackMatchesLedger checks that a provider's feedback counts what a
 // full walk of the ledger counts.
 func TestFeedbackMatchesLedger(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a demo hub and a walk of its ledger; http tests check feedback; runs without -short")
+	}
 	t.Parallel() // boots its own hub on :0 in its own directory
 	dir := t.TempDir()
 	m := startDemo(t, dir)
