@@ -126,6 +126,7 @@ func TestBodiesRefusedBeforeReading(t *testing.T) {
 // TestBodyReadTimeout checks that a body that stops arriving is given up
 // after the server's read timeout, with 408 in the error shape.
 func TestBodyReadTimeout(t *testing.T) {
+	t.Parallel() // its own hub; mostly waits (ledger checkpoints, timeouts)
 	h := newHubWith(t, func(s *hhttp.Server) { s.ReadTimeout = 300 * time.Millisecond })
 	a := sendPartial(t, h, "", post("/api/v1/sessions", "", "application/json", 100), []byte(`{"login":`))
 	if !a.early {
@@ -139,6 +140,7 @@ func TestBodyReadTimeout(t *testing.T) {
 // creation need: they all complete while the import's body is held open,
 // and the import then stores every row.
 func TestTrickledImportDoesNotBlockWriters(t *testing.T) {
+	t.Parallel() // its own hub; mostly waits (ledger checkpoints, timeouts)
 	h := newHubWith(t, func(s *hhttp.Server) { s.MaxBodyBytes = 64 << 20 })
 	res := insuredJSON(h.tj.ID)
 	res["code"] = "120000-TJYB-09"
