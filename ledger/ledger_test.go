@@ -559,6 +559,7 @@ func TestSetWitnessesMovesARegionsWitness(t *testing.T) {
 // checkpoints reached their quorum without it: the log asks that witness
 // directly.
 func TestReceiptCosignedByProvince(t *testing.T) {
+	t.Parallel()
 	var hebeiDown atomic.Bool
 	hebeiDown.Store(true)
 	h := openHubWrapped(t, t.TempDir(), nil, func(region string, w http.Handler) http.Handler {
@@ -613,6 +614,7 @@ func TestReceiptCosignedByProvince(t *testing.T) {
 // one dated before an earlier entry by more than MaxBackdating, and lets a
 // skew within it pass.
 func TestBackdatingIsFlagged(t *testing.T) {
+	t.Parallel()
 	h := openHub(t, t.TempDir())
 	ctx := context.Background()
 	base := time.Date(2026, 11, 2, 9, 0, 0, 0, hutong.ChinaTime)
