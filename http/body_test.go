@@ -126,6 +126,7 @@ func TestBodiesRefusedBeforeReading(t *testing.T) {
 // TestBodyReadTimeout checks that a body that stops arriving is given up
 // after the server's read timeout, with 408 in the error shape.
 func TestBodyReadTimeout(t *testing.T) {
+	t.Parallel() // its own hub; mostly waits (ledger checkpoints, timeouts)
 	h := newHubWith(t, func(s *hhttp.Server) { s.ReadTimeout = 300 * time.Millisecond })
 	a := sendPartial(t, h, "", post("/api/v1/sessions", "", "application/json", 100), []byte(`{"login":`))
 	if !a.early {
@@ -139,6 +140,7 @@ func TestBodyReadTimeout(t *testing.T) {
 // creation need: they all complete while the import's body is held open,
 // and the import then stores every row.
 func TestTrickledImportDoesNotBlockWriters(t *testing.T) {
+	t.Parallel() // its own hub; mostly waits (ledger checkpoints, timeouts)
 	h := newHubWith(t, func(s *hhttp.Server) { s.MaxBodyBytes = 64 << 20 })
 	res := insuredJSON(h.tj.ID)
 	res["code"] = "120000-TJYB-09"
@@ -259,6 +261,9 @@ func bombWorkbook(t testing.TB, unpacked int) []byte {
 // hundreds of megabytes is refused with a message naming the limit, and
 // nothing is stored.
 func TestCatalogZipBomb(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds workbooks that unpack to 240 MiB (2 s); runs without -short")
+	}
 	h := newHub(t)
 	for _, size := range []int{40 << 20, 200 << 20} {
 		b := bombWorkbook(t, size)

@@ -103,6 +103,7 @@ func ledgerFor(t *testing.T, h *hubtest.Hub) (*ledger.Log, map[string]http.Handl
 // reaches fails the test, and so does an answer the document does not
 // describe (a new status, header or field).
 func TestOpenAPIAnswers(t *testing.T) {
+	t.Parallel() // its own hub; mostly waits (ledger checkpoints, timeouts)
 	h := hubtest.New(t, func(s *hhttp.Server) {
 		s.MaxCatalogBytes = 1 << 20
 		s.WitnessToken = witnessToken

@@ -62,6 +62,7 @@ func signInAs(t *testing.T, h *hub, from, login, password string, header map[str
 // from another address, and another login from the same address, are not;
 // the dashboard's form shares the throttle.
 func TestSignInThrottle(t *testing.T) {
+	t.Parallel() // its own hub; mostly waits (ledger checkpoints, timeouts)
 	clk := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, hutong.ChinaTime)}
 	h := newHubWith(t, func(s *hhttp.Server) {
 		s.Now = clk.Now

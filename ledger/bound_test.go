@@ -29,6 +29,7 @@ func huge(s string) string { return strings.Repeat(s, (1<<20)/len(s)+1)[:1<<20] 
 // recorded in its bounded form, and the entries after it reach the log.
 // Before entries were bounded, the first of them stopped the log for good.
 func TestOversizedEventsNeverWedgeTheLog(t *testing.T) {
+	t.Parallel()
 	h := openHub(t, t.TempDir())
 	ctx := context.Background()
 	big := huge("用途<&\"\\\n")
@@ -105,6 +106,7 @@ func TestOversizedEventsNeverWedgeTheLog(t *testing.T) {
 // commitment like any other's, and the entries after it go on. Before
 // commitments, such an entry stopped the log for good.
 func TestOldJournalEntriesAreCommitted(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	h := openHub(t, dir)
 	h.record(t, 5)
@@ -164,6 +166,7 @@ func (j *failingJournal) Entries(ctx context.Context, from uint64, limit int) ([
 // TestFailingLedgerIsUnhealthy: a ledger whose feeding failed says so in
 // Health (which /healthz and /metrics report) and refuses events.
 func TestFailingLedgerIsUnhealthy(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	db, err := sqlite.Open(ctx, filepath.Join(dir, "hutong.db"), sqlstore.Options{Members: []string{"110000"}})
@@ -210,6 +213,7 @@ func TestFailingLedgerIsUnhealthy(t *testing.T) {
 // body — are 4xx and raise no fork alarm; only a checkpoint the log signed
 // that the witness will not cosign counts as a refusal.
 func TestWitnessRefusesOnlyWhatTheLogSigned(t *testing.T) {
+	t.Parallel()
 	h := openHub(t, t.TempDir())
 	h.record(t, 3)
 	w := h.witnesses[0]

@@ -161,6 +161,7 @@ func (h *hub) record(t *testing.T, n int) []*hutong.Receipt {
 }
 
 func TestReceiptsVerify(t *testing.T) {
+	t.Parallel()
 	h := openHub(t, t.TempDir())
 	recs := h.record(t, 600)
 	v := h.verifier()
@@ -224,6 +225,7 @@ func TestReceiptsVerify(t *testing.T) {
 }
 
 func TestCheckpointLibrariesAgree(t *testing.T) {
+	t.Parallel()
 	// The checkpoint parses and verifies with the transparency-dev libraries
 	// directly, not only through our Verifier.
 	h := openHub(t, t.TempDir())
@@ -264,6 +266,7 @@ func flip(t *testing.T, path string, at int) {
 }
 
 func TestTamperIsDetected(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		file  string // under the log dir
@@ -315,6 +318,7 @@ func (h *hub) log2Keys(t *testing.T) hutong.LedgerKeys {
 }
 
 func TestRollbackAndForkAreRefused(t *testing.T) {
+	t.Parallel()
 	h := openHub(t, t.TempDir())
 	h.record(t, 40)
 	cpPath := filepath.Join(h.log.Dir(), layout.CheckpointPath)
@@ -409,6 +413,7 @@ func mustSign(t *testing.T, text string, s note.Signer) []byte {
 }
 
 func TestRestartKeepsIndexes(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	h := openHub(t, dir)
 	first := h.record(t, 50)
@@ -430,6 +435,7 @@ func TestRestartKeepsIndexes(t *testing.T) {
 }
 
 func TestJournalBehindLogRefusesToStart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	h := openHub(t, dir)
 	h.record(t, 20)
@@ -456,6 +462,7 @@ func TestJournalBehindLogRefusesToStart(t *testing.T) {
 }
 
 func TestWitnessPolicy(t *testing.T) {
+	t.Parallel()
 	p := ledger.WitnessPolicy([]ledger.WitnessEndpoint{{Name: "110000", Key: "k1", URL: "http://a"}, {Name: "120000", Key: "k2", URL: "http://b"}}, 1)
 	want := "witness w110000 k1 http://a\nwitness w120000 k2 http://b\ngroup regions 1 w110000 w120000\nquorum regions\n"
 	if p != want {
@@ -493,6 +500,7 @@ func BenchmarkDurableAppends(b *testing.B) {
 }
 
 func TestSetWitnessesMovesARegionsWitness(t *testing.T) {
+	t.Parallel()
 	// A region's node takes over its witness: a new witness with its own
 	// key replaces the hub's stand-in, the log keeps its entries and
 	// indexes, and the checkpoints from then on carry the new cosignature.
@@ -551,6 +559,7 @@ func TestSetWitnessesMovesARegionsWitness(t *testing.T) {
 // checkpoints reached their quorum without it: the log asks that witness
 // directly.
 func TestReceiptCosignedByProvince(t *testing.T) {
+	t.Parallel()
 	var hebeiDown atomic.Bool
 	hebeiDown.Store(true)
 	h := openHubWrapped(t, t.TempDir(), nil, func(region string, w http.Handler) http.Handler {
@@ -605,6 +614,7 @@ func TestReceiptCosignedByProvince(t *testing.T) {
 // one dated before an earlier entry by more than MaxBackdating, and lets a
 // skew within it pass.
 func TestBackdatingIsFlagged(t *testing.T) {
+	t.Parallel()
 	h := openHub(t, t.TempDir())
 	ctx := context.Background()
 	base := time.Date(2026, 11, 2, 9, 0, 0, 0, hutong.ChinaTime)

@@ -28,6 +28,7 @@ import (
 // served, a hand-over entry holds its last checkpoint, and the new log
 // commits to every journal entry, the old ones included.
 func TestClearTextLogMovesToCommitments(t *testing.T) {
+	t.Parallel()
 	const origin = "hutong.test/hub"
 	ctx := context.Background()
 	dir := t.TempDir()

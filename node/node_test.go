@@ -384,6 +384,9 @@ func (s *slowSource) Read(ctx context.Context, q hutong.SourceQuery, yield func(
 }
 
 func TestSlowNodeTimesOutWithoutLeaks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out 23 node timeouts (7 s); runs without -short")
+	}
 	f := newNodeFixture(t)
 	slow := &slowSource{LocalSource: f.node.sources[testResource.Code].src}
 	f.node.sources[testResource.Code].src = slow

@@ -235,7 +235,11 @@ func TestSearchMatchesOracle(t *testing.T) {
 	ix.PutAll(ds)
 	o := newOracle(docMap(ds))
 	rng := rand.New(rand.NewPCG(1, 2))
-	for i := range 1500 {
+	queries := 1500
+	if testing.Short() {
+		queries = 300
+	}
+	for i := range queries {
 		q := randomQuery(rng, ds)
 		if t.Failed() {
 			break
@@ -505,7 +509,11 @@ func TestRandomWrites(t *testing.T) {
 	for _, d := range pool[:600] {
 		docs[d.Code] = d
 	}
-	for step := range 3000 {
+	steps := 3000
+	if testing.Short() {
+		steps = 600
+	}
+	for step := range steps {
 		switch k := rng.IntN(10); {
 		case k < 4: // delete, sometimes a code that is not there
 			c := pool[rng.IntN(len(pool))].Code

@@ -95,9 +95,8 @@ const (
 	titleBit   = 1 << 43
 )
 
-func unigram(r rune) gram      { return gram(unigramBit | uint64(r)) }
-func bigram(a, b rune) gram    { return gram(uint64(a)<<21 | uint64(b)) }
-func (g gram) isUnigram() bool { return g&unigramBit != 0 }
+func unigram(r rune) gram   { return gram(unigramBit | uint64(r)) }
+func bigram(a, b rune) gram { return gram(uint64(a)<<21 | uint64(b)) }
 
 // appendGrams appends the grams of a normalised text to dst: every rune and
 // every pair of adjacent runes that are not whitespace, each with the bits of

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -168,60 +169,120 @@ func testSource(t *testing.T, open Opener) {
 	})
 }
 
-func testRequests(t *testing.T, open Opener) {
-	clock := NewClock()
-	s := open(t, clock.Now)
-	admin := Admin(context.Background())
-	tj, bj, hb := Seed(t, s)
-	insured := InsuredResource("120000-TJYB-03", tj.ID)
-	air := AirResource("130000-HBHJ-05", hb.ID)
-	secret := InsuredResource("120000-TJYB-08", tj.ID)
-	secret.ShareType, secret.LegalBasis = hutong.ShareNone, "《中华人民共和国个人信息保护法》第二十八条"
-	for _, r := range []*hutong.Resource{insured, air, secret} {
-		if err := s.Catalog.PublishResource(admin, r); err != nil {
+// requestsFixture is what each Requests subtest starts from, so that any
+// of them runs alone: a fresh store with the fixture departments, Tianjin's
+// conditional resource, Hebei's unconditional one and Tianjin's not-shared
+// one, and the contexts of Beijing's consumer and Tianjin's steward.
+type requestsFixture struct {
+	s                        Store
+	clock                    *Clock
+	tj, bj, hb               hutong.Department
+	insured, air, secret     *hutong.Resource
+	admin, consumer, steward context.Context
+}
+
+func newRequestsFixture(t *testing.T, open Opener) *requestsFixture {
+	t.Helper()
+	f := &requestsFixture{clock: NewClock(), admin: Admin(context.Background())}
+	f.s = open(t, f.clock.Now)
+	f.tj, f.bj, f.hb = Seed(t, f.s)
+	f.insured = InsuredResource("120000-TJYB-03", f.tj.ID)
+	f.air = AirResource("130000-HBHJ-05", f.hb.ID)
+	f.secret = InsuredResource("120000-TJYB-08", f.tj.ID)
+	f.secret.ShareType, f.secret.LegalBasis = hutong.ShareNone, "《中华人民共和国个人信息保护法》第二十八条"
+	for _, r := range []*hutong.Resource{f.insured, f.air, f.secret} {
+		if err := f.s.Catalog.PublishResource(f.admin, r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	consumer := As(context.Background(), bj.ID, hutong.RoleConsumer)
-	steward := As(context.Background(), tj.ID, hutong.RoleSteward)
-	request := func(in hutong.RequestInput) (*hutong.Request, error) {
-		in.Purpose = cmpOr(in.Purpose, "异地就医直接结算")
-		in.LegalBasis = cmpOr(in.LegalBasis, "国家医保局通知")
-		in.ValidUntil = cmpOr(in.ValidUntil, "2027-06-30")
-		return s.Requests.CreateRequest(consumer, &in)
-	}
+	f.consumer = As(context.Background(), f.bj.ID, hutong.RoleConsumer)
+	f.steward = As(context.Background(), f.tj.ID, hutong.RoleSteward)
+	return f
+}
 
+// request files in as Beijing's consumer, with a purpose, a legal basis
+// and a period when in has none.
+func (f *requestsFixture) request(in hutong.RequestInput) (*hutong.Request, error) {
+	in.Purpose = cmp.Or(in.Purpose, "异地就医直接结算")
+	in.LegalBasis = cmp.Or(in.LegalBasis, "国家医保局通知")
+	in.ValidUntil = cmp.Or(in.ValidUntil, "2027-06-30")
+	return f.s.Requests.CreateRequest(f.consumer, &in)
+}
+
+// pending files Beijing's request for three items of Tianjin's conditional
+// resource, with a row scope, and fails t unless it waits for a steward.
+func (f *requestsFixture) pending(t *testing.T) *hutong.Request {
+	t.Helper()
+	req, err := f.request(hutong.RequestInput{Resource: f.insured.Code, Fields: []string{"姓名", "公民身份号码", "参保日期"},
+		RowScope: []hutong.Condition{{Field: "参保日期", Op: hutong.OpGte, Values: []string{"2020/1/1"}}}})
+	if err != nil || req.Status != hutong.RequestPending {
+		t.Fatalf("CreateRequest = %+v, %v; want pending", req, err)
+	}
+	return req
+}
+
+// granted files Beijing's request for Hebei's unconditional resource and
+// fails t unless it is approved at once.
+func (f *requestsFixture) granted(t *testing.T, purpose string) *hutong.Request {
+	t.Helper()
+	req, err := f.request(hutong.RequestInput{Resource: f.air.Code, Fields: []string{"监测站点编码", "AQI"}, Purpose: purpose})
+	if err != nil || req.Status != hutong.RequestApproved {
+		t.Fatalf("CreateRequest = %+v, %v; want approved", req, err)
+	}
+	return req
+}
+
+// agreement approves a pending request as Tianjin's steward, unnarrowed,
+// and returns the agreement.
+func (f *requestsFixture) agreement(t *testing.T) *hutong.Agreement {
+	t.Helper()
+	req, err := f.s.Requests.Approve(f.steward, f.pending(t).ID, hutong.Narrowing{})
+	if err != nil {
+		t.Fatalf("Approve: %v", err)
+	}
+	ag, err := f.s.Requests.Agreement(f.steward, req.AgreementID)
+	if err != nil {
+		t.Fatalf("Agreement(%s): %v", req.AgreementID, err)
+	}
+	return ag
+}
+
+func testRequests(t *testing.T, open Opener) {
 	t.Run("unconditional is granted at once", func(t *testing.T) {
-		req, err := request(hutong.RequestInput{Resource: air.Code, Fields: []string{"监测站点编码", "AQI"}, LegalBasis: " "})
+		f := newRequestsFixture(t, open)
+		req, err := f.request(hutong.RequestInput{Resource: f.air.Code, Fields: []string{"监测站点编码", "AQI"}, LegalBasis: " "})
 		if err != nil || req.Status != hutong.RequestApproved || req.AgreementID == "" || req.DecidedAt == nil {
 			t.Fatalf("CreateRequest = %+v, %v", req, err)
 		}
-		ags, _ := s.Requests.ActiveAgreements(context.Background(), bj.ID, air.Code)
+		ags, _ := f.s.Requests.ActiveAgreements(context.Background(), f.bj.ID, f.air.Code)
 		if len(ags) != 1 || ags[0].ID != req.AgreementID || len(ags[0].Fields) != 2 {
 			t.Errorf("active agreements %+v", ags)
 		}
 		// A period beyond the hub's limit is shortened, not refused.
-		long, err := request(hutong.RequestInput{Resource: air.Code, Fields: []string{"AQI"}, Purpose: "长期监测", ValidUntil: "2099-12-31T00:00:00Z"})
-		if err != nil || long.Status != hutong.RequestApproved || long.ValidUntil.After(clock.Now().AddDate(3, 1, 0)) || long.ValidUntil.Before(clock.Now().AddDate(2, 11, 0)) {
+		long, err := f.request(hutong.RequestInput{Resource: f.air.Code, Fields: []string{"AQI"}, Purpose: "长期监测", ValidUntil: "2099-12-31T00:00:00Z"})
+		if err != nil || long.Status != hutong.RequestApproved || long.ValidUntil.After(f.clock.Now().AddDate(3, 1, 0)) || long.ValidUntil.Before(f.clock.Now().AddDate(2, 11, 0)) {
 			t.Errorf("a request to 2099: %+v, %v; want approved for about three years", long, err)
 		}
 	})
 
 	t.Run("not shared is refused with the legal basis", func(t *testing.T) {
-		req, err := request(hutong.RequestInput{Resource: secret.Code, Fields: []string{"姓名"}})
+		f := newRequestsFixture(t, open)
+		req, err := f.request(hutong.RequestInput{Resource: f.secret.Code, Fields: []string{"姓名"}})
 		if err != nil || req.Status != hutong.RequestRefused || req.AgreementID != "" || req.Reason == "" ||
 			!strings.Contains(req.Reason, "个人信息保护法") {
 			t.Fatalf("CreateRequest = %+v, %v", req, err)
 		}
 	})
 
-	var pending *hutong.Request
 	t.Run("conditional waits ten working days", func(t *testing.T) {
-		req, err := request(hutong.RequestInput{Resource: insured.Code, Fields: []string{"姓名", "公民身份号码", "参保日期"},
-			RowScope: []hutong.Condition{{Field: "参保日期", Op: hutong.OpGte, Values: []string{"2020/1/1"}}}})
-		if err != nil || req.Status != hutong.RequestPending {
-			t.Fatalf("CreateRequest = %+v, %v", req, err)
+		f := newRequestsFixture(t, open)
+		// The consumer's outbox lists its requests whatever became of
+		// them: one granted, one refused, one waiting.
+		f.granted(t, "联防联控")
+		if _, err := f.request(hutong.RequestInput{Resource: f.secret.Code, Fields: []string{"姓名"}}); err != nil {
+			t.Fatal(err)
 		}
+		req := f.pending(t)
 		// Submitted Monday 2 November 2026, 09:00 CST; Thursday the 5th is
 		// a holiday and Sunday the 8th a working day: the 10th working day
 		// after is Monday the 16th.
@@ -231,46 +292,50 @@ func testRequests(t *testing.T, open Opener) {
 		if req.WorkingDaysLeft != 11 || req.Overdue || req.RowScope[0].Values[0] != "2020-01-01" {
 			t.Errorf("request %+v: want 11 working days left, canonical row scope", req)
 		}
-		pending = req
-		inbox, err := s.Requests.Requests(steward, hutong.RequestFilter{Box: "inbox", Status: hutong.RequestPending})
+		inbox, err := f.s.Requests.Requests(f.steward, hutong.RequestFilter{Box: "inbox", Status: hutong.RequestPending})
 		if err != nil || len(inbox) != 1 || inbox[0].ID != req.ID {
 			t.Errorf("steward inbox %v, %v", inbox, err)
 		}
-		outbox, err := s.Requests.Requests(consumer, hutong.RequestFilter{Box: "outbox"})
-		if err != nil || len(outbox) != 4 {
-			t.Errorf("consumer outbox %d requests, %v; want 4", len(outbox), err)
+		outbox, err := f.s.Requests.Requests(f.consumer, hutong.RequestFilter{Box: "outbox"})
+		if err != nil || len(outbox) != 3 {
+			t.Errorf("consumer outbox %d requests, %v; want 3", len(outbox), err)
 		}
-		if _, err := s.Requests.Request(As(context.Background(), hb.ID, hutong.RoleSteward), req.ID); hutong.ErrorCode(err) != hutong.ENOTFOUND {
+		if _, err := f.s.Requests.Request(As(context.Background(), f.hb.ID, hutong.RoleSteward), req.ID); hutong.ErrorCode(err) != hutong.ENOTFOUND {
 			t.Errorf("a third department sees the request: %v", err)
 		}
 	})
 
 	t.Run("invalid requests", func(t *testing.T) {
-		_, err := request(hutong.RequestInput{Resource: insured.Code, Fields: []string{"姓名", "身高", "姓名"}, Purpose: " ", ValidUntil: "2020-01-01",
+		f := newRequestsFixture(t, open)
+		_, err := f.request(hutong.RequestInput{Resource: f.insured.Code, Fields: []string{"姓名", "身高", "姓名"}, Purpose: " ", ValidUntil: "2020-01-01",
 			RowScope: []hutong.Condition{{Field: "参保日期", Op: hutong.OpPrefix, Values: []string{"2020"}}}})
 		wantCode(t, err, hutong.EINVALID)
-		for _, f := range []string{"fields", "purpose", "valid_until", "row_scope[0]"} {
-			wantViolation(t, err, 0, f, "")
+		for _, field := range []string{"fields", "purpose", "valid_until", "row_scope[0]"} {
+			wantViolation(t, err, 0, field, "")
 		}
-		_, err = request(hutong.RequestInput{Resource: insured.Code, Fields: []string{"姓名"}, LegalBasis: " "})
+		_, err = f.request(hutong.RequestInput{Resource: f.insured.Code, Fields: []string{"姓名"}, LegalBasis: " "})
 		wantViolation(t, err, 0, "legal_basis", "required")
-		_, err = request(hutong.RequestInput{Resource: "NO-SUCH", Fields: []string{"姓名"}})
+		_, err = f.request(hutong.RequestInput{Resource: "NO-SUCH", Fields: []string{"姓名"}})
 		wantCode(t, err, hutong.ENOTFOUND)
-		_, err = s.Requests.CreateRequest(hutong.NewContextWithActor(context.Background(), &hutong.Actor{Credential: &hutong.Credential{ID: "k", Department: bj.ID}}),
-			&hutong.RequestInput{Resource: insured.Code, Fields: []string{"姓名"}, Purpose: "x", LegalBasis: "y", ValidUntil: "2027-01-01"})
+		_, err = f.s.Requests.CreateRequest(hutong.NewContextWithActor(context.Background(), &hutong.Actor{Credential: &hutong.Credential{ID: "k", Department: f.bj.ID}}),
+			&hutong.RequestInput{Resource: f.insured.Code, Fields: []string{"姓名"}, Purpose: "x", LegalBasis: "y", ValidUntil: "2027-01-01"})
 		wantCode(t, err, hutong.EFORBIDDEN)
-		_, err = s.Requests.CreateRequest(consumer, &hutong.RequestInput{Consumer: tj.ID, Resource: insured.Code, Fields: []string{"姓名"}, Purpose: "x", LegalBasis: "y", ValidUntil: "2027-01-01"})
+		_, err = f.s.Requests.CreateRequest(f.consumer, &hutong.RequestInput{Consumer: f.tj.ID, Resource: f.insured.Code, Fields: []string{"姓名"}, Purpose: "x", LegalBasis: "y", ValidUntil: "2027-01-01"})
 		wantCode(t, err, hutong.EFORBIDDEN)
 	})
 
 	t.Run("who decides", func(t *testing.T) {
-		for _, ctx := range []context.Context{consumer, As(context.Background(), bj.ID, hutong.RoleSteward), As(context.Background(), hb.ID, hutong.RoleSteward), As(context.Background(), tj.ID, hutong.RoleConsumer)} {
-			_, err := s.Requests.Approve(ctx, pending.ID, hutong.Narrowing{})
+		f := newRequestsFixture(t, open)
+		pending := f.pending(t)
+		for _, ctx := range []context.Context{f.consumer, As(context.Background(), f.bj.ID, hutong.RoleSteward), As(context.Background(), f.hb.ID, hutong.RoleSteward), As(context.Background(), f.tj.ID, hutong.RoleConsumer)} {
+			_, err := f.s.Requests.Approve(ctx, pending.ID, hutong.Narrowing{})
 			wantCode(t, err, hutong.EFORBIDDEN)
 		}
 	})
 
 	t.Run("approval only narrows", func(t *testing.T) {
+		f := newRequestsFixture(t, open)
+		pending := f.pending(t)
 		for _, n := range []hutong.Narrowing{
 			{Fields: []string{"姓名", "手机号码"}},
 			{ValidUntil: "2028-01-01"},
@@ -278,15 +343,15 @@ func testRequests(t *testing.T, open Opener) {
 			{Masking: map[string]hutong.MaskRule{"手机号码": hutong.MaskRedact}},
 			{RowsPerDay: 1 << 40},
 		} {
-			_, err := s.Requests.Approve(steward, pending.ID, n)
+			_, err := f.s.Requests.Approve(f.steward, pending.ID, n)
 			wantCode(t, err, hutong.EINVALID)
 		}
-		req, err := s.Requests.Approve(steward, pending.ID, hutong.Narrowing{Fields: []string{"姓名", "公民身份号码"}, ValidUntil: "2027-01-31",
+		req, err := f.s.Requests.Approve(f.steward, pending.ID, hutong.Narrowing{Fields: []string{"姓名", "公民身份号码"}, ValidUntil: "2027-01-31",
 			Masking: map[string]hutong.MaskRule{"姓名": hutong.MaskRedact}, RowsPerDay: 500})
 		if err != nil || req.Status != hutong.RequestApproved {
 			t.Fatalf("Approve = %+v, %v", req, err)
 		}
-		ag, err := s.Requests.Agreement(consumer, req.AgreementID)
+		ag, err := f.s.Requests.Agreement(f.consumer, req.AgreementID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,53 +359,56 @@ func testRequests(t *testing.T, open Opener) {
 			ag.RowsPerDay != 500 || ag.ValidUntil.In(hutong.ChinaTime).Format(time.DateOnly) != "2027-02-01" || len(ag.RowScope) != 1 || ag.Status != "active" {
 			t.Errorf("agreement %+v", ag)
 		}
-		_, err = s.Requests.Approve(steward, pending.ID, hutong.Narrowing{})
+		_, err = f.s.Requests.Approve(f.steward, pending.ID, hutong.Narrowing{})
 		wantCode(t, err, hutong.ECONFLICT)
-		if _, err := s.Requests.Agreement(As(context.Background(), hb.ID, hutong.RoleSteward), ag.ID); hutong.ErrorCode(err) != hutong.ENOTFOUND {
+		if _, err := f.s.Requests.Agreement(As(context.Background(), f.hb.ID, hutong.RoleSteward), ag.ID); hutong.ErrorCode(err) != hutong.ENOTFOUND {
 			t.Errorf("a third department sees the agreement: %v", err)
 		}
-		list, err := s.Requests.Agreements(steward, hutong.AgreementFilter{Role: "provider", Active: true})
+		list, err := f.s.Requests.Agreements(f.steward, hutong.AgreementFilter{Role: "provider", Active: true})
 		if err != nil || len(list) != 1 {
 			t.Errorf("provider's agreements %v, %v", list, err)
 		}
 	})
 
 	t.Run("reject needs a reason", func(t *testing.T) {
-		req, err := request(hutong.RequestInput{Resource: insured.Code, Fields: []string{"姓名"}, Purpose: "第二用途"})
+		f := newRequestsFixture(t, open)
+		req, err := f.request(hutong.RequestInput{Resource: f.insured.Code, Fields: []string{"姓名"}, Purpose: "第二用途"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = s.Requests.Reject(steward, req.ID, "  ")
+		_, err = f.s.Requests.Reject(f.steward, req.ID, "  ")
 		wantCode(t, err, hutong.EINVALID)
-		req, err = s.Requests.Reject(steward, req.ID, "用途与职责不符")
+		req, err = f.s.Requests.Reject(f.steward, req.ID, "用途与职责不符")
 		if err != nil || req.Status != hutong.RequestRejected || req.Reason != "用途与职责不符" {
 			t.Fatalf("Reject = %+v, %v", req, err)
 		}
-		_, err = s.Requests.Reject(steward, req.ID, "again")
+		_, err = f.s.Requests.Reject(f.steward, req.ID, "again")
 		wantCode(t, err, hutong.ECONFLICT)
 	})
 
 	t.Run("overdue requests are escalated once", func(t *testing.T) {
-		req, err := request(hutong.RequestInput{Resource: insured.Code, Fields: []string{"姓名"}, Purpose: "第三用途"})
+		f := newRequestsFixture(t, open)
+		admin, consumer, steward := f.admin, f.consumer, f.steward
+		req, err := f.request(hutong.RequestInput{Resource: f.insured.Code, Fields: []string{"姓名"}, Purpose: "第三用途"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n, err := s.Requests.EscalateOverdue(admin); err != nil || n != 0 {
+		if n, err := f.s.Requests.EscalateOverdue(admin); err != nil || n != 0 {
 			t.Fatalf("EscalateOverdue before the limit = %d, %v", n, err)
 		}
-		clock.Advance(16 * 24 * time.Hour)
-		got, err := s.Requests.Request(consumer, req.ID)
+		f.clock.Advance(16 * 24 * time.Hour)
+		got, err := f.s.Requests.Request(consumer, req.ID)
 		if err != nil || !got.Overdue || got.WorkingDaysLeft != 0 {
 			t.Errorf("after the limit: %+v, %v", got, err)
 		}
-		late, err := s.Requests.Requests(admin, hutong.RequestFilter{Overdue: true})
+		late, err := f.s.Requests.Requests(admin, hutong.RequestFilter{Overdue: true})
 		if err != nil || len(late) != 1 || late[0].ID != req.ID {
 			t.Errorf("overdue list %v, %v", late, err)
 		}
-		if n, err := s.Requests.EscalateOverdue(admin); err != nil || n != 1 {
+		if n, err := f.s.Requests.EscalateOverdue(admin); err != nil || n != 1 {
 			t.Fatalf("EscalateOverdue = %d, %v; want 1", n, err)
 		}
-		if n, _ := s.Requests.EscalateOverdue(admin); n != 0 {
+		if n, _ := f.s.Requests.EscalateOverdue(admin); n != 0 {
 			t.Errorf("escalated twice")
 		}
 		tjAdmin := hutong.NewContextWithActor(context.Background(), &hutong.Actor{User: &hutong.User{Login: "tj-admin", Region: "120000", Roles: []hutong.Role{hutong.RoleRegionAdmin}}})
@@ -350,61 +418,63 @@ func testRequests(t *testing.T, open Opener) {
 			ctx  context.Context
 			want int
 		}{{"region admin of the provider", tjAdmin, 1}, {"provider's steward", steward, 1}, {"other region admin", bjAdmin, 0}} {
-			ns, err := s.Requests.Notifications(c.ctx)
+			ns, err := f.s.Requests.Notifications(c.ctx)
 			if err != nil || len(ns) != c.want || c.want == 1 && ns[0].RequestID != req.ID {
 				t.Errorf("%s: notifications %v, %v; want %d", c.name, ns, err, c.want)
 			}
 		}
-		region, err := s.Requests.Requests(tjAdmin, hutong.RequestFilter{Box: "region", Overdue: true})
+		region, err := f.s.Requests.Requests(tjAdmin, hutong.RequestFilter{Box: "region", Overdue: true})
 		if err != nil || len(region) != 1 {
 			t.Errorf("region admin's overdue requests %v, %v", region, err)
 		}
-		clock.Advance(-16 * 24 * time.Hour)
 	})
 
 	t.Run("revocation", func(t *testing.T) {
-		ags, _ := s.Requests.ActiveAgreements(context.Background(), bj.ID, insured.Code)
+		f := newRequestsFixture(t, open)
+		f.agreement(t)
+		ags, _ := f.s.Requests.ActiveAgreements(context.Background(), f.bj.ID, f.insured.Code)
 		if len(ags) != 1 {
 			t.Fatalf("active agreements %v", ags)
 		}
-		_, err := s.Requests.RevokeAgreement(consumer, ags[0].ID, "")
+		_, err := f.s.Requests.RevokeAgreement(f.consumer, ags[0].ID, "")
 		wantCode(t, err, hutong.EFORBIDDEN)
-		ag, err := s.Requests.RevokeAgreement(steward, ags[0].ID, "任务结束")
+		ag, err := f.s.Requests.RevokeAgreement(f.steward, ags[0].ID, "任务结束")
 		if err != nil || ag.Status != "revoked" || ag.RevokedBy == "" {
 			t.Fatalf("RevokeAgreement = %+v, %v", ag, err)
 		}
-		if ags, _ := s.Requests.ActiveAgreements(context.Background(), bj.ID, insured.Code); len(ags) != 0 {
+		if ags, _ := f.s.Requests.ActiveAgreements(context.Background(), f.bj.ID, f.insured.Code); len(ags) != 0 {
 			t.Errorf("a revoked agreement is still active")
 		}
-		_, err = s.Requests.RevokeAgreement(steward, ag.ID, "")
+		_, err = f.s.Requests.RevokeAgreement(f.steward, ag.ID, "")
 		wantCode(t, err, hutong.ECONFLICT)
 	})
 
 	t.Run("a resource with active agreements is not deleted", func(t *testing.T) {
-		err := s.Catalog.DeleteResource(admin, air.Code)
+		f := newRequestsFixture(t, open)
+		f.granted(t, "联防联控")
+		err := f.s.Catalog.DeleteResource(f.admin, f.air.Code)
 		wantCode(t, err, hutong.ECONFLICT)
 	})
 
 	t.Run("active agreements survive a restart", func(t *testing.T) {
-		if s.Reopen == nil {
+		f := newRequestsFixture(t, open)
+		if f.s.Reopen == nil {
 			t.Skip("no reopen")
 		}
-		s2 := s.Reopen(t)
-		ags, _ := s2.Requests.ActiveAgreements(context.Background(), bj.ID, air.Code)
+		f.granted(t, "联防联控")
+		f.granted(t, "长期监测")
+		if _, err := f.s.Requests.RevokeAgreement(f.steward, f.agreement(t).ID, "任务结束"); err != nil {
+			t.Fatal(err)
+		}
+		s2 := f.s.Reopen(t)
+		ags, _ := s2.Requests.ActiveAgreements(context.Background(), f.bj.ID, f.air.Code)
 		if len(ags) != 2 {
 			t.Errorf("after reopen: %d active agreements, want 2", len(ags))
 		}
-		if ags, _ := s2.Requests.ActiveAgreements(context.Background(), bj.ID, insured.Code); len(ags) != 0 {
+		if ags, _ := s2.Requests.ActiveAgreements(context.Background(), f.bj.ID, f.insured.Code); len(ags) != 0 {
 			t.Errorf("after reopen a revoked agreement is active")
 		}
 	})
-}
-
-func cmpOr(a, b string) string {
-	if a == "" {
-		return b
-	}
-	return a
 }
 
 func testAuditLog(t *testing.T, open Opener) {

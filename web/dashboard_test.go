@@ -79,7 +79,7 @@ func TestDashboardPages(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "表单已过期") {
 		t.Errorf("key without CSRF: %d", resp.StatusCode)
 	}
-	resp, body = b.Do("POST", "/keys", url.Values{"name": {"系统"}, "csrf": {csrf}}, map[string]string{"Origin": "http://evil.example"})
+	resp, _ = b.Do("POST", "/keys", url.Values{"name": {"系统"}, "csrf": {csrf}}, map[string]string{"Origin": "http://evil.example"})
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("key from another origin: %d", resp.StatusCode)
 	}

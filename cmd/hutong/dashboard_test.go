@@ -182,6 +182,9 @@ func (b *browser) charts() map[string]chartState {
 // render with data; a resource can be requested from its page; feedback
 // links to a verified ledger proof; ?lang=en switches the headings.
 func TestDashboard(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives chromium through the dashboard (10 s); runs without -short")
+	}
 	testenv.Chromium.Need(t) // skip (or fail) before starting the hub
 	start := time.Now()
 	dir := t.TempDir()

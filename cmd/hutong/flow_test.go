@@ -56,6 +56,7 @@ func credentialsOf(creds demo.Credentials, short string) (consumer demo.Consumer
 // key and reads masked records with a receipt; the unconditional path needs
 // no steward; a revoked agreement and a revoked key stop the next call.
 func TestExchangeFlow(t *testing.T) {
+	t.Parallel() // boots its own hub on :0 in its own directory
 	dir := t.TempDir()
 	m := startDemo(t, dir)
 	defer m.Close()
@@ -207,6 +208,10 @@ func TestExchangeFlow(t *testing.T) {
 
 // TestRateLimitOverHTTP checks the 429 answer and its Retry-After header.
 func TestRateLimitOverHTTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a demo hub for one 429, which exchange and http tests check; runs without -short")
+	}
+	t.Parallel() // boots its own hub on :0 in its own directory
 	dir := t.TempDir()
 	m := startDemo(t, dir)
 	defer m.Close()
@@ -229,6 +234,10 @@ func TestRateLimitOverHTTP(t *testing.T) {
 // TestFeedbackMatchesLedger checks that a provider's feedback counts what a
 // full walk of the ledger counts.
 func TestFeedbackMatchesLedger(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a demo hub and a walk of its ledger; http tests check feedback; runs without -short")
+	}
+	t.Parallel() // boots its own hub on :0 in its own directory
 	dir := t.TempDir()
 	m := startDemo(t, dir)
 	defer m.Close()

@@ -286,6 +286,12 @@ func (c Config) validate() error {
 	return nil
 }
 
+// tesseraLog sends Tessera's klog notes to the first opened Main's logger.
+// klog's logger is global and Tessera's goroutines read it without a lock
+// (and outlive Close), so a second Main in the same process, as in the
+// tests, must not set it again.
+var tesseraLog sync.Once
+
 // Open opens the store, loads the demo when asked and starts the server.
 func (m *Main) Open(ctx context.Context) error {
 	if m.Logger == nil {
@@ -293,7 +299,7 @@ func (m *Main) Open(ctx context.Context) error {
 		level.UnmarshalText([]byte(m.Config.LogLevel))
 		m.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	}
-	klog.SetSlogLogger(m.Logger.With("component", "tessera"))
+	tesseraLog.Do(func() { klog.SetSlogLogger(m.Logger.With("component", "tessera")) })
 	if err := os.MkdirAll(m.Config.Data, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}

@@ -47,6 +47,7 @@ func readCreds(t *testing.T, dir string) demo.Credentials {
 }
 
 func TestDemoEndToEnd(t *testing.T) {
+	t.Parallel() // boots its own hub on :0 in its own directory
 	dir := t.TempDir()
 	m := startDemo(t, dir)
 	creds := readCreds(t, dir)

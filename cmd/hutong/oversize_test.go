@@ -30,6 +30,10 @@ import (
 // audit entry stopped the ledger, and every governed read after it, for
 // good.
 func TestOversizedValuesAreRefusedAndNeverStopTheExchange(t *testing.T) {
+	if testing.Short() {
+		t.Skip("megabyte values at every entry point of a demo hub; http and ledger tests check the limits; runs without -short")
+	}
+	t.Parallel() // boots its own hub on :0 in its own directory
 	dir := t.TempDir()
 	m := startDemo(t, dir)
 	defer m.Close()

@@ -79,6 +79,7 @@ func startPrivateLedger(t *testing.T) *privateLedger {
 // resource code, purpose, field name or login in it: the entry bundles
 // hold commitments only.
 func TestPublicLedgerTellsNothing(t *testing.T) {
+	t.Parallel() // boots its own hub on :0 in its own directory
 	p := startPrivateLedger(t)
 	ctx := context.Background()
 	admin := hhttp.NewClient(p.creds.Hub, p.creds.Admin)
@@ -210,6 +211,7 @@ func TestPublicLedgerTellsNothing(t *testing.T) {
 // no token is 401; hutong verify receipt and verify log open what a token
 // entitles.
 func TestEntriesToTheirParties(t *testing.T) {
+	t.Parallel() // boots its own hub on :0 in its own directory
 	p := startPrivateLedger(t)
 	ctx := context.Background()
 	hub := p.creds.Hub
@@ -290,6 +292,7 @@ func TestEntriesToTheirParties(t *testing.T) {
 // exchanges and verify it with nothing but the file; a changed salt, a
 // changed entry, or a bundle checked against another log's keys fails.
 func TestBundleOffline(t *testing.T) {
+	t.Parallel() // boots its own hub on :0 in its own directory
 	p := startPrivateLedger(t)
 	ctx := context.Background()
 	hub := p.creds.Hub

@@ -18,6 +18,7 @@ import (
 // header, a query, a JSON body or a form — is refused with 400, never
 // replaced.
 func TestTextIsTakenAsSent(t *testing.T) {
+	t.Parallel() // boots its own hub on :0 in its own directory
 	dir := t.TempDir()
 	m := startDemo(t, dir)
 	defer m.Close()
