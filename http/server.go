@@ -16,8 +16,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/hutong/hutong"
 )
 
@@ -496,6 +494,3 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) error {
 	_, err := w.Write(openAPI)
 	return err
 }
-
-// registry is the server's Prometheus registry, exposed for tests.
-func (s *Server) registry() *prometheus.Registry { return s.metrics.reg }

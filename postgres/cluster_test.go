@@ -195,6 +195,33 @@ func TestTwoProcesses(t *testing.T) {
 		})
 	})
 
+	t.Run("agreements follow", func(t *testing.T) {
+		air := storetest.AirResource("120000-TJYB-80", tj.ID)
+		if err := a.Catalog.PublishResource(admin, air); err != nil {
+			t.Fatal(err)
+		}
+		consumer := storetest.As(ctx, bj.ID, hutong.RoleConsumer)
+		req, err := a.Requests.CreateRequest(consumer, &hutong.RequestInput{Resource: air.Code, Fields: []string{"AQI"},
+			Purpose: "联防联控", ValidUntil: "2027-06-30"})
+		if err != nil || req.AgreementID == "" {
+			t.Fatalf("an unconditional request: %+v, %v", req, err)
+		}
+		active := func(s storetest.Store) int {
+			list, err := s.Requests.ActiveAgreements(ctx, bj.ID, air.Code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(list)
+		}
+		d := within("B knows the agreement A granted", func() bool { return active(b) == 1 })
+		t.Logf("granted on A, active on B after %v", d)
+		if _, err := a.Requests.RevokeAgreement(storetest.As(ctx, tj.ID, hutong.RoleSteward), req.AgreementID, "用途已完成"); err != nil {
+			t.Fatal(err)
+		}
+		d = within("B drops the agreement A revoked", func() bool { return active(b) == 0 })
+		t.Logf("revoked on A, inactive on B after %v", d)
+	})
+
 	t.Run("limits across processes", func(t *testing.T) {
 		qa, qb := sqlstore.NewQuota(a.DB, a.Audit), sqlstore.NewQuota(b.DB, b.Audit)
 		rate := &hutong.Agreement{ID: "agr_cluster_rate", RequestsPerMinute: 30}

@@ -44,6 +44,7 @@ const (
 	noticeDepartment = "department" // key: its id
 	noticeAuth       = "auth"       // key: a token hash, "key:ID", "user:ID" or "*"
 	noticeNode       = "node"       // key: a region
+	noticeAgreement  = "agreement"  // key: consumer|resource
 )
 
 // Listener is how a DB hears the notices of other processes: it calls fn

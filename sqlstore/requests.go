@@ -63,11 +63,10 @@ func (o RequestOptions) withDefaults() RequestOptions {
 // revoked through it, so the exchange finds them without a query; one hub
 // process runs the flow of a database.
 type Requests struct {
-	db      *DB
-	opt     RequestOptions
-	mu      sync.RWMutex
-	active  map[string][]*hutong.Agreement // consumer + "\x00" + resource
-	revoked map[string]bool
+	db     *DB
+	opt    RequestOptions
+	mu     sync.RWMutex
+	active map[string][]*hutong.Agreement // consumer + "\x00" + resource
 }
 
 var _ hutong.RequestService = (*Requests)(nil)
@@ -79,7 +78,50 @@ func NewRequests(ctx context.Context, db *DB, opt RequestOptions) (*Requests, er
 	if err := s.loadActive(ctx); err != nil {
 		return nil, err
 	}
+	db.Subscribe(s.heard)
 	return s, nil
+}
+
+// heard reloads the active agreements another process granted or revoked.
+func (s *Requests) heard(kind, key string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var err error
+	switch {
+	case kind == "*":
+		err = s.loadActive(ctx)
+	case kind == noticeAgreement:
+		consumer, resource, _ := strings.Cut(key, "|")
+		err = s.reloadActive(ctx, consumer, resource)
+	}
+	if err != nil {
+		s.db.log.Error("sqlstore: reloading agreements another process changed", "err", err)
+	}
+}
+
+// reloadActive reloads the active agreements of consumer on resource.
+func (s *Requests) reloadActive(ctx context.Context, consumer, resource string) error {
+	rows, err := s.db.ro.QueryContext(ctx, s.db.q(`SELECT `+agreementColumns+` FROM agreements WHERE consumer = ? AND resource = ? AND revoked_at IS NULL AND valid_until > ?`),
+		consumer, resource, utc(s.db.now()))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var list []*hutong.Agreement
+	for rows.Next() {
+		a, err := scanAgreement(rows)
+		if err != nil {
+			return err
+		}
+		list = append(list, a)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.active[activeKey(consumer, resource)] = list
+	s.mu.Unlock()
+	return nil
 }
 
 func newID(prefix string) string {
@@ -288,7 +330,13 @@ func (s *Requests) store(ctx context.Context, req *hutong.Request, ag *hutong.Ag
 	fields, _ := json.Marshal(req.Fields)
 	scope, _ := json.Marshal(orEmptyConds(req.RowScope))
 	err := s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
-		return events, s.storeTx(ctx, tx, req, ag, insert, fields, scope)
+		if err := s.storeTx(ctx, tx, req, ag, insert, fields, scope); err != nil {
+			return nil, err
+		}
+		if ag != nil {
+			return events, s.db.announce(ctx, tx, noticeAgreement, ag.Consumer+"|"+ag.Resource)
+		}
+		return events, nil
 	})
 	if err != nil {
 		return err
@@ -708,6 +756,9 @@ func (s *Requests) RevokeAgreement(ctx context.Context, id, reason string) (*hut
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return nil, hutong.Errorf(hutong.ECONFLICT, "agreement %s was revoked meanwhile", id)
+		}
+		if err := s.db.announce(ctx, tx, noticeAgreement, ag.Consumer+"|"+ag.Resource); err != nil {
+			return nil, err
 		}
 		return []*hutong.AuditEvent{s.agreementEvent(ctx, hutong.AuditRevoke, ag, reason)}, nil
 	})
