@@ -269,6 +269,15 @@ func (c *Client) Requests(ctx context.Context, f hutong.RequestFilter) ([]*huton
 	return out.Items, err
 }
 
+// Request returns one request.
+func (c *Client) Request(ctx context.Context, id string) (*hutong.Request, error) {
+	var out hutong.Request
+	if err := c.getJSON(ctx, "/api/v1/requests/"+url.PathEscape(id), &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Approve approves a request, narrowed by n.
 func (c *Client) Approve(ctx context.Context, id string, n hutong.Narrowing) (*hutong.Request, error) {
 	var out hutong.Request
@@ -468,4 +477,11 @@ func (c *Client) LedgerEntries(ctx context.Context, f hutong.EntryFilter) (*huto
 		return nil, err
 	}
 	return &out, nil
+}
+
+// LedgerKeys returns the ledger's public keys as the hub serves them.
+func (c *Client) LedgerKeys(ctx context.Context) (hutong.LedgerKeys, error) {
+	var out hutong.LedgerKeys
+	err := c.getJSON(ctx, "/ledger/keys", &out)
+	return out, err
 }

@@ -35,6 +35,7 @@ var Dialect = sqlstore.Dialect{
 	Notify:      `SELECT pg_notify($1, $2)`,
 	Schema:      `SELECT current_schema()`,
 	ForUpdate:   ` FOR UPDATE`,
+	Unsynced:    `SET LOCAL synchronous_commit = off`,
 	Dollar:      true,
 	MaxParams:   65535,
 	RowID:       "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",

@@ -52,6 +52,10 @@ type Dialect struct {
 	// Schema, when set, reads the current schema's name, which the
 	// notification channels carry.
 	Schema string
+	// Unsynced, when set, is run first in a transaction whose commit need
+	// not wait for the disk (SET LOCAL synchronous_commit = off): limits'
+	// counters, which a crash may set back by the last moment's calls.
+	Unsynced string
 	// ForUpdate ends a SELECT that locks the rows it reads until the
 	// transaction ends (" FOR UPDATE"); empty where a transaction that
 	// writes holds the whole database (SQLite).

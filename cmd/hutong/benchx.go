@@ -83,6 +83,7 @@ func runBenchExchange(ctx context.Context, args []string, stdout, stderr io.Writ
 	jsonOut := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the governed phase to this file")
 	viaNode := fs.Bool("via-node", false, "also read the same rows kept at a region node, through the hub")
+	pg := fs.String("postgres", "", "run the hub on a fresh database made on this PostgreSQL server instead of SQLite (as a cluster's hubs run)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -98,6 +99,14 @@ func runBenchExchange(ctx context.Context, args []string, stdout, stderr io.Writ
 	m := NewMain()
 	m.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	m.Config.Addr, m.Config.Data = "127.0.0.1:0", dir
+	if *pg != "" {
+		dsn, drop, err := freshDatabase(ctx, *pg, "hutong_bench")
+		if err != nil {
+			return err
+		}
+		defer drop()
+		m.Config.Postgres = dsn
+	}
 	if err := m.Open(ctx); err != nil {
 		m.Close()
 		return err

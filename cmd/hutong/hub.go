@@ -506,6 +506,7 @@ func ledgerGauge(l *ledger.Log, ws []*ledger.Witness) prometheus.Collector {
 		journal:  prometheus.NewDesc("hutong_ledger_journal_entries", "Entries the audit journal holds.", nil, nil),
 		refusals: prometheus.NewDesc("hutong_ledger_witness_refusals_total", "Checkpoints a witness refused as rolled back, forked or badly signed.", []string{"witness"}, nil),
 		healthy:  prometheus.NewDesc("hutong_ledger_healthy", "1 when the ledger takes events and keeps up with the journal, 0 when it has failed, is stuck or too far behind (then the hub answers 503).", nil, nil),
+		leading:  prometheus.NewDesc("hutong_ledger_leading", "1 when this hub process appends to the ledger's log (it holds the lease), 0 when it follows another.", nil, nil),
 	}
 }
 
@@ -513,6 +514,7 @@ type ledgerCollector struct {
 	l                                *ledger.Log
 	ws                               []*ledger.Witness
 	size, journal, refusals, healthy *prometheus.Desc
+	leading                          *prometheus.Desc
 }
 
 func (c *ledgerCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -520,6 +522,7 @@ func (c *ledgerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.journal
 	ch <- c.refusals
 	ch <- c.healthy
+	ch <- c.leading
 }
 
 func (c *ledgerCollector) Collect(ch chan<- prometheus.Metric) {
@@ -531,6 +534,11 @@ func (c *ledgerCollector) Collect(ch chan<- prometheus.Metric) {
 		healthy = 0
 	}
 	ch <- prometheus.MustNewConstMetric(c.healthy, prometheus.GaugeValue, healthy)
+	leading := 0.0
+	if c.l.Leading() {
+		leading = 1
+	}
+	ch <- prometheus.MustNewConstMetric(c.leading, prometheus.GaugeValue, leading)
 	for _, w := range c.ws {
 		ch <- prometheus.MustNewConstMetric(c.refusals, prometheus.CounterValue, float64(w.Refusals()), w.Name)
 	}

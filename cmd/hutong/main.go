@@ -92,13 +92,15 @@ Usage:
   hutong export RESOURCE --purpose P [--format ndjson|csv] [-o FILE]
   hutong env [--data ./hutong-data]                    print shell exports of the demo's hub and tokens
   hutong verify receipt INDEX|HEADER|FILE [--hub URL] [--keys FILE]   check a receipt (its index, the Hutong-Receipt value, a file) against the ledger
-  hutong verify log [--hub URL] [--keys FILE] [--state FILE]   walk the whole ledger as a monitor
+  hutong verify log [--hub URL] [--keys FILE] [--state FILE] [--token T]   walk the whole ledger as a monitor (and open your own entries)
+  hutong verify bundle FILE [--keys FILE]              check a proof bundle (/api/v1/receipts/N/bundle) offline
   hutong nodes token --region 120000 [--ttl 1h]        a one-time enrolment token for a region node
   hutong nodes list | revoke REGION                    the enrolled region nodes
   hutong node --hub URL --token T --data DIR --config node.json   enrol (first time) and run a region node
   hutong node audit --data DIR [--grace 30s] [--json]  check every query the node answered against the ledger
   hutong bench exchange [--rows 200000] [--clients 16] [--duration 8s] [--via-node] [--json]
   hutong bench search [--docs 100000] [--queries 2000] [--json]
+  hutong bench cluster [--hubs 3] [--postgres URL] [--json]   hub processes on one PostgreSQL behind HAProxy, killed under load
   hutong version
 
 Client commands talk to --hub (or $HUTONG_HUB, default http://localhost:8080) with
