@@ -106,13 +106,6 @@ type pendingEvent struct {
 	done   chan struct{}
 }
 
-// A batch waits at most linger for more events after its first, and stops
-// waiting when none has come for lingerGap.
-const (
-	linger    = 500 * time.Microsecond
-	lingerGap = 100 * time.Microsecond
-)
-
 // maxBatch bounds the events of one statement: 14 columns each stay under
 // SQLite's and PostgreSQL's bind-parameter limits.
 const maxBatch = 256
@@ -204,8 +197,6 @@ func (l *Journal) run() {
 	defer l.wg.Done()
 	defer close(l.stopped)
 	batch := make([]*pendingEvent, 0, maxBatch)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
 	for {
 		select {
 		case p := <-l.queue:
@@ -223,28 +214,16 @@ func (l *Journal) run() {
 				}
 			}
 		}
-		// Linger a moment for the calls in flight: each commit has a fixed
-		// cost, so under load a batch of many costs little more than one.
-		// Stop early when the calls stop coming.
-		deadline := time.Now().Add(linger)
+		// Group commit: whatever queued while the previous batch synced
+		// joins this one, and it commits at once. No call waits for
+		// company: under load each sync carries every call that arrived
+		// during the last, and a lone call pays one sync, the floor.
 	fill:
 		for len(batch) < maxBatch {
-			select { // whatever is queued already joins the batch
-			case p := <-l.queue:
-				batch = append(batch, p)
-				continue
-			default:
-			}
-			wait := min(lingerGap, time.Until(deadline))
-			if wait <= 0 {
-				break
-			}
-			timer.Reset(wait)
 			select {
 			case p := <-l.queue:
 				batch = append(batch, p)
-				timer.Stop() // since Go 1.23 a stopped timer delivers nothing stale
-			case <-timer.C:
+			default:
 				break fill
 			}
 		}
