@@ -20,6 +20,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,13 +53,60 @@ type ExchangeBench struct {
 	BaselineExport float64 `json:"baseline_export_rows_per_s"`
 	ExportRatio    float64 `json:"export_ratio"`
 	ExportHeapMB   float64 `json:"export_peak_heap_mb"`
-	IdleHeapMB     float64 `json:"idle_heap_mb"`
-	AuditEntries   uint64  `json:"audit_entries"`
-	AuditBatchSize float64 `json:"audit_mean_batch"`
+	// ScanRowsPerS is a plain read of the same rows from the same store,
+	// in process, and ExportScanRatio the governed export against it.
+	ScanRowsPerS    float64 `json:"scan_rows_per_s"`
+	ExportScanRatio float64 `json:"export_scan_ratio"`
+	IdleHeapMB      float64 `json:"idle_heap_mb"`
+	AuditEntries    uint64  `json:"audit_entries"`
+	AuditBatchSize  float64 `json:"audit_mean_batch"`
 
 	// With --via-node: the same rows kept at a region node (SQLite at
 	// its source), read through the hub over mutual TLS, in the same run.
 	Node *NodeBench `json:"node,omitempty"`
+	// ByClients has a row per number of clients measured.
+	ByClients []ClientsRow `json:"by_clients"`
+}
+
+// ClientsRow is the lookups measured with one number of clients.
+type ClientsRow struct {
+	Clients     int     `json:"clients"`
+	GovernedRPS float64 `json:"governed_rps"`
+	BaselineRPS float64 `json:"baseline_rps"`
+	Ratio       float64 `json:"ratio"`
+	P50Ms       float64 `json:"p50_ms"`
+	P99Ms       float64 `json:"p99_ms"`
+	AddedP99Ms  float64 `json:"added_p99_ms"`
+}
+
+// scanRate reads the benchmark resource's rows straight from its store,
+// without governance, masking or HTTP, and returns rows/s (best of 3).
+func scanRate(ctx context.Context, m *Main, want int) (float64, error) {
+	res, err := m.HTTP.Catalog.Resource(ctx, benchCode)
+	if err != nil {
+		return 0, err
+	}
+	src, err := m.Exchange.Source(res)
+	if err != nil {
+		return 0, err
+	}
+	fields := make([]string, len(res.Items))
+	for i, it := range res.Items {
+		fields[i] = it.Name
+	}
+	best := 0.0
+	for range 3 {
+		n := 0
+		start := time.Now()
+		if err := src.Read(ctx, res, hutong.SourceQuery{Fields: fields}, func(hutong.SourceRow) error { n++; return nil }); err != nil {
+			return 0, err
+		}
+		if n != want {
+			return 0, fmt.Errorf("bench exchange: the scan read %d rows, want %d", n, want)
+		}
+		best = max(best, float64(n)/time.Since(start).Seconds())
+	}
+	return best, nil
 }
 
 // NodeBench is the node-hosted path next to the hub-hosted one.
@@ -78,17 +126,31 @@ func runBenchExchange(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs := flag.NewFlagSet("bench exchange", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	rows := fs.Int("rows", 200_000, "rows of the benchmark resource")
-	clients := fs.Int("clients", 16, "concurrent HTTP clients")
+	clientList := fs.String("clients", "16", "concurrent HTTP clients: a number, or a comma-separated list (e.g. 4,16,64,256) run in turn; the top-level figures are 16's, else the first's")
 	dur := fs.Duration("duration", 8*time.Second, "how long each lookup phase runs")
 	jsonOut := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the governed phase to this file")
 	viaNode := fs.Bool("via-node", false, "also read the same rows kept at a region node, through the hub")
 	pg := fs.String("postgres", "", "run the hub on a fresh database made on this PostgreSQL server instead of SQLite (as a cluster's hubs run)")
+	fs.StringVar(pg, "store", "", "the same as --postgres (a postgres:// URL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *rows < 1000 || *clients < 1 || *dur < time.Second {
-		return errors.New("bench exchange: --rows ≥ 1000, --clients ≥ 1, --duration ≥ 1s")
+	var counts []int
+	for _, f := range strings.Split(*clientList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 4096 {
+			return fmt.Errorf("bench exchange: --clients %q: each must be a number from 1 to 4096", *clientList)
+		}
+		counts = append(counts, n)
+	}
+	top := counts[0]
+	if slices.Contains(counts, 16) {
+		top = 16
+	}
+	clients := &top
+	if *rows < 1000 || *dur < time.Second {
+		return errors.New("bench exchange: --rows ≥ 1000, --duration ≥ 1s")
 	}
 	dir, err := os.MkdirTemp("", "hutong-bench-")
 	if err != nil {
@@ -125,36 +187,51 @@ func runBenchExchange(ctx context.Context, args []string, stdout, stderr io.Writ
 	defer base.Close()
 
 	r := ExchangeBench{Rows: *rows, Clients: *clients, Seconds: dur.Seconds()}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients}}
+	maxClients := slices.Max(counts)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: maxClients, MaxConnsPerHost: maxClients}}
 	governed := func(code string) string {
 		return m.HTTP.URL() + "/api/v1/resources/" + benchCode + "/records?limit=1&filter=" + url.QueryEscape("统一社会信用代码:eq:"+code)
 	}
 	ungoverned := func(code string) string { return base.url + "/lookup?code=" + code }
 
-	// Warm both paths, then measure the baseline and the governed path in
-	// turn, with the same clients.
-	lookups(ctx, client, governed, key, codes, *clients, time.Second)
-	lookups(ctx, client, ungoverned, "", codes, *clients, time.Second)
-	fmt.Fprintln(stderr, "baseline lookups…")
-	b := lookups(ctx, client, ungoverned, "", codes, *clients, *dur)
-	fmt.Fprintln(stderr, "governed lookups…")
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
+	for _, n := range counts {
+		// Warm both paths, then measure the baseline and the governed
+		// path in turn, with the same clients.
+		lookups(ctx, client, governed, key, codes, n, time.Second)
+		lookups(ctx, client, ungoverned, "", codes, n, time.Second)
+		fmt.Fprintf(stderr, "baseline lookups, %d clients…\n", n)
+		b := lookups(ctx, client, ungoverned, "", codes, n, *dur)
+		fmt.Fprintf(stderr, "governed lookups, %d clients…\n", n)
+		if *cpuProfile != "" && n == *clients {
+			f, err := os.Create(*cpuProfile)
+			if err != nil {
+				return err
+			}
+			pprof.StartCPUProfile(f)
 		}
-		pprof.StartCPUProfile(f)
+		g := lookups(ctx, client, governed, key, codes, n, *dur)
+		if *cpuProfile != "" && n == *clients {
+			pprof.StopCPUProfile()
+		}
+		row := ClientsRow{Clients: n, GovernedRPS: g.rps, BaselineRPS: b.rps, Ratio: g.rps / b.rps, P50Ms: g.p50, P99Ms: g.p99, AddedP99Ms: g.p99 - b.p99}
+		r.ByClients = append(r.ByClients, row)
+		if n == *clients {
+			r.GovernedRPS, r.BaselineRPS = g.rps, b.rps
+			r.Ratio = g.rps / b.rps
+			r.P50Ms, r.P99Ms = g.p50, g.p99
+			r.BaselineP50Ms, r.BaselineP99Ms = b.p50, b.p99
+			r.AddedP99Ms = g.p99 - b.p99
+		}
+		r.Errors += g.errors + b.errors
 	}
-	g := lookups(ctx, client, governed, key, codes, *clients, *dur)
-	if *cpuProfile != "" {
-		pprof.StopCPUProfile()
+
+	// A plain scan of the same rows from the same store, in process: what
+	// an export cannot beat.
+	scan, err := scanRate(ctx, m, *rows)
+	if err != nil {
+		return err
 	}
-	r.GovernedRPS, r.BaselineRPS = g.rps, b.rps
-	r.Ratio = g.rps / b.rps
-	r.P50Ms, r.P99Ms = g.p50, g.p99
-	r.BaselineP50Ms, r.BaselineP99Ms = b.p50, b.p99
-	r.AddedP99Ms = g.p99 - b.p99
-	r.Errors = g.errors + b.errors
+	r.ScanRowsPerS = scan
 
 	fmt.Fprintln(stderr, "exports…")
 	runtime.GC()
@@ -170,6 +247,7 @@ func runBenchExchange(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	r.ExportRowsPerS, r.BaselineExport, r.ExportRatio, r.ExportHeapMB = exp, bexp, exp/bexp, peak
+	r.ExportScanRatio = exp / scan
 	n, err := countAudit(ctx, m)
 	if err != nil {
 		return err
@@ -191,12 +269,18 @@ func runBenchExchange(ctx context.Context, args []string, stdout, stderr io.Writ
 	if *jsonOut {
 		return printJSON(stdout, r)
 	}
+	if len(r.ByClients) > 1 {
+		fmt.Fprintf(stdout, "%8s %12s %12s %6s %8s %8s %10s\n", "clients", "governed/s", "baseline/s", "ratio", "p50 ms", "p99 ms", "added p99")
+		for _, c := range r.ByClients {
+			fmt.Fprintf(stdout, "%8d %12.0f %12.0f %6.2f %8.2f %8.2f %10.2f\n", c.Clients, c.GovernedRPS, c.BaselineRPS, c.Ratio, c.P50Ms, c.P99Ms, c.AddedP99Ms)
+		}
+	}
 	fmt.Fprintf(stdout, "single-record lookups, %d clients, %d rows, %.0f s each, over HTTP on this machine:\n", r.Clients, r.Rows, r.Seconds)
 	fmt.Fprintf(stdout, "  governed  %8.0f req/s  p50 %.2f ms  p99 %.2f ms  (key, agreement, policy, query, masking, audit)\n", r.GovernedRPS, r.P50Ms, r.P99Ms)
 	fmt.Fprintf(stdout, "  baseline  %8.0f req/s  p50 %.2f ms  p99 %.2f ms  (same rows, same store, nothing else)\n", r.BaselineRPS, r.BaselineP50Ms, r.BaselineP99Ms)
 	fmt.Fprintf(stdout, "  ratio %.2f, added p99 %.2f ms, errors %d\n", r.Ratio, r.AddedP99Ms, r.Errors)
-	fmt.Fprintf(stdout, "bulk export of %d masked rows: governed %.0f rows/s, baseline %.0f rows/s (ratio %.2f); heap %.0f MB idle, %.0f MB peak\n",
-		r.Rows, r.ExportRowsPerS, r.BaselineExport, r.ExportRatio, r.IdleHeapMB, r.ExportHeapMB)
+	fmt.Fprintf(stdout, "bulk export of %d masked rows: governed %.0f rows/s, baseline %.0f rows/s (ratio %.2f), plain scan in process %.0f rows/s (ratio %.2f); heap %.0f MB idle, %.0f MB peak\n",
+		r.Rows, r.ExportRowsPerS, r.BaselineExport, r.ExportRatio, r.ScanRowsPerS, r.ExportScanRatio, r.IdleHeapMB, r.ExportHeapMB)
 	fmt.Fprintf(stdout, "audit entries written: %d, %.1f per batch on average\n", r.AuditEntries, r.AuditBatchSize)
 	if nb := r.Node; nb != nil {
 		fmt.Fprintf(stdout, "through a region node (SQLite at its source, mutual TLS, signed queries, masking at the node):\n")
