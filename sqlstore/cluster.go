@@ -68,8 +68,6 @@ type cluster struct {
 
 	// onJournal receives the journal channel's notices.
 	onJournal atomic.Pointer[func(payload string)]
-	// heard counts notices from other processes; for tests and metrics.
-	heard sync.Map // kind → *atomic.Int64
 }
 
 // channelNames names the channels of the database's current schema.
@@ -184,8 +182,6 @@ func (db *DB) hear(ctx context.Context, channel, payload string) {
 		return
 	}
 	kind, key, _ := strings.Cut(notice, ":")
-	n, _ := db.cl.heard.LoadOrStore(kind, new(atomic.Int64))
-	n.(*atomic.Int64).Add(1)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	switch kind {
@@ -253,14 +249,4 @@ func (db *DB) reloadCatalog(ctx context.Context) {
 	if err := db.loadIndex(ctx); err != nil {
 		db.log.Error("sqlstore: reloading the search index", "err", err)
 	}
-}
-
-// Heard returns how many notices of kind this process has heard from
-// others.
-func (db *DB) Heard(kind string) int64 {
-	n, ok := db.cl.heard.Load(kind)
-	if !ok {
-		return 0
-	}
-	return n.(*atomic.Int64).Load()
 }
