@@ -1,6 +1,12 @@
 package hutong
 
-import "time"
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
 
 // ChinaTime is China Standard Time, UTC+8 without daylight saving; a fixed
 // zone needs no tzdata on the host.
@@ -52,7 +58,9 @@ func (c *Calendar) IsWorkingDay(t time.Time) bool {
 }
 
 // Deadline returns the end (24:00 China Standard Time) of the n-th working
-// day after the day of t; the day of t itself does not count.
+// day after the day of t; the day of t itself does not count: a request
+// filed on Tuesday 1 December 2026 with 10 working days is due by the end
+// of Tuesday 15 December.
 func (c *Calendar) Deadline(t time.Time, n int) time.Time {
 	d := t.In(ChinaTime)
 	day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, ChinaTime)
@@ -65,9 +73,12 @@ func (c *Calendar) Deadline(t time.Time, n int) time.Time {
 	return day.AddDate(0, 0, 1)
 }
 
-// WorkingDaysLeft counts the working days from the day of now up to the
-// deadline, the day of now included when it is a working day; 0 once the
-// deadline has passed.
+// WorkingDaysLeft counts the working days left until the deadline: those
+// after the day of now, up to the deadline's last day. The limit runs from
+// the day after receipt, so a request filed on Tuesday 1 December 2026
+// with 10 working days has 10 left that day, 9 on 2 December and so on;
+// on its last working day (15 December) it has 1, the day itself; from
+// the deadline on, 0.
 func (c *Calendar) WorkingDaysLeft(now, deadline time.Time) int {
 	if !now.Before(deadline) {
 		return 0
@@ -75,10 +86,95 @@ func (c *Calendar) WorkingDaysLeft(now, deadline time.Time) int {
 	d := now.In(ChinaTime)
 	day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, ChinaTime)
 	n := 0
-	for ; day.Before(deadline); day = day.AddDate(0, 0, 1) {
+	for day = day.AddDate(0, 0, 1); day.Before(deadline); day = day.AddDate(0, 0, 1) {
 		if c.IsWorkingDay(day) {
 			n++
 		}
 	}
-	return n
+	return max(n, 1) // before the deadline, at least today is left
+}
+
+//go:embed calendars/cn.json
+var officialCalendar embed.FS
+
+// CalendarFile is the file a calendar is read from: holidays and make-up
+// working days by year, each year with the notice it comes from.
+type CalendarFile struct {
+	About string                  `json:"about,omitempty"`
+	Years map[string]CalendarYear `json:"years"`
+}
+
+// CalendarYear is one year of a CalendarFile.
+type CalendarYear struct {
+	Source   string   `json:"source"`
+	Holidays []string `json:"holidays"`
+	Workdays []string `json:"workdays"`
+}
+
+// OfficialCalendar returns the State Council's holiday schedule the hub
+// ships (calendars/cn.json): 2026 from the notice of 4 November 2025.
+func OfficialCalendar() *Calendar {
+	b, err := officialCalendar.ReadFile("calendars/cn.json")
+	if err != nil {
+		panic(err)
+	}
+	c, _, err := ParseCalendar(b)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// ParseCalendar reads a calendar file and returns its calendar and the
+// years it covers, in order. Every date must be a valid YYYY-MM-DD of the
+// year it is listed under; a holiday that is a working day is refused.
+func ParseCalendar(b []byte) (*Calendar, []string, error) {
+	var f CalendarFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, nil, fmt.Errorf("calendar: %w", err)
+	}
+	if len(f.Years) == 0 {
+		return nil, nil, fmt.Errorf("calendar: no years")
+	}
+	c := NewCalendar(nil, nil)
+	var years []string
+	for year, y := range f.Years {
+		years = append(years, year)
+		for _, list := range []struct {
+			name string
+			days []string
+			into map[string]bool
+		}{{"holidays", y.Holidays, c.Holidays}, {"workdays", y.Workdays, c.Workdays}} {
+			for i, d := range list.days {
+				t, err := time.Parse(time.DateOnly, d)
+				if err != nil || t.Format("2006") != year {
+					return nil, nil, fmt.Errorf("calendar: years.%s.%s[%d] %q is not a date of %s", year, list.name, i, d, year)
+				}
+				list.into[d] = true
+			}
+		}
+	}
+	for d := range c.Holidays {
+		if c.Workdays[d] {
+			return nil, nil, fmt.Errorf("calendar: %s is both a holiday and a make-up working day", d)
+		}
+	}
+	slices.Sort(years)
+	return c, years, nil
+}
+
+// With returns a copy of c with more holidays and make-up working days.
+func (c *Calendar) With(holidays, workdays []string) *Calendar {
+	out := NewCalendar(holidays, workdays)
+	for d := range c.Holidays {
+		if !out.Workdays[d] {
+			out.Holidays[d] = true
+		}
+	}
+	for d := range c.Workdays {
+		if !out.Holidays[d] {
+			out.Workdays[d] = true
+		}
+	}
+	return out
 }

@@ -83,17 +83,21 @@ type Request struct {
 	Status            RequestStatus `json:"status"`
 	// Reason is the steward's reason for a rejection, or the legal basis of
 	// a refusal.
-	Reason      string     `json:"reason,omitempty"`
-	AgreementID string     `json:"agreement_id,omitempty"`
-	RequestedBy string     `json:"requested_by"`
-	CreatedAt   time.Time  `json:"created_at"`
-	DueAt       time.Time  `json:"due_at"` // reply limit: N working days
-	DecidedAt   *time.Time `json:"decided_at,omitempty"`
-	DecidedBy   string     `json:"decided_by,omitempty"`
+	Reason      string    `json:"reason,omitempty"`
+	AgreementID string    `json:"agreement_id,omitempty"`
+	RequestedBy string    `json:"requested_by"`
+	CreatedAt   time.Time `json:"created_at"`
+	DueAt       time.Time `json:"due_at"` // reply limit: the end of the N-th working day after receipt
+	// ReplyBy is the last day of the reply limit (YYYY-MM-DD, China
+	// Standard Time): the day DueAt ends.
+	ReplyBy   string     `json:"reply_by"`
+	DecidedAt *time.Time `json:"decided_at,omitempty"`
+	DecidedBy string     `json:"decided_by,omitempty"`
 	// Overdue is true for a pending request past its reply limit.
 	Overdue bool `json:"overdue"`
-	// WorkingDaysLeft counts the working days until the reply limit of a
-	// pending request, today included; 0 when overdue.
+	// WorkingDaysLeft counts the working days left to reply to a pending
+	// request: those after today up to ReplyBy, at least 1 until the limit
+	// ends (Calendar.WorkingDaysLeft); 0 when overdue.
 	WorkingDaysLeft int `json:"working_days_left"`
 }
 

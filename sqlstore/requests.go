@@ -203,6 +203,7 @@ func (s *Requests) CreateRequest(ctx context.Context, in *hutong.RequestInput) (
 	}
 	req.ID, req.Consumer, req.ConsumerName, req.RequestedBy = newID("req_"), consumer, dept.Name, a.User.Login
 	req.DueAt = utc(s.opt.Calendar.Deadline(now, s.opt.ReplyDays))
+	req.ReplyBy = replyBy(req.DueAt)
 	events := []*hutong.AuditEvent{s.event(ctx, hutong.AuditRequest, req, "")}
 	var ag *hutong.Agreement
 	switch res.ShareType {
@@ -421,11 +422,17 @@ func scanRequest(sc interface{ Scan(...any) error }) (*hutong.Request, error) {
 		r.RowScope = nil
 	}
 	r.ValidFrom, r.ValidUntil, r.CreatedAt, r.DueAt = r.ValidFrom.UTC(), r.ValidUntil.UTC(), r.CreatedAt.UTC(), r.DueAt.UTC()
+	r.ReplyBy = replyBy(r.DueAt)
 	if decided.Valid {
 		t := decided.Time.UTC()
 		r.DecidedAt = &t
 	}
 	return &r, nil
+}
+
+// replyBy returns the last day of a reply limit that ends at due.
+func replyBy(due time.Time) string {
+	return due.Add(-time.Nanosecond).In(hutong.ChinaTime).Format(time.DateOnly)
 }
 
 // fill adds the derived fields of a request: names, overdue, days left.
@@ -840,7 +847,7 @@ func (s *Requests) EscalateOverdue(ctx context.Context) (int, error) {
 			region = hutong.ProvinceOf(d.Region)
 		}
 		params, _ := json.Marshal(map[string]string{"consumer": r.ConsumerName, "resource": r.Resource, "resource_name": r.ResourceName,
-			"due": r.DueAt.In(hutong.ChinaTime).Format("2006-01-02 15:04")})
+			"due": r.ReplyBy})
 		err := s.db.tx(ctx, func(tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, s.db.q(`UPDATE requests SET escalated_at = ? WHERE id = ? AND escalated_at IS NULL`), now, r.ID)
 			if err != nil {

@@ -289,8 +289,8 @@ func testRequests(t *testing.T, open Opener) {
 		if want := time.Date(2026, 11, 17, 0, 0, 0, 0, hutong.ChinaTime); !req.DueAt.Equal(want) {
 			t.Errorf("due %s, want %s", req.DueAt, want)
 		}
-		if req.WorkingDaysLeft != 11 || req.Overdue || req.RowScope[0].Values[0] != "2020-01-01" {
-			t.Errorf("request %+v: want 11 working days left, canonical row scope", req)
+		if req.WorkingDaysLeft != 10 || req.ReplyBy != "2026-11-16" || req.Overdue || req.RowScope[0].Values[0] != "2020-01-01" {
+			t.Errorf("request %+v: want 10 working days left to the end of 2026-11-16, canonical row scope", req)
 		}
 		inbox, err := f.s.Requests.Requests(f.steward, hutong.RequestFilter{Box: "inbox", Status: hutong.RequestPending})
 		if err != nil || len(inbox) != 1 || inbox[0].ID != req.ID {

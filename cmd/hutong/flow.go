@@ -84,7 +84,7 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case hutong.RequestApproved:
 		fmt.Fprintf(stdout, ", agreement %s", req.AgreementID)
 	case hutong.RequestPending:
-		fmt.Fprintf(stdout, ", the provider replies by %s", req.DueAt.In(hutong.ChinaTime).Format("2006-01-02"))
+		fmt.Fprintf(stdout, ", the provider replies by the end of %s", req.ReplyBy)
 	case hutong.RequestRefused:
 		fmt.Fprintf(stdout, ": %s", req.Reason)
 	}
@@ -140,7 +140,7 @@ func runRequests(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tSTATUS\tCONSUMER\tRESOURCE\tPURPOSE\tDUE\tDAYS LEFT")
 		for _, r := range reqs {
-			due := r.DueAt.In(hutong.ChinaTime).Format("2006-01-02")
+			due := r.ReplyBy
 			if r.Overdue {
 				due += " 已超期"
 			}

@@ -70,11 +70,14 @@ type Config struct {
 	Quorum         int                      `json:"quorum"`
 
 	// ReplyDays is the reply limit of conditional requests in working
-	// days; Holidays and Workdays ("YYYY-MM-DD") adjust the calendar of
-	// working days for the State Council's holiday schedule (调休).
-	ReplyDays int      `json:"reply_days"`
-	Holidays  []string `json:"holidays"`
-	Workdays  []string `json:"workdays"`
+	// days, counted on the State Council's holiday schedule (调休): the
+	// one the hub ships (calendars/cn.json), or CalendarFile, a file of
+	// the same form that replaces it when a new year is published;
+	// Holidays and Workdays ("YYYY-MM-DD") adjust either.
+	ReplyDays    int      `json:"reply_days"`
+	CalendarFile string   `json:"calendar_file"`
+	Holidays     []string `json:"holidays"`
+	Workdays     []string `json:"workdays"`
 
 	// NodeAddr is where the hub's mutual-TLS API for region nodes listens
 	// (":8443" by default); NodeURL is how nodes reach it
@@ -343,8 +346,21 @@ func (m *Main) Open(ctx context.Context) error {
 	// Changes wait while the ledger cannot take their events.
 	m.Audit.SetGate(m.Ledger.Health)
 
+	calendar := hutong.OfficialCalendar()
+	if m.Config.CalendarFile != "" {
+		b, err := os.ReadFile(m.Config.CalendarFile)
+		if err != nil {
+			return fmt.Errorf("config: calendar_file: %w", err)
+		}
+		c, years, err := hutong.ParseCalendar(b)
+		if err != nil {
+			return fmt.Errorf("config: calendar_file %s: %w", m.Config.CalendarFile, err)
+		}
+		calendar = c
+		m.Logger.Info("working-day calendar", "file", m.Config.CalendarFile, "years", years)
+	}
 	m.Requests, err = sqlstore.NewRequests(ctx, m.DB, sqlstore.RequestOptions{
-		Calendar:  hutong.NewCalendar(m.Config.Holidays, m.Config.Workdays),
+		Calendar:  calendar.With(m.Config.Holidays, m.Config.Workdays),
 		ReplyDays: m.Config.ReplyDays,
 	})
 	if err != nil {
