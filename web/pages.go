@@ -222,9 +222,7 @@ func (d *Dashboard) resourceData(r *http.Request, v *view, code string) (*resour
 	default:
 		data.RequestNote = v.T("res.request.nodept")
 	}
-	for _, it := range res.Items {
-		data.Form.Fields = append(data.Form.Fields, it.Name)
-	}
+	// 最小必要: no field is ticked until the consumer picks what it needs.
 	data.Form.ValidUntil = time.Now().In(hutong.ChinaTime).AddDate(1, 0, 0).Format(time.DateOnly)
 	return data, nil
 }
@@ -292,11 +290,21 @@ type requestCard struct {
 	Error     string
 	Fields    []string // the fields to show checked
 	Until     string
+	// Approved are the agreement's fields of an approved request, with
+	// their masking: what the consumer got, which the steward may have
+	// narrowed from what was asked.
+	Approved []hutong.AgreementField
 }
 
 // Card pairs a request with the page, for the card template.
 func (v *view) Card(req *hutong.Request, canDecide bool) requestCard {
-	return requestCard{V: v, R: req, CanDecide: canDecide, Fields: req.Fields, Until: v.InputDay(req.ValidUntil)}
+	c := requestCard{V: v, R: req, CanDecide: canDecide, Fields: req.Fields, Until: v.InputDay(req.ValidUntil)}
+	if req.AgreementID != "" && v.d.Requests != nil {
+		if ag, err := v.d.Requests.Agreement(v.r.Context(), req.AgreementID); err == nil {
+			c.Approved = ag.Fields
+		}
+	}
+	return c
 }
 
 func (d *Dashboard) boxes(u *hutong.User) []string {

@@ -332,7 +332,11 @@ func TestDashboard(t *testing.T) {
 		if n := eval[int](b, `document.querySelectorAll('#items tbody tr').length`); n < 3 {
 			t.Errorf("items table has %d rows", n)
 		}
+		if n := eval[int](b, `document.querySelectorAll('#request-form input[name="fields"]:checked').length`); n != 0 {
+			t.Errorf("the request form ticks %d items before the consumer chooses any", n)
+		}
 		b.do("request access", chromedp.SendKeys(chromedp.CSS(`#request-form input[name="purpose"]`), airPurpose),
+			chromedp.Click(chromedp.CSS(`#request-form input[name="fields"]`)),
 			chromedp.Click(chromedp.CSS(`#request-form button.primary`)),
 			chromedp.WaitVisible(chromedp.CSS(`#request-result[data-status="approved"]`)))
 		b.shot("04-resource")
