@@ -78,7 +78,8 @@ func (d *Dashboard) handleOverview(w http.ResponseWriter, r *http.Request, v *vi
 		data.StatsMissing = true
 	} else {
 		now := time.Now()
-		act, err := d.Stats.Activity(ctx, hutong.ActivityFilter{From: startOfDay(now).AddDate(0, 0, -29), To: now})
+		// 30 complete days and today (counted above, left out of the chart).
+		act, err := d.Stats.Activity(ctx, hutong.ActivityFilter{From: startOfDay(now).AddDate(0, 0, -30), To: now})
 		if err != nil {
 			return err
 		}

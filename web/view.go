@@ -222,6 +222,22 @@ func (v *view) ItemName(it hutong.Item) string {
 	return it.Name
 }
 
+// Tag names a catalog tag in the page's language. Tags are the
+// providers' own words; the common ones have an English name in the
+// message table (tag.<name>), the rest show as written.
+func (v *view) Tag(tag string) string { return v.known("tag.", tag) }
+
+// Format names a resource format (资源格式) in the page's language, as Tag.
+func (v *view) Format(f string) string { return v.known("format.", f) }
+
+// known translates a provider's word when the message table knows it.
+func (v *view) known(prefix, word string) string {
+	if m, ok := messages[prefix+word]; ok && v.Lang == langEn {
+		return m[1]
+	}
+	return word
+}
+
 // Share, Status and the like translate enumerations.
 func (v *view) Share(t hutong.ShareType) string { return v.T("share." + string(t)) }
 

@@ -308,8 +308,13 @@ func TestDashboard(t *testing.T) {
 		if s := charts["chart-tags"].Series; len(s) == 0 || s[0].Type != "wordCloud" {
 			t.Errorf("tag cloud series %+v", s)
 		}
-		if s := charts["chart-days"].Series; len(s) != 3 || s[2].Data != 37 {
-			t.Errorf("history series %+v, want calls, trend and a forecast over 30+7 days", s)
+		// Complete days only (today is partial) and a forecast by weekday
+		// with its band, 7 days ahead.
+		if s := charts["chart-days"].Series; len(s) != 5 || s[0].Data != 30 || s[2].Data != 37 {
+			t.Errorf("history series %+v, want 30 days of calls, their mean, a forecast over 30+7 days and its band", s)
+		}
+		if s := charts["chart-hours"].Series; len(s) != 1 {
+			t.Errorf("48-hour series %+v, want the calls alone (no trend line)", s)
 		}
 		b.shot("02-overview")
 
