@@ -58,32 +58,6 @@ func mustGeoIndex() *geoIndex {
 	return g
 }
 
-// coord returns where a division is drawn: its own feature's point, its
-// city's, its province's, the province's capital (XX0100) or the centre of
-// the features it contains. ok is false outside the map.
-func (g *geoIndex) coord(code string) (c [2]float64, ok bool) {
-	if len(code) != 6 {
-		return c, false
-	}
-	for _, k := range []string{code, code[:4] + "00", code[:2] + "0000", code[:2] + "0100"} {
-		if c, ok := g.cp[k]; ok {
-			return c, true
-		}
-	}
-	n := 0
-	for _, k := range g.codes {
-		if hutong.RegionContains(code, k) {
-			c[0] += g.cp[k][0]
-			c[1] += g.cp[k][1]
-			n++
-		}
-	}
-	if n == 0 {
-		return c, false
-	}
-	return [2]float64{c[0] / float64(n), c[1] / float64(n)}, true
-}
-
 // seasonalForecast predicts each of the ahead days after the last of
 // days (complete days, oldest first) from the same weekday in the history:
 // the median of those days, with their lowest and highest as a band.
@@ -234,47 +208,99 @@ func (d *Dashboard) mapNames(v *view) map[string]string {
 	return names
 }
 
-// flowsChart is the 空间信息流: arcs from the provider's division to the
-// consumer's, their width by calls, and a pulse where data stays within a
-// division.
+// provinceCentre is where a province's flows are drawn: its own feature's
+// point (Beijing, Tianjin) or the mean of its cities' points (Hebei), the
+// middle of its shape rather than its capital, so that flows to and from a
+// province do not all meet at one city.
+func (g *geoIndex) provinceCentre(code string) (c [2]float64, ok bool) {
+	if len(code) != 6 {
+		return c, false
+	}
+	prov := code[:2] + "0000"
+	if c, ok := g.cp[prov]; ok {
+		return c, true
+	}
+	n := 0
+	for _, k := range g.codes {
+		if hutong.RegionContains(prov, k) {
+			c[0] += g.cp[k][0]
+			c[1] += g.cp[k][1]
+			n++
+		}
+	}
+	if n == 0 {
+		return c, false
+	}
+	return [2]float64{math.Round(c[0]/float64(n)*1e4) / 1e4, math.Round(c[1]/float64(n)*1e4) / 1e4}, true
+}
+
+// flowsChart is the 空间信息流 between provinces: an arc from the
+// provider's province to the consumer's, labelled with its calls, its
+// width scaled to the busiest (the scale is in the legend's name), and a
+// pulse sized by the calls that stay within a province. A series without
+// data has no legend entry.
 func (d *Dashboard) flowsChart(v *view, flows []hutong.Flow) chart {
-	var most int64 = 1
+	type pair struct{ from, to string }
+	sum := map[pair]int64{}
+	var order []pair
 	for _, f := range flows {
-		most = max(most, f.Calls)
+		if len(f.From) != 6 || len(f.To) != 6 || f.Calls <= 0 {
+			continue
+		}
+		k := pair{f.From[:2] + "0000", f.To[:2] + "0000"}
+		if _, seen := sum[k]; !seen {
+			order = append(order, k)
+		}
+		sum[k] += f.Calls
+	}
+	var most int64 = 1
+	for _, n := range sum {
+		most = max(most, n)
 	}
 	lines, within := []any{}, []any{}
-	for _, f := range flows {
-		from, ok1 := d.geo.coord(f.From)
-		to, ok2 := d.geo.coord(f.To)
-		if !ok1 || !ok2 || f.Calls == 0 {
+	for _, k := range order {
+		calls := sum[k]
+		from, ok1 := d.geo.provinceCentre(k.from)
+		to, ok2 := d.geo.provinceCentre(k.to)
+		if !ok1 || !ok2 {
 			continue
 		}
-		width := 1 + 7*float64(f.Calls)/float64(most)
-		name := v.Region(f.From) + " → " + v.Region(f.To)
-		if from == to {
-			within = append(within, map[string]any{"name": v.Region(f.From), "value": []any{from[0], from[1], f.Calls},
-				"symbolSize": 8 + 16*float64(f.Calls)/float64(most)})
+		if k.from == k.to {
+			within = append(within, map[string]any{"name": v.Region(k.from), "value": []any{from[0], from[1], calls},
+				"symbolSize": 8 + 16*float64(calls)/float64(most)})
 			continue
 		}
-		lines = append(lines, map[string]any{"name": name, "coords": [][2]float64{from, to}, "value": f.Calls,
+		width := 1 + 7*float64(calls)/float64(most)
+		lines = append(lines, map[string]any{"name": v.Region(k.from) + " → " + v.Region(k.to),
+			"coords": [][2]float64{from, to}, "value": calls,
 			"lineStyle": map[string]any{"width": math.Round(width*10) / 10}})
 	}
 	o := baseOption()
 	o["tooltip"] = map[string]any{"trigger": "item"}
-	o["legend"] = map[string]any{"top": 0, "left": "left"}
 	o["geo"] = map[string]any{
 		"map": mapName, "roam": true, "nameMap": d.mapNames(v), "layoutCenter": []string{"50%", "52%"}, "layoutSize": "95%",
 		"label":     map[string]any{"show": true, "fontSize": 10, "color": "#4a5a6a"},
 		"itemStyle": map[string]any{"areaColor": "#eaf1f8", "borderColor": "#8aa4c1", "borderWidth": 1},
 		"emphasis":  map[string]any{"itemStyle": map[string]any{"areaColor": "#d3e3f3"}, "label": map[string]any{"show": true}},
 	}
-	o["series"] = []any{
-		map[string]any{"name": v.T("overview.calls"), "type": "lines", "coordinateSystem": "geo", "zlevel": 2, "data": lines,
+	series, legend := []any{}, []string{}
+	if len(lines) > 0 {
+		name := v.T("overview.flows.scale", most)
+		legend = append(legend, name)
+		series = append(series, map[string]any{"name": name, "type": "lines", "coordinateSystem": "geo", "zlevel": 2, "data": lines,
 			"effect":    map[string]any{"show": true, "period": 4, "symbol": "arrow", "symbolSize": 7, "trailLength": 0.1},
-			"lineStyle": map[string]any{"color": "#c0392b", "opacity": 0.75, "curveness": 0.3}},
-		map[string]any{"name": v.T("overview.within"), "type": "effectScatter", "coordinateSystem": "geo", "zlevel": 2, "data": within,
-			"rippleEffect": map[string]any{"brushType": "stroke"}, "itemStyle": map[string]any{"color": "#1f5fa8"}},
+			"lineStyle": map[string]any{"color": "#c0392b", "opacity": 0.6, "curveness": 0.25},
+			"label":     map[string]any{"show": true, "position": "middle", "formatter": "{c}", "fontSize": 11, "color": "#8e2a1f", "backgroundColor": "rgba(255,255,255,0.8)", "padding": 2}})
 	}
+	if len(within) > 0 {
+		name := v.T("overview.within")
+		legend = append(legend, name)
+		series = append(series, map[string]any{"name": name, "type": "effectScatter", "coordinateSystem": "geo", "zlevel": 2, "data": within,
+			"rippleEffect": map[string]any{"brushType": "stroke"}, "itemStyle": map[string]any{"color": "#1f5fa8"},
+			"label": map[string]any{"show": true, "position": "right", "formatter": "{@[2]}", "fontSize": 11, "color": "#1f5fa8"}})
+	}
+	o["legend"] = map[string]any{"top": 0, "left": "left", "data": legend}
+	o["series"] = series
 	return chart{ID: "chart-flows", Map: mapName, Option: o}
 }
 

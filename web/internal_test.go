@@ -176,22 +176,22 @@ func TestGeoCoord(t *testing.T) {
 	if len(g.codes) != 13 {
 		t.Fatalf("jjj.geo.json has %d divisions, want 13 (北京, 天津 and Hebei's 11 cities)", len(g.codes))
 	}
-	tests := []struct {
-		code, sameAs string
-		ok           bool
-	}{
-		{"110000", "110000", true},
-		{"110105", "110000", true}, // a district: its municipality
-		{"130102", "130100", true}, // a county: its city
-		{"130000", "130100", true}, // a province: its capital
-		{"131100", "131100", true},
-		{"310000", "", false}, // outside the map
-		{"bad", "", false},
+	for code, same := range map[string]string{"110000": "110000", "110105": "110000", "120000": "120000", "120101": "120000"} {
+		if c, ok := g.provinceCentre(code); !ok || c != g.cp[same] {
+			t.Errorf("provinceCentre(%s) = %v, %v; want the point of %s", code, c, ok, same)
+		}
 	}
-	for _, tt := range tests {
-		c, ok := g.coord(tt.code)
-		if ok != tt.ok || ok && c != g.cp[tt.sameAs] {
-			t.Errorf("coord(%s) = %v, %v; want the point of %s", tt.code, c, ok, tt.sameAs)
+	// Hebei has no feature of its own: the middle of its cities, not its
+	// capital (石家庄, where every arc used to meet).
+	for _, code := range []string{"130000", "130102", "131100"} {
+		c, ok := g.provinceCentre(code)
+		if !ok || c == g.cp["130100"] || c[0] < 115.5 || c[0] > 117 || c[1] < 38.5 || c[1] > 39.5 {
+			t.Errorf("provinceCentre(%s) = %v, %v; want the middle of Hebei's cities", code, c, ok)
+		}
+	}
+	for _, code := range []string{"310000", "bad"} {
+		if c, ok := g.provinceCentre(code); ok {
+			t.Errorf("provinceCentre(%s) = %v, want none (outside the map)", code, c)
 		}
 	}
 }
