@@ -44,14 +44,17 @@ const maxFormBytes = 64 << 10
 // unavailable), then call Handler. It reads the services at request time
 // and is safe for concurrent use.
 type Dashboard struct {
-	Directory  hutong.DirectoryService
-	Catalog    hutong.CatalogService
-	Auth       hutong.AuthService
-	Requests   hutong.RequestService
-	Feedback   hutong.FeedbackService
-	Stats      hutong.StatsService
-	AirQuality hutong.AirQualityService
-	LedgerView hutong.LedgerView
+	Directory hutong.DirectoryService
+	Catalog   hutong.CatalogService
+	Auth      hutong.AuthService
+	Requests  hutong.RequestService
+	Feedback  hutong.FeedbackService
+	// Contributions ranks providers by month (nil: the page says the
+	// feature is unavailable).
+	Contributions hutong.ContributionService
+	Stats         hutong.StatsService
+	AirQuality    hutong.AirQualityService
+	LedgerView    hutong.LedgerView
 	// Entries opens ledger entries to their parties; without it the
 	// proof page shows commitments only.
 	Entries hutong.LedgerEntries
@@ -156,6 +159,8 @@ func (d *Dashboard) build() {
 		{"POST /keys", false, d.handleCreateKey},
 		{"POST /keys/{id}/revoke", false, d.handleRevokeKey},
 		{"GET /feedback", false, d.handleFeedback},
+		{"GET /contributions", false, d.handleContributions},
+		{"GET /contributions/{department}/statement", false, d.handleStatement},
 		{"GET /proof", false, d.handleProof},
 		{"GET /proof/bundle", false, d.handleProofBundle},
 		{"GET /environment", false, d.handleEnvironment},

@@ -1,12 +1,17 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hutong/hutong"
 	"github.com/hutong/hutong/internal/formclient"
+	"github.com/hutong/hutong/internal/hubtest"
+	"github.com/hutong/hutong/storetest"
 )
 
 // signIn signs in b through the form and returns a CSRF token of the session.
@@ -202,5 +207,38 @@ func TestDashboardRoles(t *testing.T) {
 	_, body = admin.Do("GET", "/agreements", nil, nil)
 	if strings.Contains(body, `id="keys"`) {
 		t.Errorf("a platform admin, who has no department, is offered keys")
+	}
+}
+
+func TestContributionsPage(t *testing.T) {
+	h := hubtest.New(t, nil)
+	if err := h.Server.Catalog.PublishResource(storetest.Admin(context.Background()), storetest.InsuredResource("120000-TJYB-03", h.TJ.ID)); err != nil {
+		t.Fatal(err)
+	}
+	b := formclient.New(t, h.URL)
+	signIn(b, "tjyb-steward", "password-1")
+	resp, body := b.Do("GET", "/contributions", nil, nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, `data-department="`+h.TJ.ID+`"`) || !strings.Contains(body, "score = 30") {
+		t.Fatalf("contributions page: %d %.500s", resp.StatusCode, body)
+	}
+	month := time.Now().In(hutong.ChinaTime).Format("2006-01")
+	resp, body = b.Do("GET", "/contributions/"+h.TJ.ID+"/statement?format=csv&month="+month, nil, nil)
+	if resp.StatusCode != 200 || !strings.HasPrefix(body, "\uFEFFfigure,指标,label,value,ledger_entries") ||
+		!strings.Contains(body, "resources,已发布资源数,Resources published,1,/api/v1/ledger/entries?department="+h.TJ.ID) {
+		t.Errorf("CSV statement: %d %q", resp.StatusCode, body)
+	}
+	resp, body = b.Do("GET", "/contributions/"+h.TJ.ID+"/statement?format=xlsx", nil, nil)
+	if resp.StatusCode != 200 || !strings.HasPrefix(body, "PK") || !strings.Contains(resp.Header.Get("Content-Disposition"), ".xlsx") {
+		t.Errorf("XLSX statement: %d %s", resp.StatusCode, resp.Header)
+	}
+	for path, want := range map[string]int{
+		"/contributions?month=2026-13":                                http.StatusUnprocessableEntity,
+		"/contributions/" + h.TJ.ID + "/statement?format=pdf":         http.StatusBadRequest,
+		"/contributions/" + h.HB.ID + "/statement?format=csv":         http.StatusForbidden,
+		"/contributions/" + h.TJ.ID + "/statement?format=csv&month=x": http.StatusBadRequest,
+	} {
+		if resp, body := b.Do("GET", path, nil, nil); resp.StatusCode != want || !strings.Contains(body, "<html") {
+			t.Errorf("GET %s: %d, want %d as a page", path, resp.StatusCode, want)
+		}
 	}
 }

@@ -114,6 +114,7 @@ func (v *view) Nav() []navItem {
 		{"/requests", "nav.requests", dept || staff},
 		{"/agreements", "nav.agreements", dept || u.Has(hutong.RoleAdmin)},
 		{"/feedback", "nav.feedback", dept || staff || u.Has(hutong.RoleAuditor)},
+		{"/contributions", "nav.contributions", dept || staff || u.Has(hutong.RoleAuditor)},
 		{"/proof", "nav.proof", true},
 		{"/environment", "nav.environment", true},
 	}
