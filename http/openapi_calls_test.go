@@ -328,6 +328,11 @@ func TestOpenAPIAnswers(t *testing.T) {
 	do(apiCall{method: "POST", path: "/api/v1/requests/" + pending.ID + "/approve", token: steward, contentType: appJSON,
 		body: `{"fields":["姓名","公民身份号码"],"masking":{"姓名":"hash"},"probes_per_day":50}`, status: 200}).json(t, &approved)
 	do(apiCall{method: "POST", path: "/api/v1/requests/" + pending.ID + "/approve", token: steward, status: 409})
+	do(apiCall{method: "POST", path: "/api/v1/requests/" + toReject.ID + "/remind", token: steward, status: 403})
+	do(apiCall{method: "POST", path: "/api/v1/requests/" + toReject.ID + "/remind", status: 401, breaks: true})
+	do(apiCall{method: "POST", path: "/api/v1/requests/req_nope/remind", token: consumer, status: 404})
+	do(apiCall{method: "POST", path: "/api/v1/requests/" + toReject.ID + "/remind", token: consumer, status: 200})
+	do(apiCall{method: "POST", path: "/api/v1/requests/" + toReject.ID + "/remind", token: consumer, status: 409})
 	do(apiCall{method: "POST", path: "/api/v1/requests/" + toReject.ID + "/reject", token: steward, contentType: appJSON, body: `{"reason":"` + strings.Repeat("不", 1001) + `"}`, status: 400, breaks: true})
 	do(apiCall{method: "POST", path: "/api/v1/requests/" + toReject.ID + "/reject", token: steward, contentType: appJSON, body: `{}`, status: 400, breaks: true})
 	do(apiCall{method: "POST", path: "/api/v1/requests/" + toReject.ID + "/reject", token: consumer, contentType: appJSON, body: `{"reason":"用途不符"}`, status: 403})
@@ -496,6 +501,7 @@ func TestOpenAPIAnswers(t *testing.T) {
 	h.Journal.SetGate(func() error { return errors.New("test: the ledger is down") })
 	do(apiCall{method: "POST", path: "/api/v1/requests/" + late.ID + "/approve", token: steward, status: 503})
 	do(apiCall{method: "POST", path: "/api/v1/requests/" + late.ID + "/reject", token: steward, contentType: appJSON, body: `{"reason":"x"}`, status: 503})
+	do(apiCall{method: "POST", path: "/api/v1/requests/" + late.ID + "/remind", token: consumer, status: 503})
 	h.Journal.SetGate(lg.Health)
 
 	dc.unreached(t)

@@ -147,6 +147,7 @@ func NewServer() *Server {
 		{"GET /api/v1/requests/{id}", usersOnly, s.handleRequest, smallBody},
 		{"POST /api/v1/requests/{id}/approve", usersOnly, s.handleApprove, smallBody},
 		{"POST /api/v1/requests/{id}/reject", usersOnly, s.handleReject, smallBody},
+		{"POST /api/v1/requests/{id}/remind", usersOnly, s.handleRemind, smallBody},
 		{"GET /api/v1/agreements", anyActor, s.handleAgreements, smallBody},
 		{"GET /api/v1/agreements/{id}", anyActor, s.handleAgreement, smallBody},
 		{"POST /api/v1/agreements/{id}/revoke", usersOnly, s.handleRevoke, smallBody},

@@ -154,6 +154,7 @@ func (d *Dashboard) build() {
 		{"GET /requests", false, d.handleRequests},
 		{"POST /requests/{id}/approve", false, d.handleApprove},
 		{"POST /requests/{id}/reject", false, d.handleReject},
+		{"POST /requests/{id}/remind", false, d.handleRemind},
 		{"GET /agreements", false, d.handleAgreements},
 		{"POST /agreements/{id}/revoke", false, d.handleRevokeAgreement},
 		{"POST /keys", false, d.handleCreateKey},

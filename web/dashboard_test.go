@@ -242,3 +242,36 @@ func TestContributionsPage(t *testing.T) {
 		}
 	}
 }
+
+func TestRemind(t *testing.T) {
+	h := hubtest.New(t, nil)
+	ctx := context.Background()
+	if err := h.Server.Catalog.PublishResource(storetest.Admin(ctx), storetest.InsuredResource("120000-TJYB-03", h.TJ.ID)); err != nil {
+		t.Fatal(err)
+	}
+	consumer := hutong.NewContextWithActor(ctx, &hutong.Actor{User: &hutong.User{Login: "bjsj-consumer", Department: h.BJ.ID, Roles: []hutong.Role{hutong.RoleConsumer}}})
+	req, err := h.Server.Requests.CreateRequest(consumer, &hutong.RequestInput{Resource: "120000-TJYB-03", Fields: []string{"姓名"},
+		Purpose: "异地就医直接结算", LegalBasis: "国家医保局通知", ValidUntil: "2027-06-30"})
+	if err != nil || req.Status != hutong.RequestPending {
+		t.Fatalf("CreateRequest = %+v, %v", req, err)
+	}
+	b := formclient.New(t, h.URL)
+	csrf := signIn(b, "bjsj-consumer", "password-1")
+	if _, body := b.Do("GET", "/requests?box=outbox", nil, nil); !strings.Contains(body, `id="remind-`+req.ID+`"`) {
+		t.Fatalf("the outbox offers no reminder for the pending request")
+	}
+	htmx := map[string]string{"X-CSRF-Token": csrf, "HX-Request": "true"}
+	resp, body := b.Do("POST", "/requests/"+req.ID+"/remind", url.Values{}, htmx)
+	if resp.StatusCode != 200 || !strings.Contains(body, "已催办申请") {
+		t.Errorf("remind: %d %.300s", resp.StatusCode, body)
+	}
+	resp, body = b.Do("POST", "/requests/"+req.ID+"/remind", url.Values{}, htmx)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "once a working day") {
+		t.Errorf("second reminder the same day: %d %.300s", resp.StatusCode, body)
+	}
+	s := formclient.New(t, h.URL)
+	signIn(s, "tjyb-steward", "password-1")
+	if _, body := s.Do("GET", "/requests?box=inbox", nil, nil); !strings.Contains(body, "催办共享申请 "+req.ID) || strings.Contains(body, `id="remind-`) {
+		t.Errorf("the provider's steward sees no reminder, or is offered one: %.2000s", body)
+	}
+}

@@ -357,7 +357,9 @@ func (d *Dashboard) handleRequests(w http.ResponseWriter, r *http.Request, v *vi
 	data.Requests = reqs
 	// Only the providing department's stewards decide (their inbox).
 	data.CanDecide = data.Box == "inbox" && v.User.Has(hutong.RoleSteward)
-	if v.User.Has(hutong.RoleRegionAdmin) || v.User.Has(hutong.RoleAdmin) {
+	// Region admins see their province's notifications, stewards their
+	// department's (overdue requests, the consumers' reminders).
+	if v.User.Has(hutong.RoleRegionAdmin) || v.User.Has(hutong.RoleAdmin) || v.User.Has(hutong.RoleSteward) {
 		if data.Notifications, err = d.Requests.Notifications(r.Context()); err != nil {
 			return err
 		}
@@ -454,6 +456,21 @@ func (d *Dashboard) handleReject(w http.ResponseWriter, r *http.Request, v *view
 		return d.cardAgain(w, r, v, id, err, nil, "")
 	}
 	return d.decided(w, r, v, v.T("requests.rejectedmsg", done.ID), "/requests?box=inbox&done=rejected&id="+url.QueryEscape(done.ID))
+}
+
+// handleRemind chases (催办) a pending request for its consumer. With
+// htmx the remind form gives way to the message; without, the outbox
+// shows it.
+func (d *Dashboard) handleRemind(w http.ResponseWriter, r *http.Request, v *view) error {
+	req, err := d.Requests.Remind(r.Context(), r.PathValue("id"))
+	if err != nil {
+		if code := hutong.ErrorCode(err); code == hutong.EINTERNAL || code == hutong.EUNAVAILABLE || !isHTMX(r) {
+			return err
+		}
+		v.Error = hutong.ErrorMessage(err)
+		return d.render(w, v, httperr.Status(hutong.ErrorCode(err)), "requests", "flash-oob")
+	}
+	return d.decided(w, r, v, v.T("requests.reminded", req.ID), "/requests?box=outbox&id="+url.QueryEscape(req.ID))
 }
 
 // agreementsData is the agreements and keys page.

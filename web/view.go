@@ -48,6 +48,8 @@ func (v *view) Notify(n hutong.Notification) string {
 	switch n.Kind {
 	case hutong.NotifyOverdue:
 		return v.T("notify."+n.Kind, n.RequestID, p["consumer"], p["resource_name"], p["due"])
+	case hutong.NotifyRemind:
+		return v.T("notify."+n.Kind, p["consumer"], n.RequestID, p["resource_name"], p["due"])
 	}
 	return n.Describe()
 }
