@@ -49,6 +49,12 @@ type Dashboard struct {
 	Auth      hutong.AuthService
 	Requests  hutong.RequestService
 	Feedback  hutong.FeedbackService
+	// Exchange serves an agreement's preview and export to its consumer,
+	// Usage its use today and PolicyText its compiled policy; nil leaves
+	// those parts out of the agreement's page.
+	Exchange   hutong.ExchangeService
+	Usage      hutong.Usage
+	PolicyText func(*hutong.Agreement) (string, error)
 	// Contributions ranks providers by month (nil: the page says the
 	// feature is unavailable).
 	Contributions hutong.ContributionService
@@ -156,6 +162,9 @@ func (d *Dashboard) build() {
 		{"POST /requests/{id}/reject", false, d.handleReject},
 		{"POST /requests/{id}/remind", false, d.handleRemind},
 		{"GET /agreements", false, d.handleAgreements},
+		{"GET /agreements/{id}", false, d.handleAgreement},
+		{"GET /agreements/{id}/preview", false, d.handlePreview},
+		{"GET /agreements/{id}/export", false, d.handleAgreementExport},
 		{"POST /agreements/{id}/revoke", false, d.handleRevokeAgreement},
 		{"POST /keys", false, d.handleCreateKey},
 		{"POST /keys/{id}/revoke", false, d.handleRevokeKey},

@@ -346,6 +346,25 @@ func TestDashboard(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS(`#request-result[data-status="approved"]`)))
 		b.shot("04-resource")
 
+		// The agreement's page: its terms, a governed preview with its
+		// receipt, an export of the agreed fields, and the call to copy.
+		b.do("open the agreement", chromedp.Click(chromedp.CSS(`#agreement-link`)), chromedp.WaitVisible(chromedp.CSS(`#agreement-terms`)))
+		if curl := b.text("#curl-line"); !strings.Contains(curl, "/api/v1/resources/120000-TJHJ-05/records?fields=") || !strings.Contains(curl, "Hutong-Purpose: ") {
+			t.Errorf("curl line %q", curl)
+		}
+		b.do("preview", chromedp.Click(chromedp.CSS(`#preview-button`)), chromedp.WaitVisible(chromedp.CSS(`#preview-table`)))
+		if n := eval[int](b, `document.querySelectorAll('#preview-table tbody tr').length`); n == 0 || n > 10 {
+			t.Errorf("preview shows %d rows, want 1 to 10", n)
+		}
+		if href := eval[string](b, `document.querySelector('#preview .proof-link').getAttribute('href')`); !strings.HasPrefix(href, "/proof?index=") {
+			t.Errorf("preview receipt link %q", href)
+		}
+		csv := evalAsync[string](b, `fetch(document.querySelector('#export-csv').href).then(r => r.headers.get('Hutong-Receipt') + '\n' + r.status + '\n').then(async h => h + await (await fetch(document.querySelector('#export-csv').href)).text())`)
+		if lines := strings.Split(csv, "\n"); len(lines) < 4 || !strings.HasPrefix(lines[0], "origin=") || lines[1] != "200" {
+			t.Errorf("CSV export: %.300q", csv)
+		}
+		b.shot("04b-agreement")
+
 		// The environment page: the map of mean AQI has data.
 		b.open("/environment")
 		envCharts := b.charts()

@@ -75,6 +75,15 @@
       if (csrf) e.detail.headers['X-CSRF-Token'] = csrf;
     });
     document.body.addEventListener('htmx:afterSwap', function (e) { drawAll(e.target); });
+    // A button with data-copy="SELECTOR" copies that element's text (the
+    // agreement page's curl line); the button says when it did.
+    document.body.addEventListener('click', function (e) {
+      var b = e.target.closest && e.target.closest('[data-copy]');
+      if (!b) return;
+      var src = document.querySelector(b.dataset.copy);
+      if (!src || !navigator.clipboard) return;
+      navigator.clipboard.writeText(src.textContent).then(function () { b.dataset.copied = 'true'; });
+    });
     document.body.addEventListener('htmx:responseError', function (e) {
       var flash = document.getElementById('flash');
       if (flash) {
