@@ -275,3 +275,49 @@ func TestRemind(t *testing.T) {
 		t.Errorf("the provider's steward sees no reminder, or is offered one: %.2000s", body)
 	}
 }
+
+func TestAgreementPage(t *testing.T) {
+	h := hubtest.New(t, nil)
+	ctx := context.Background()
+	air := storetest.AirResource("130000-HBHJ-05", h.HB.ID)
+	if err := h.Server.Catalog.PublishResource(storetest.Admin(ctx), air); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Server.Rows.ImportRows(storetest.Admin(ctx), air.Code, storetest.Rows(
+		map[string]string{"监测站点编码": "1001A", "监测时间": "2026-11-02T08:00:00+08:00", "AQI": "75"},
+		map[string]string{"监测站点编码": "1002A", "监测时间": "2026-11-02T08:00:00+08:00", "AQI": "120"},
+	), hutong.ImportAppend); err != nil {
+		t.Fatal(err)
+	}
+	consumer := hutong.NewContextWithActor(ctx, &hutong.Actor{User: &hutong.User{Login: "bjsj-consumer", Department: h.BJ.ID, Roles: []hutong.Role{hutong.RoleConsumer}}})
+	req, err := h.Server.Requests.CreateRequest(consumer, &hutong.RequestInput{Resource: air.Code, Fields: []string{"监测站点编码", "AQI"},
+		Purpose: "京津冀大气污染联防联控", LegalBasis: "大气污染防治法", ValidUntil: "2027-06-30"})
+	if err != nil || req.AgreementID == "" {
+		t.Fatalf("CreateRequest = %+v, %v", req, err)
+	}
+	b := formclient.New(t, h.URL)
+	signIn(b, "bjsj-consumer", "password-1")
+	page := "/agreements/" + req.AgreementID
+	if resp, body := b.Do("GET", page, nil, nil); resp.StatusCode != 200 || !strings.Contains(body, `id="curl-line"`) || !strings.Contains(body, "permit") {
+		t.Fatalf("agreement page: %d %.500s", resp.StatusCode, body)
+	}
+	resp, body := b.Do("GET", page+"/preview", nil, map[string]string{"HX-Request": "true"})
+	if resp.StatusCode != 200 || !strings.Contains(body, "<td>1002A</td>") || !strings.Contains(body, "/proof?index=") || strings.Contains(body, "<html") {
+		t.Errorf("preview: %d %.500s", resp.StatusCode, body)
+	}
+	resp, body = b.Do("GET", page+"/export?format=csv", nil, nil)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Hutong-Receipt"), "origin=") || !strings.Contains(body, "监测站点编码,AQI") || !strings.Contains(body, "1002A,120") {
+		t.Errorf("export: %d %s %q", resp.StatusCode, resp.Header.Get("Hutong-Receipt"), body)
+	}
+	if resp, _ := b.Do("GET", page+"/export?format=pdf", nil, nil); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("export as pdf: %d", resp.StatusCode)
+	}
+	// Not a party: the agreement is not theirs to see, preview or export.
+	s := formclient.New(t, h.URL)
+	signIn(s, "tjyb-steward", "password-1")
+	for _, p := range []string{page, page + "/preview", page + "/export?format=csv"} {
+		if resp, body := s.Do("GET", p, nil, nil); resp.StatusCode < 400 || strings.Contains(body, "1002A") {
+			t.Errorf("GET %s by another department: %d", p, resp.StatusCode)
+		}
+	}
+}
