@@ -321,3 +321,42 @@ func TestAgreementPage(t *testing.T) {
 		}
 	}
 }
+
+func TestApproveWithMaskingAndLimits(t *testing.T) {
+	h := hubtest.New(t, nil)
+	ctx := context.Background()
+	res := storetest.InsuredResource("120000-TJYB-03", h.TJ.ID)
+	res.ShareConditions = "限异地就医结算"
+	if err := h.Server.Catalog.PublishResource(storetest.Admin(ctx), res); err != nil {
+		t.Fatal(err)
+	}
+	consumer := hutong.NewContextWithActor(ctx, &hutong.Actor{User: &hutong.User{Login: "bjsj-consumer", Department: h.BJ.ID, Roles: []hutong.Role{hutong.RoleConsumer}}})
+	req, err := h.Server.Requests.CreateRequest(consumer, &hutong.RequestInput{Resource: res.Code, Fields: []string{"姓名", "公民身份号码"},
+		Purpose: "异地就医直接结算", LegalBasis: "国家医保局通知", ValidUntil: "2027-06-30"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := formclient.New(t, h.URL)
+	csrf := signIn(b, "tjyb-steward", "password-1")
+	_, body := b.Do("GET", "/requests?box=inbox", nil, nil)
+	if !strings.Contains(body, `name="mask:姓名"`) || !strings.Contains(body, "限异地就医结算") {
+		t.Fatalf("the inbox card offers no masking or shows no share conditions: %.3000s", body)
+	}
+	form := url.Values{"csrf": {csrf}, "fields": {"姓名", "公民身份号码"}, "mask:姓名": {"hash"}, "rows_per_day": {"abc"}}
+	resp, body := b.Do("POST", "/requests/"+req.ID+"/approve", form, map[string]string{"HX-Request": "true"})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "不是正整数") {
+		t.Errorf("rows_per_day=abc: %d %.300s", resp.StatusCode, body)
+	}
+	form.Set("rows_per_day", "500")
+	if resp, _ := b.Do("POST", "/requests/"+req.ID+"/approve", form, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %d", resp.StatusCode)
+	}
+	got, err := h.Server.Requests.Request(consumer, req.ID)
+	if err != nil || got.AgreementID == "" {
+		t.Fatalf("request after approval: %+v, %v", got, err)
+	}
+	ag, err := h.Server.Requests.Agreement(consumer, got.AgreementID)
+	if err != nil || ag.RowsPerDay != 500 || ag.Field("姓名").Masking != hutong.MaskHash || ag.Field("公民身份号码").Masking == hutong.MaskHash {
+		t.Errorf("agreement %+v, %v; want 500 rows a day and 姓名 hashed", ag, err)
+	}
+}

@@ -295,11 +295,33 @@ type requestCard struct {
 	// their masking: what the consumer got, which the steward may have
 	// narrowed from what was asked.
 	Approved []hutong.AgreementField
+	// Context helps the steward decide a pending request: the resource's
+	// share conditions and the consumer's agreements already with us.
+	Context *decideContext
+}
+
+type decideContext struct {
+	Conditions string
+	Others     []*hutong.Agreement
 }
 
 // Card pairs a request with the page, for the card template.
 func (v *view) Card(req *hutong.Request, canDecide bool) requestCard {
 	c := requestCard{V: v, R: req, CanDecide: canDecide, Fields: req.Fields, Until: v.InputDay(req.ValidUntil)}
+	if canDecide && req.Status == hutong.RequestPending && v.d.Requests != nil && v.d.Catalog != nil {
+		ctx, dc := v.r.Context(), &decideContext{}
+		if res, err := v.d.Catalog.Resource(ctx, req.Resource); err == nil {
+			dc.Conditions = res.ShareConditions
+		}
+		if ags, err := v.d.Requests.Agreements(ctx, hutong.AgreementFilter{Role: "provider", Active: true}); err == nil {
+			for _, a := range ags {
+				if a.Consumer == req.Consumer {
+					dc.Others = append(dc.Others, a)
+				}
+			}
+		}
+		c.Context = dc
+	}
 	if req.AgreementID != "" && v.d.Requests != nil {
 		if ag, err := v.d.Requests.Agreement(v.r.Context(), req.AgreementID); err == nil {
 			c.Approved = ag.Fields
@@ -436,6 +458,32 @@ func (d *Dashboard) handleApprove(w http.ResponseWriter, r *http.Request, v *vie
 	}
 	if until != "" && until != v.InputDay(req.ValidUntil) {
 		n.ValidUntil = until
+	}
+	// Stricter masking per field and volume limits: the API's narrowing,
+	// which Approve checks (masking only ever gets stricter).
+	for _, f := range fields {
+		if m := r.PostFormValue("mask:" + f); m != "" {
+			if n.Masking == nil {
+				n.Masking = map[string]hutong.MaskRule{}
+			}
+			n.Masking[f] = hutong.MaskRule(m)
+		}
+	}
+	for _, lim := range []struct {
+		name string
+		set  func(int64)
+	}{
+		{"rows_per_day", func(x int64) { n.RowsPerDay = x }},
+		{"requests_per_minute", func(x int64) { n.RequestsPerMinute = int(x) }},
+	} {
+		if s := strings.TrimSpace(r.PostFormValue(lim.name)); s != "" {
+			x, err := strconv.ParseInt(s, 10, 32)
+			if err != nil || x <= 0 {
+				return d.cardAgain(w, r, v, id, hutong.Invalid("invalid approval", []hutong.Violation{{Field: lim.name, Rule: "range",
+					Message: v.T("requests.limit.bad", s)}}), fields, until)
+			}
+			lim.set(x)
+		}
 	}
 	done, err := d.Requests.Approve(r.Context(), id, n)
 	if err != nil {
