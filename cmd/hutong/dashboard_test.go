@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/hutong/hutong"
@@ -108,7 +110,10 @@ func (b *browser) text(sel string) string {
 // open navigates to a path of the hub and waits for its main element.
 func (b *browser) open(path string) {
 	b.t.Helper()
-	b.do("open "+path, chromedp.Navigate(b.hub+path), chromedp.WaitReady(chromedp.CSS("main")))
+	// Ready means loaded: htmx takes the page's forms at DOMContentLoaded,
+	// and a click before that would be a plain submission.
+	b.do("open "+path, chromedp.Navigate(b.hub+path), chromedp.WaitReady(chromedp.CSS("main")),
+		chromedp.Poll[chromedp.Void](`document.readyState === 'complete'`, chromedp.WithPollingTimeout(10*time.Second)))
 }
 
 // signIn signs in through the sign-in form.
@@ -330,6 +335,17 @@ func TestDashboard(t *testing.T) {
 		if q := eval[string](b, `location.search`); !strings.Contains(q, "q=") {
 			t.Errorf("search not in the URL: %q", q)
 		}
+		// Through an IME: pinyin while composing sends nothing; the
+		// committed words search at once, with no key pressed.
+		b.open("/catalog")
+		before = b.text("#result-count")
+		b.do("type 参保 through an IME", chromedp.Focus(chromedp.CSS("#q")),
+			ime("canbao"), chromedp.Sleep(700*time.Millisecond), insertText("参保"),
+			chromedp.Poll[chromedp.Void](`document.querySelector('#result-count').textContent.trim() !== `+jsString(before),
+				chromedp.WithPollingTimeout(10*time.Second)))
+		if sent := eval[string](b, `performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/catalog?')).join(' ')`); strings.Contains(sent, "canbao") || !strings.Contains(sent, "q=%E5%8F%82%E4%BF%9D") {
+			t.Errorf("searches sent while typing through an IME: %q; want 参保 only, never the pinyin", sent)
+		}
 		b.shot("03-catalog")
 
 		// A resource's page and its request form (unconditional: granted).
@@ -348,11 +364,15 @@ func TestDashboard(t *testing.T) {
 
 		// The agreement's page: its terms, a governed preview with its
 		// receipt, an export of the agreed fields, and the call to copy.
-		b.do("open the agreement", chromedp.Click(chromedp.CSS(`#agreement-link`)), chromedp.WaitVisible(chromedp.CSS(`#agreement-terms`)))
+		b.do("open the agreement", chromedp.Click(chromedp.CSS(`#agreement-link`)), chromedp.WaitVisible(chromedp.CSS(`#agreement-terms`)),
+			// htmx takes the page's forms at DOMContentLoaded; a click
+			// before that is a plain GET of the preview's page.
+			chromedp.Poll[chromedp.Void](`document.readyState === 'complete'`, chromedp.WithPollingTimeout(10*time.Second)))
 		if curl := b.text("#curl-line"); !strings.Contains(curl, "/api/v1/resources/120000-TJHJ-05/records?fields=") || !strings.Contains(curl, "Hutong-Purpose: ") {
 			t.Errorf("curl line %q", curl)
 		}
-		b.do("preview", chromedp.Click(chromedp.CSS(`#preview-button`)), chromedp.WaitVisible(chromedp.CSS(`#preview-table`)))
+		b.do("preview", chromedp.Click(chromedp.CSS(`#preview-button`)),
+			chromedp.Poll[chromedp.Void](`!!document.querySelector('#preview-table')`, chromedp.WithPollingTimeout(10*time.Second)))
 		if n := eval[int](b, `document.querySelectorAll('#preview-table tbody tr').length`); n == 0 || n > 10 {
 			t.Errorf("preview shows %d rows, want 1 to 10", n)
 		}
@@ -512,4 +532,21 @@ func evalAsync[T any](b *browser, expr string) T {
 // jsString quotes s as a JavaScript string literal.
 func jsString(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`).Replace(s) + "'"
+}
+
+// ime opens an IME composition holding text (pinyin), as a Chinese input
+// method does before the user picks the words.
+func ime(text string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, input.ImeSetComposition, input.ImeSetCompositionParams{Text: text, SelectionStart: int64(len(text)), SelectionEnd: int64(len(text))})
+		return chromedp.Void{}, err
+	}
+}
+
+// insertText commits text as an IME does: input events, no key presses.
+func insertText(text string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, input.InsertText, input.InsertTextParams{Text: text})
+		return chromedp.Void{}, err
+	}
 }

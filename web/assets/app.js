@@ -75,6 +75,14 @@
       if (csrf) e.detail.headers['X-CSRF-Token'] = csrf;
     });
     document.body.addEventListener('htmx:afterSwap', function (e) { drawAll(e.target); });
+    // Chinese is typed through an IME: while a composition is open the
+    // field holds pinyin ("yibao"), not the words (医保), so no search
+    // goes out until compositionend, which triggers one itself.
+    document.body.addEventListener('compositionstart', function (e) { e.target.dataset.composing = 'true'; });
+    document.body.addEventListener('compositionend', function (e) { delete e.target.dataset.composing; });
+    document.body.addEventListener('htmx:confirm', function (e) {
+      if (e.target.dataset && e.target.dataset.composing === 'true') e.preventDefault();
+    });
     // A button with data-copy="SELECTOR" copies that element's text (the
     // agreement page's curl line); the button says when it did.
     document.body.addEventListener('click', function (e) {
