@@ -21,6 +21,13 @@ type chart struct {
 	ID     string         `json:"id"`
 	Map    string         `json:"map,omitempty"`
 	Option map[string]any `json:"option"`
+	// Label says what the chart shows, for screen readers (aria-label);
+	// Head and Rows are its data as a table beside it (the text
+	// alternative of a canvas), under Caption.
+	Label   string     `json:"-"`
+	Caption string     `json:"-"`
+	Head    []string   `json:"-"`
+	Rows    [][]string `json:"-"`
 }
 
 // mapName is the name the region's map is registered under.
@@ -175,7 +182,18 @@ func daysChart(v *view, days []hutong.DayCount) chart {
 			"lineStyle": map[string]any{"opacity": 0}, "areaStyle": map[string]any{"color": "rgba(31,95,168,0.15)"},
 			"tooltip": map[string]any{"show": false}},
 	}
-	return chart{ID: "chart-days", Option: o}
+	c := chart{ID: "chart-days", Option: o, Label: v.T("overview.history.days"), Caption: v.T("chart.table"),
+		Head: []string{v.T("chart.day"), v.T("overview.calls"), v.T("overview.forecast")}}
+	for i, l := range labels {
+		row := []string{l, "", ""}
+		if i < len(ys) {
+			row[1] = formatNumber(int64(ys[i]))
+		} else if j := i - len(ys); j < len(mid) {
+			row[2] = fmt.Sprintf("%g (%g–%g)", mid[j], lo[j], hi[j])
+		}
+		c.Rows = append(c.Rows, row)
+	}
+	return c
 }
 
 // hoursChart is the 历史流 by hour over the last 48 hours. It has no trend
@@ -195,7 +213,12 @@ func hoursChart(v *view, hours []hutong.HourCount) chart {
 	o["series"] = []any{
 		map[string]any{"name": v.T("overview.calls"), "type": "bar", "data": calls, "barMaxWidth": 10},
 	}
-	return chart{ID: "chart-hours", Option: o}
+	c := chart{ID: "chart-hours", Option: o, Label: v.T("overview.history.hours"), Caption: v.T("chart.table"),
+		Head: []string{v.T("chart.hour"), v.T("overview.calls")}}
+	for i, h := range hours {
+		c.Rows = append(c.Rows, []string{labels[i], formatNumber(h.Calls)})
+	}
+	return c
 }
 
 // mapNames maps the map's feature names (division codes) to labels in the
@@ -301,7 +324,12 @@ func (d *Dashboard) flowsChart(v *view, flows []hutong.Flow) chart {
 	}
 	o["legend"] = map[string]any{"top": 0, "left": "left", "data": legend}
 	o["series"] = series
-	return chart{ID: "chart-flows", Map: mapName, Option: o}
+	c := chart{ID: "chart-flows", Map: mapName, Option: o, Label: v.T("overview.flows.note"), Caption: v.T("chart.table"),
+		Head: []string{v.T("chart.from"), v.T("chart.to"), v.T("overview.calls")}}
+	for _, k := range order {
+		c.Rows = append(c.Rows, []string{v.Region(k.from), v.Region(k.to), formatNumber(sum[k])})
+	}
+	return c
 }
 
 // tagCloud is the 标签云: each tag weighted by the resources that carry it
@@ -341,7 +369,13 @@ func tagCloud(v *view, tags []hutong.TagCount, resources []*hutong.Resource, cal
 		"sizeRange": []int{14, 56}, "rotationRange": []int{0, 0}, "gridSize": 6, "drawOutOfBound": false, "shrinkToFit": true,
 		"emphasis": map[string]any{"focus": "self"}, "data": data,
 	}}
-	return chart{ID: "chart-tags", Option: o}
+	c := chart{ID: "chart-tags", Option: o, Label: v.T("overview.tags.note"), Caption: v.T("chart.table"),
+		Head: []string{v.T("catalog.tag"), v.T("chart.weight")}}
+	for _, x := range data {
+		m := x.(map[string]any)
+		c.Rows = append(c.Rows, []string{fmt.Sprint(m["name"]), fmt.Sprint(m["value"])})
+	}
+	return c
 }
 
 // aqiBands are the AQI bands of HJ 633-2012 with their standard colours.
@@ -392,7 +426,14 @@ func (d *Dashboard) aqiMap(v *view, cities []hutong.CityAir) chart {
 		"label":     map[string]any{"show": true, "fontSize": 10},
 		"itemStyle": map[string]any{"borderColor": "#ffffff", "borderWidth": 1, "areaColor": "#e6e9ee"},
 	}}
-	return chart{ID: "chart-aqi", Map: mapName, Option: o}
+	c := chart{ID: "chart-aqi", Map: mapName, Option: o, Label: v.T("env.map"), Caption: v.T("chart.table"),
+		Head: []string{v.T("chart.city"), "AQI", v.T("chart.band")}}
+	for _, x := range cities {
+		if _, ok := names[x.Region]; ok {
+			c.Rows = append(c.Rows, []string{names[x.Region], fmt.Sprintf("%.0f", x.MeanAQI), v.T(aqiLabel(x.MeanAQI))})
+		}
+	}
+	return c
 }
 
 // aqiColor returns the HJ 633 colour of an AQI, for the tables.

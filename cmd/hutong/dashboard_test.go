@@ -321,6 +321,13 @@ func TestDashboard(t *testing.T) {
 		if s := charts["chart-hours"].Series; len(s) != 1 {
 			t.Errorf("48-hour series %+v, want the calls alone (no trend line)", s)
 		}
+		// Every chart says what it shows and has its data as a table.
+		if n := eval[int](b, `[...document.querySelectorAll('.chart')].filter(c => !c.getAttribute('aria-label') || !document.getElementById(c.id + '-data')).length`); n != 0 {
+			t.Errorf("%d charts without a label or a data table", n)
+		}
+		if n := eval[int](b, `document.querySelectorAll('#chart-days-data tbody tr').length`); n != 37 {
+			t.Errorf("the history's data table has %d rows, want 30 days and 7 forecast", n)
+		}
 		b.shot("02-overview")
 
 		// The catalog: a Chinese substring search through htmx.
