@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
@@ -132,6 +136,7 @@ func (b *browser) signIn(login string) {
 // shot saves a full-page PNG screenshot.
 func (b *browser) shot(name string) {
 	b.t.Helper()
+	b.axe(name)
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
@@ -520,7 +525,36 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("insecure context: %q", s)
 		}
 	})
+	t.Run("every page at desktop and phone width in both languages", func(t *testing.T) {
+		b := open()
+		b.t = t
+		b.signIn("tjyb-steward")
+		pages := map[string]string{"overview": "/", "catalog": "/catalog", "resource": "/catalog/120000-TJYB-03", "requests": "/requests",
+			"agreements": "/agreements", "feedback": "/feedback", "contributions": "/contributions", "proof": "/proof", "environment": "/environment"}
+		for _, width := range []int64{1440, 390} {
+			b.do("viewport", viewport(width, 900))
+			for _, lang := range []string{"zh", "en"} {
+				b.open("/?lang=" + lang)
+				for name, path := range pages {
+					b.open(path)
+					if w := eval[int](b, `document.documentElement.scrollWidth`); w > int(width)+1 {
+						t.Errorf("%s at %d px (%s) is %d px wide: it scrolls sideways", name, width, lang, w)
+					}
+					b.shot(fmt.Sprintf("w%d-%s-%s", width, lang, name)) // axe checks each
+				}
+			}
+		}
+	})
 	t.Logf("dashboard walk took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// viewport emulates a screen width px wide (a phone when under 600).
+func viewport(width, height int64) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+			Width: width, Height: height, DeviceScaleFactor: 1, Mobile: width < 600})
+		return chromedp.Void{}, err
+	}
 }
 
 // evalAsync evaluates a JavaScript expression that yields a promise and
@@ -555,5 +589,26 @@ func insertText(text string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
 		_, err := cdp.Call(ctx, tg, input.InsertText, input.InsertTextParams{Text: text})
 		return chromedp.Void{}, err
+	}
+}
+
+//go:embed testdata/axe.min.js
+var axeScript string
+
+// axe runs axe-core (scripts/vendor-axe.sh) on the page and fails the test
+// on each violation of serious or critical impact, naming the rule and
+// the first elements it found.
+func (b *browser) axe(page string) {
+	b.t.Helper()
+	found := evalAsync[string](b, axeScript+`;
+		axe.run(document, {resultTypes: ['violations']}).then(r => JSON.stringify(r.violations
+			.filter(v => v.impact === 'serious' || v.impact === 'critical')
+			.map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))))`)
+	var vs []string
+	if err := json.Unmarshal([]byte(found), &vs); err != nil {
+		b.t.Fatalf("axe on %s: %v (%.200s)", page, err, found)
+	}
+	for _, v := range vs {
+		b.t.Errorf("axe on %s: %s", page, v)
 	}
 }
