@@ -169,6 +169,7 @@ func (d *Dashboard) build() {
 		{"POST /keys", false, d.handleCreateKey},
 		{"POST /keys/{id}/revoke", false, d.handleRevokeKey},
 		{"GET /feedback", false, d.handleFeedback},
+		{"GET /cockpit", false, d.handleCockpit},
 		{"GET /contributions", false, d.handleContributions},
 		{"GET /contributions/{department}/statement", false, d.handleStatement},
 		{"GET /proof", false, d.handleProof},

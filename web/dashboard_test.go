@@ -360,3 +360,29 @@ func TestApproveWithMaskingAndLimits(t *testing.T) {
 		t.Errorf("agreement %+v, %v; want 500 rows a day and 姓名 hashed", ag, err)
 	}
 }
+
+func TestCockpit(t *testing.T) {
+	h := hubtest.New(t, nil)
+	ctx := context.Background()
+	if err := h.Server.Catalog.PublishResource(storetest.Admin(ctx), storetest.InsuredResource("120000-TJYB-03", h.TJ.ID)); err != nil {
+		t.Fatal(err)
+	}
+	consumer := hutong.NewContextWithActor(ctx, &hutong.Actor{User: &hutong.User{Login: "bjsj-consumer", Department: h.BJ.ID, Roles: []hutong.Role{hutong.RoleConsumer}}})
+	if _, err := h.Server.Requests.CreateRequest(consumer, &hutong.RequestInput{Resource: "120000-TJYB-03", Fields: []string{"姓名"},
+		Purpose: "异地就医直接结算", LegalBasis: "国家医保局通知", ValidUntil: "2027-06-30"}); err != nil {
+		t.Fatal(err)
+	}
+	s := formclient.New(t, h.URL)
+	signIn(s, "tjyb-steward", "password-1")
+	resp, body := s.Do("GET", "/cockpit", nil, nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, `id="kpi-pending">1<`) || !strings.Contains(body, `data-department="`+h.TJ.ID+`"`) {
+		t.Errorf("the steward's cockpit: %d %.2000s", resp.StatusCode, body)
+	}
+	// The consumer's department provides nothing: its steward would see
+	// no approvals; a consumer has no cockpit in its navigation.
+	c := formclient.New(t, h.URL)
+	signIn(c, "bjsj-consumer", "password-1")
+	if _, body := c.Do("GET", "/", nil, nil); strings.Contains(body, `href="/cockpit"`) {
+		t.Errorf("a consumer's navigation offers the cockpit")
+	}
+}

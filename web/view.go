@@ -112,6 +112,7 @@ func (v *view) Nav() []navItem {
 		show        bool
 	}{
 		{"/", "nav.overview", true},
+		{"/cockpit", "nav.cockpit", u.Has(hutong.RoleSteward) || staff || u.Has(hutong.RoleAuditor)},
 		{"/catalog", "nav.catalog", true},
 		{"/requests", "nav.requests", dept || staff},
 		{"/agreements", "nav.agreements", dept || u.Has(hutong.RoleAdmin)},

@@ -530,7 +530,19 @@ func TestDashboard(t *testing.T) {
 		b.t = t
 		b.signIn("tjyb-steward")
 		pages := map[string]string{"overview": "/", "catalog": "/catalog", "resource": "/catalog/120000-TJYB-03", "requests": "/requests",
-			"agreements": "/agreements", "feedback": "/feedback", "contributions": "/contributions", "proof": "/proof", "environment": "/environment"}
+			"agreements": "/agreements", "feedback": "/feedback", "contributions": "/contributions", "proof": "/proof", "environment": "/environment",
+			"cockpit": "/cockpit"}
+		// The cockpit is for a wall screen: 1920×1080 without scrolling.
+		b.do("wall screen", viewport(1920, 1080))
+		b.open("/cockpit")
+		b.charts()
+		if h := eval[int](b, `document.documentElement.scrollHeight`); h > 1080 {
+			t.Errorf("the cockpit is %d px high on a 1920×1080 screen", h)
+		}
+		if r := b.text("#kpi-ontime"); r != "—" && !strings.HasSuffix(r, "%") {
+			t.Errorf("on-time rate %q", r)
+		}
+		b.shot("w1920-zh-cockpit")
 		for _, width := range []int64{1440, 390} {
 			b.do("viewport", viewport(width, 900))
 			for _, lang := range []string{"zh", "en"} {
