@@ -1,7 +1,10 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -384,5 +387,84 @@ func TestCockpit(t *testing.T) {
 	signIn(c, "bjsj-consumer", "password-1")
 	if _, body := c.Do("GET", "/", nil, nil); strings.Contains(body, `href="/cockpit"`) {
 		t.Errorf("a consumer's navigation offers the cockpit")
+	}
+}
+
+// upload posts a multipart form whose parts come in the order given, as
+// a browser sends a form's fields in document order.
+func upload(b *formclient.Client, path string, parts [][3]string) (*http.Response, string) {
+	b.T.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for _, p := range parts { // name, file name ("" for a field), content
+		var w io.Writer
+		if p[1] == "" {
+			w, _ = mw.CreateFormField(p[0])
+		} else {
+			w, _ = mw.CreateFormFile(p[0], p[1])
+		}
+		io.WriteString(w, p[2])
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", b.URL+path, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := b.C.Do(req)
+	if err != nil {
+		b.T.Fatal(err)
+	}
+	defer resp.Body.Close()
+	bs, _ := io.ReadAll(resp.Body)
+	return resp, string(bs)
+}
+
+func TestImportRowsPage(t *testing.T) {
+	h := hubtest.New(t, nil)
+	ctx := context.Background()
+	air := storetest.AirResource("130000-HBHJ-05", h.HB.ID)
+	if err := h.Server.Catalog.PublishResource(storetest.Admin(ctx), air); err != nil {
+		t.Fatal(err)
+	}
+	b := formclient.New(t, h.URL)
+	signIn(b, "admin", "password-1")
+	_, page := b.Do("GET", "/catalog/"+air.Code, nil, nil)
+	if !strings.Contains(page, `id="import-form"`) {
+		t.Fatalf("the provider's admin is offered no import")
+	}
+	csrf := formclient.CSRF(t, page)
+	path := "/catalog/" + air.Code + "/rows"
+	// Two bad rows: nothing is imported, each is named with its field.
+	bad := "监测站点编码,监测时间,AQI\n1001A,2026-11-02T08:00:00+08:00,75\n1002A,yesterday,80\n,2026-11-02T08:00:00+08:00,x\n"
+	resp, body := upload(b, path, [][3]string{{"csrf", "", csrf}, {"mode", "", "append"}, {"file", "rows.csv", bad}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="import-violations"`) ||
+		!strings.Contains(body, "<td>监测时间</td>") || !strings.Contains(body, "<td>监测站点编码</td>") {
+		t.Errorf("bad rows: %d %.3000s", resp.StatusCode, body)
+	}
+	if r, _ := h.Server.Catalog.Resource(ctx, air.Code); r.Rows != 0 {
+		t.Errorf("%d rows stored after a rejected import", r.Rows)
+	}
+	good := "监测站点编码,监测时间,AQI\n1001A,2026-11-02T08:00:00+08:00,75\n1002A,2026-11-02T09:00:00+08:00,80\n"
+	resp, body = upload(b, path, [][3]string{{"csrf", "", csrf}, {"mode", "", "append"}, {"file", "rows.csv", good}})
+	if resp.StatusCode != 200 || !strings.Contains(body, `id="import-ok"`) {
+		t.Errorf("good rows: %d %.500s", resp.StatusCode, body)
+	}
+	// The token must come first; a wrong kind of file is named.
+	if resp, _ := upload(b, path, [][3]string{{"file", "rows.csv", good}, {"csrf", "", csrf}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("file before the token: %d, want 403", resp.StatusCode)
+	}
+	if resp, body := upload(b, path, [][3]string{{"csrf", "", csrf}, {"file", "rows.pdf", "%PDF"}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "rows.pdf") {
+		t.Errorf("a PDF: %d", resp.StatusCode)
+	}
+	if resp, _ := upload(b, path, [][3]string{{"csrf", "", "forged"}, {"file", "rows.csv", good}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("forged token: %d", resp.StatusCode)
+	}
+	// A consumer is offered nothing and refused.
+	c := formclient.New(t, h.URL)
+	signIn(c, "bjsj-consumer", "password-1")
+	_, page = c.Do("GET", "/catalog/"+air.Code, nil, nil)
+	if strings.Contains(page, `id="import-form"`) {
+		t.Errorf("a consumer is offered the import")
+	}
+	if resp, _ := upload(c, path, [][3]string{{"csrf", "", formclient.CSRF(t, page)}, {"file", "rows.csv", good}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a consumer's import: %d, want 403", resp.StatusCode)
 	}
 }

@@ -174,6 +174,10 @@ type resourceData struct {
 	RequestNote string // message id (or text) when the form is not shown
 	Form        requestForm
 	Result      *hutong.Request
+	// CanImport: the user may import rows into this hub-hosted resource;
+	// Import is the report of the import just made.
+	CanImport bool
+	Import    *importReport
 }
 
 // requestForm is the "request access" form as filled in.
@@ -223,6 +227,7 @@ func (d *Dashboard) resourceData(r *http.Request, v *view, code string) (*resour
 	default:
 		data.RequestNote = v.T("res.request.nodept")
 	}
+	data.CanImport = d.Rows != nil && res.Hosted == hutong.HostedHub && hutong.ActorFromContext(ctx).CanManage(res.Provider, res.Region)
 	// 最小必要: no field is ticked until the consumer picks what it needs.
 	data.Form.ValidUntil = time.Now().In(hutong.ChinaTime).AddDate(1, 0, 0).Format(time.DateOnly)
 	return data, nil

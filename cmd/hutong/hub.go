@@ -428,7 +428,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Stats:      sqlstore.NewStats(m.DB),
 		AirQuality: &analytics.AirQuality{Catalog: catalog, Source: m.Exchange.Source, Auditor: m.Ledger, Now: time.Now},
 		LedgerView: m.Ledger, Entries: m.HTTP.Entries,
-		Exchange: m.Exchange, Usage: m.Audit, PolicyText: policy.Text,
+		Exchange: m.Exchange, Usage: m.Audit, PolicyText: policy.Text, Rows: rows,
 		Logger: m.Logger,
 		SignIn: m.HTTP.SignIn, AdmitBody: m.HTTP.AdmitBody, Observe: m.HTTP.Observe,
 	}
