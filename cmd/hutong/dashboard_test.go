@@ -550,7 +550,9 @@ func TestDashboard(t *testing.T) {
 				for name, path := range pages {
 					b.open(path)
 					if w := eval[int](b, `document.documentElement.scrollWidth`); w > int(width)+1 {
-						t.Errorf("%s at %d px (%s) is %d px wide: it scrolls sideways", name, width, lang, w)
+						wide := eval[string](b, fmt.Sprintf(`[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > %d)
+							.slice(-3).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + '.' + e.className).join(', ')`, width))
+						t.Errorf("%s at %d px (%s) is %d px wide: it scrolls sideways (%s)", name, width, lang, w, wide)
 					}
 					b.shot(fmt.Sprintf("w%d-%s-%s", width, lang, name)) // axe checks each
 				}
