@@ -276,14 +276,14 @@ func FromDB(t *testing.T, open func() (*sqlstore.DB, error)) Store {
 	}
 	return Store{
 		Subscriptions: subs,
-		Directory: sqlstore.NewDirectory(db),
-		Catalog:   sqlstore.NewCatalog(db),
-		Rows:      rows,
-		Source:    rows,
-		Auth:      sqlstore.NewAuth(db),
-		Requests:  requests,
-		Audit:     audit,
-		DB:        db,
+		Directory:     sqlstore.NewDirectory(db),
+		Catalog:       sqlstore.NewCatalog(db),
+		Rows:          rows,
+		Source:        rows,
+		Auth:          sqlstore.NewAuth(db),
+		Requests:      requests,
+		Audit:         audit,
+		DB:            db,
 		Reopen: func(t *testing.T) Store {
 			closed = true
 			audit.Close()

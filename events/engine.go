@@ -1,0 +1,530 @@
+package events
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/standard"
+)
+
+// Engine publishes captured changes into JetStream and delivers them to
+// the live subscriptions. Fill in Broker, Feed, Agreements, Auditor and
+// Masker; the rest have defaults. Run it with Run; it is safe for
+// concurrent use.
+type Engine struct {
+	Broker     *Broker
+	Feed       hutong.ChangeFeed
+	Agreements hutong.AgreementFinder
+	Auditor    hutong.Auditor
+	Masker     *standard.Masker
+	// Webhook posts batches to webhooks; a client refusing private
+	// addresses (NewWebhookClient) when nil.
+	Webhook *http.Client
+	// Rules are the webhook rules the client enforces at each dial.
+	Rules hutong.SubscriptionRules
+	// Batch is the most changes a delivered batch holds (500 when 0).
+	Batch int
+	// Poll is how often the publisher looks for new changes and the
+	// engine for new or changed subscriptions, at most (100 ms, 1 s).
+	Poll, Refresh time.Duration
+	// Retry is the first wait before a webhook is tried again (1 s),
+	// doubling to MaxRetryWait (1 min); after Attempts tries (10) the
+	// batch goes to the dead-letter stream.
+	Retry, MaxRetryWait time.Duration
+	Attempts            int
+	Now                 func() time.Time
+	Logger              *slog.Logger
+
+	mu      sync.Mutex
+	running map[string]*deliverer
+	wake    chan struct{}
+
+	published chan int64 // tests: the last change seq published
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.Logger != nil {
+		return e.Logger
+	}
+	return slog.Default()
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Wake tells the publisher that changes were committed, so it need not
+// wait for its next poll.
+func (e *Engine) Wake() {
+	e.mu.Lock()
+	w := e.wake
+	e.mu.Unlock()
+	if w != nil {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Run publishes and delivers until ctx ends. It returns the first error
+// that stops it (the broker unreachable at start), or nil when ctx ends.
+func (e *Engine) Run(ctx context.Context) error {
+	if e.Broker == nil || e.Feed == nil || e.Agreements == nil || e.Auditor == nil || e.Masker == nil {
+		return errors.New("events: Engine needs Broker, Feed, Agreements, Auditor and Masker")
+	}
+	if e.Webhook == nil {
+		e.Webhook = NewWebhookClient(e.Rules)
+	}
+	e.mu.Lock()
+	e.running = map[string]*deliverer{}
+	e.wake = make(chan struct{}, 1)
+	e.mu.Unlock()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		e.publish(ctx)
+	}()
+	refresh := time.NewTicker(orDefault(e.Refresh, time.Second))
+	defer refresh.Stop()
+	for {
+		e.reconcile(ctx, &wg)
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return nil
+		case <-refresh.C:
+		}
+	}
+}
+
+// Reconcile starts deliverers for new subscriptions and stops those of
+// ended ones at once, without waiting for the next refresh.
+func (e *Engine) Reconcile(ctx context.Context) {
+	e.reconcile(ctx, nil)
+}
+
+func (e *Engine) reconcile(ctx context.Context, wg *sync.WaitGroup) {
+	subs, err := e.Feed.LiveSubscriptions(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log().Error("events: subscriptions not read", "err", err)
+		}
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.running == nil {
+		return // not running
+	}
+	live := map[string]bool{}
+	for _, s := range subs {
+		live[s.ID] = true
+		if d, ok := e.running[s.ID]; ok {
+			d.setPaused(s.Status == hutong.SubscriptionPaused)
+			continue
+		}
+		d := &deliverer{e: e, sub: s, paused: s.Status == hutong.SubscriptionPaused}
+		dctx, cancel := context.WithCancel(ctx)
+		d.cancel = cancel
+		e.running[s.ID] = d
+		if wg != nil {
+			wg.Add(1)
+		}
+		go func() {
+			if wg != nil {
+				defer wg.Done()
+			}
+			d.run(dctx)
+			e.mu.Lock()
+			if e.running[s.ID] == d {
+				delete(e.running, s.ID)
+			}
+			e.mu.Unlock()
+		}()
+	}
+	for id, d := range e.running {
+		if !live[id] {
+			d.mu.Lock()
+			d.gone = true
+			d.mu.Unlock()
+			d.cancel()
+		}
+	}
+}
+
+// publish moves committed changes into the changes stream, in order. A
+// change's message id is its sequence, so a change published twice (a
+// crash between publishing and remembering) is stored once.
+func (e *Engine) publish(ctx context.Context) {
+	js := e.Broker.JS
+	after, err := e.lastPublished()
+	for err != nil {
+		e.log().Error("events: changes stream not read; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+		after, err = e.lastPublished()
+	}
+	poll := orDefault(e.Poll, 100*time.Millisecond)
+	for {
+		changes, err := e.Feed.ChangesAfter(ctx, after, 2000)
+		if err == nil && len(changes) > 0 {
+			err = e.publishChanges(ctx, js, changes)
+			if err == nil {
+				after = changes[len(changes)-1].Seq
+				if e.published != nil {
+					select {
+					case e.published <- after:
+					default:
+					}
+				}
+				continue
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			e.log().Error("events: changes not published; retrying", "after", after, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.wake:
+		case <-time.After(poll):
+		}
+	}
+}
+
+func (e *Engine) publishChanges(ctx context.Context, js nats.JetStreamContext, changes []hutong.Change) error {
+	futures := make([]nats.PubAckFuture, 0, len(changes))
+	for i := range changes {
+		c := &changes[i]
+		body, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		m := nats.NewMsg(changesPrefix + c.Resource)
+		m.Data = body
+		m.Header.Set(nats.MsgIdHdr, "change-"+strconv.FormatInt(c.Seq, 10))
+		m.Header.Set("Hutong-Seq", strconv.FormatInt(c.Seq, 10))
+		f, err := js.PublishMsgAsync(m)
+		if err != nil {
+			return err
+		}
+		futures = append(futures, f)
+	}
+	timeout := time.After(30 * time.Second)
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return err
+		case <-timeout:
+			return errors.New("publishing changes timed out")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// lastPublished returns the sequence of the last change in the stream.
+func (e *Engine) lastPublished() (int64, error) {
+	info, err := e.Broker.JS.StreamInfo(ChangesStream)
+	if err != nil {
+		return 0, err
+	}
+	if info.State.Msgs == 0 {
+		return 0, nil
+	}
+	m, err := e.Broker.JS.GetMsg(ChangesStream, info.State.LastSeq)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(m.Header.Get("Hutong-Seq"), 10, 64)
+}
+
+// Batch is what a subscriber receives: the changes of one delivery, each
+// with its idempotency key, and the receipt of the audit entry that
+// recorded the release.
+type Batch struct {
+	Subscription string          `json:"subscription"`
+	Agreement    string          `json:"agreement"`
+	Resource     string          `json:"resource"`
+	Changes      []BatchChange   `json:"changes"`
+	Receipt      *hutong.Receipt `json:"receipt,omitempty"`
+}
+
+// BatchChange is one delivered change: masked, only the subscribed fields.
+type BatchChange struct {
+	Seq            int64           `json:"seq"`
+	Op             hutong.ChangeOp `json:"op"`
+	Key            int64           `json:"key"`
+	IdempotencyKey string          `json:"idempotency_key"`
+	Time           time.Time       `json:"time"`
+	Row            map[string]any  `json:"row"`
+}
+
+// Governed turns changes into what sub may receive under ag: the rows in
+// the agreement's row scope and the subscription's filter, the
+// subscription's fields only (each also in the agreement), masked as the
+// agreement says. Changes at or before sub.After are dropped. It is the
+// rule every delivery applies, exported for tests and the benchmark.
+func Governed(m *standard.Masker, sub *hutong.Subscription, ag *hutong.Agreement, changes []hutong.Change) []BatchChange {
+	masker := m.For(ag.ID)
+	fields := make([]string, 0, len(sub.Fields))
+	rules := make([]hutong.MaskRule, 0, len(sub.Fields))
+	for _, f := range sub.Fields {
+		if af := ag.Field(f); af != nil {
+			fields = append(fields, f)
+			rules = append(rules, af.Masking)
+		}
+	}
+	out := make([]BatchChange, 0, len(changes))
+	vals := make([]any, len(fields))
+	for i := range changes {
+		c := &changes[i]
+		if c.Seq <= sub.After || c.Resource != sub.Resource {
+			continue
+		}
+		if !hutong.RowMatches(c.Row, ag.RowScope) || !hutong.RowMatches(c.Row, sub.Filter) {
+			continue
+		}
+		for j, f := range fields {
+			vals[j] = c.Row[f]
+		}
+		masker.MaskRow(rules, vals)
+		row := make(map[string]any, len(fields))
+		for j, f := range fields {
+			if vals[j] != nil {
+				row[f] = vals[j]
+			}
+		}
+		out = append(out, BatchChange{Seq: c.Seq, Op: c.Op, Key: c.Key, IdempotencyKey: c.IdempotencyKey(sub.ID), Time: c.Time, Row: row})
+	}
+	return out
+}
+
+// deliverer runs one subscription's durable consumer.
+type deliverer struct {
+	e      *Engine
+	sub    *hutong.Subscription
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	paused bool
+	gone   bool // ended or deleted: the consumer goes too
+}
+
+func (d *deliverer) setPaused(p bool) {
+	d.mu.Lock()
+	d.paused = p
+	d.mu.Unlock()
+}
+
+func (d *deliverer) isPaused() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.paused
+}
+
+// errEnded stops a deliverer whose agreement ended.
+var errEnded = errors.New("subscription ended")
+
+func (d *deliverer) run(ctx context.Context) {
+	sub := d.sub
+	log := d.e.log().With("subscription", sub.ID)
+	var ps *nats.Subscription
+	for ps == nil {
+		var err error
+		ps, err = d.e.Broker.durable(sub)
+		if err != nil {
+			log.Error("events: consumer not made; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}
+	defer func() {
+		ps.Unsubscribe() // bound, not made by the subscription: the consumer stays, with its position
+		d.mu.Lock()
+		gone := d.gone
+		d.mu.Unlock()
+		if gone {
+			if err := d.e.Broker.DeleteConsumer(sub.ID); err != nil {
+				log.Warn("events: an ended subscription's consumer was not deleted", "err", err)
+			}
+		}
+	}()
+	batch := orDefault(d.e.Batch, 500)
+	for ctx.Err() == nil {
+		if d.isPaused() {
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+			continue
+		}
+		msgs, err := ps.Fetch(batch, nats.MaxWait(time.Second))
+		if err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+			if ctx.Err() == nil {
+				log.Error("events: fetch failed", "err", err)
+				time.Sleep(200 * time.Millisecond)
+			}
+			continue
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		err = d.deliver(ctx, msgs)
+		switch {
+		case errors.Is(err, errEnded):
+			d.mu.Lock()
+			d.gone = true
+			d.mu.Unlock()
+			return
+		case err != nil:
+			// Not delivered: give the messages back, in order, and try
+			// again after a pause.
+			for _, m := range msgs {
+				m.Nak()
+			}
+			if ctx.Err() == nil {
+				log.Warn("events: batch not delivered; it will be retried", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(orDefault(d.e.Retry, time.Second)):
+				}
+			}
+		default:
+			if err := msgs[len(msgs)-1].AckSync(); err != nil && ctx.Err() == nil {
+				log.Warn("events: ack failed; the batch may be delivered again", "err", err)
+			}
+		}
+	}
+}
+
+// deliver governs, audits and delivers one fetched batch. It returns
+// errEnded when the agreement no longer allows delivery (the
+// subscription is then ended), and an error when the batch must be
+// retried.
+func (d *deliverer) deliver(ctx context.Context, msgs []*nats.Msg) error {
+	sub := d.sub
+	e := d.e
+	changes := make([]hutong.Change, 0, len(msgs))
+	for _, m := range msgs {
+		var c hutong.Change
+		if err := json.Unmarshal(m.Data, &c); err != nil {
+			return fmt.Errorf("change message: %w", err)
+		}
+		if err := typeRow(&c); err != nil {
+			return err
+		}
+		changes = append(changes, c)
+	}
+
+	// The agreement is checked before each batch: a revocation, a
+	// suspension or an end stops delivery before anything more leaves.
+	now := e.now()
+	ags, err := e.Agreements.ActiveAgreements(ctx, sub.Consumer, sub.Resource)
+	if err != nil {
+		return err
+	}
+	var ag *hutong.Agreement
+	for _, a := range ags {
+		if a.ID == sub.Agreement {
+			ag = a
+		}
+	}
+	if ok, why := hutong.Deliverable(ag, now); !ok {
+		if why == "" || ag == nil {
+			why = "agreement " + sub.Agreement + " is no longer active"
+		}
+		if err := e.Feed.EndSubscription(context.WithoutCancel(ctx), sub.ID, why); err != nil {
+			return err
+		}
+		return errEnded
+	}
+
+	out := Governed(e.Masker, sub, ag, changes)
+	if len(out) == 0 {
+		return nil // nothing this subscription may see: acknowledged unreleased
+	}
+	b := Batch{Subscription: sub.ID, Agreement: ag.ID, Resource: sub.Resource, Changes: out}
+	body, err := json.Marshal(b)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(body)
+	first, last := out[0].Seq, out[len(out)-1].Seq
+	ev := &hutong.AuditEvent{Time: now, Kind: hutong.AuditDeliver, Actor: "hub:subscription:" + sub.ID, Department: sub.Consumer,
+		Resource: sub.Resource, Provider: sub.Provider, Agreement: ag.ID, Purpose: sub.Purpose, Fields: sub.Fields,
+		Rows: int64(len(out)), Decision: "allow", Digest: hex.EncodeToString(sum[:]), Query: fmt.Sprintf("%s:%d-%d", sub.ID, first, last),
+		Reason: "delivered by " + sub.Deliver.Kind()}
+	rec, err := e.Auditor.Record(context.WithoutCancel(ctx), ev)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err) // nothing is released unrecorded
+	}
+	key := fmt.Sprintf("%s:%d-%d", sub.ID, first, last)
+	if sub.Deliver.NATS != nil {
+		m := nats.NewMsg(hutong.SubscriptionSubject(sub.ID))
+		m.Data = body
+		m.Header.Set(nats.MsgIdHdr, key)
+		m.Header.Set("Hutong-Receipt", receiptHeader(rec))
+		m.Header.Set("Hutong-Digest", hex.EncodeToString(sum[:]))
+		// A stop does not cut a publish short: the batch is released
+		// (audited) and its acknowledgement should follow it.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_, err := e.Broker.JS.PublishMsg(m, nats.Context(pctx))
+		return err
+	}
+	return d.post(ctx, key, body, rec)
+}
+
+// receiptHeader writes a receipt as origin/index/hash.
+func receiptHeader(r *hutong.Receipt) string {
+	if r == nil {
+		return ""
+	}
+	return r.Origin + "/" + strconv.FormatUint(r.Index, 10) + "/" + hex.EncodeToString(r.Hash)
+}
+
+// typeRow restores the integer values of a row from JSON (numbers decode
+// as float64): a whole number that was an int64 stays one. Canonical
+// decimals are float64 and compare and mask the same either way.
+func typeRow(c *hutong.Change) error {
+	for k, v := range c.Row {
+		if f, ok := v.(float64); ok && f == float64(int64(f)) && f < 1<<53 && f > -(1<<53) {
+			c.Row[k] = int64(f)
+		}
+	}
+	return nil
+}

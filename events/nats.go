@@ -1,0 +1,177 @@
+package events
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/hutong/hutong"
+)
+
+// Streams and subjects.
+const (
+	ChangesStream = "HUTONG_CHANGES" // hutong.changes.<resource>: captured changes
+	DeliverStream = "HUTONG_DELIVER" // hutong.deliver.<subscription>: delivered batches
+	DeadStream    = "HUTONG_DEAD"    // hutong.dead.<subscription>: batches a webhook never took
+
+	changesPrefix = "hutong.changes."
+	deadPrefix    = "hutong.dead."
+)
+
+// Retention of the streams: how long a consumer may replay delivered
+// batches, and how long captured changes wait for a stopped deliverer.
+const retention = 7 * 24 * time.Hour
+
+// Broker is a connection to NATS with JetStream: an embedded server of the
+// hub's, or an external cluster.
+type Broker struct {
+	Conn *nats.Conn
+	JS   nats.JetStreamContext
+	// URL is where consumer systems connect (the embedded server's client
+	// URL, or the external URL).
+	URL string
+
+	ns *server.Server
+}
+
+// Embedded starts a NATS server in this process with JetStream stored
+// under dir, listening on host:port, or on a free port when that one is
+// taken (port 0 takes a free port at once). It returns the broker
+// connected in-process.
+func Embedded(dir, host string, port int) (*Broker, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if port == 0 || !free(host, port) {
+		port = server.RANDOM_PORT
+	}
+	opts := &server.Options{
+		ServerName: "hutong-hub",
+		Host:       host,
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   filepath.Clean(dir),
+		NoSigs:     true,
+		NoLog:      true,
+		MaxPayload: 8 << 20,
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("events: nats server: %w", err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		return nil, errors.New("events: the embedded nats server did not start within 10s")
+	}
+	nc, err := nats.Connect(ns.ClientURL(), nats.InProcessServer(ns), nats.Name("hutong-hub"), nats.MaxReconnects(-1))
+	if err != nil {
+		ns.Shutdown()
+		return nil, fmt.Errorf("events: connect to the embedded server: %w", err)
+	}
+	b, err := newBroker(nc, ns.ClientURL())
+	if err != nil {
+		nc.Close()
+		ns.Shutdown()
+		return nil, err
+	}
+	b.ns = ns
+	return b, nil
+}
+
+// External connects to a NATS cluster with JetStream at url.
+func External(url string) (*Broker, error) {
+	nc, err := nats.Connect(url, nats.Name("hutong-hub"), nats.MaxReconnects(-1), nats.Timeout(5*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("events: connect to %s: %w", url, err)
+	}
+	b, err := newBroker(nc, url)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func free(host string, port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+func newBroker(nc *nats.Conn, url string) (*Broker, error) {
+	js, err := nc.JetStream(nats.PublishAsyncMaxPending(4096))
+	if err != nil {
+		return nil, fmt.Errorf("events: jetstream: %w", err)
+	}
+	b := &Broker{Conn: nc, JS: js, URL: url}
+	for _, cfg := range []*nats.StreamConfig{
+		{Name: ChangesStream, Subjects: []string{changesPrefix + ">"}, Storage: nats.FileStorage, MaxAge: retention, Duplicates: 10 * time.Minute},
+		{Name: DeliverStream, Subjects: []string{"hutong.deliver.>"}, Storage: nats.FileStorage, MaxAge: retention, Duplicates: 10 * time.Minute},
+		{Name: DeadStream, Subjects: []string{deadPrefix + ">"}, Storage: nats.FileStorage, MaxAge: 30 * 24 * time.Hour},
+	} {
+		if _, err := js.StreamInfo(cfg.Name); errors.Is(err, nats.ErrStreamNotFound) {
+			_, err = js.AddStream(cfg)
+			if err != nil {
+				return nil, fmt.Errorf("events: add stream %s: %w", cfg.Name, err)
+			}
+		} else if err != nil {
+			return nil, fmt.Errorf("events: stream %s: %w", cfg.Name, err)
+		}
+	}
+	return b, nil
+}
+
+// Close closes the connection and stops the embedded server, if any.
+func (b *Broker) Close() {
+	b.Conn.Close()
+	if b.ns != nil {
+		b.ns.Shutdown()
+		b.ns.WaitForShutdown()
+	}
+}
+
+// durable returns a pull subscription bound to the subscription's durable
+// consumer on the changes stream, making the consumer on first use. The
+// consumer is made apart from the subscription, so that unsubscribing
+// (a stop, a restart) keeps it and its acknowledged position.
+func (b *Broker) durable(sub *hutong.Subscription) (*nats.Subscription, error) {
+	if _, err := b.JS.ConsumerInfo(ChangesStream, sub.ID); errors.Is(err, nats.ErrConsumerNotFound) {
+		_, err = b.JS.AddConsumer(ChangesStream, &nats.ConsumerConfig{
+			Durable:       sub.ID,
+			FilterSubject: changesPrefix + sub.Resource,
+			DeliverPolicy: nats.DeliverAllPolicy,
+			AckPolicy:     nats.AckAllPolicy,
+			AckWait:       time.Minute,
+			MaxAckPending: 100_000,
+			MaxDeliver:    -1,
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	return b.JS.PullSubscribe(changesPrefix+sub.Resource, sub.ID, nats.Bind(ChangesStream, sub.ID))
+}
+
+// DeleteConsumer removes an ended subscription's durable consumer.
+func (b *Broker) DeleteConsumer(id string) error {
+	err := b.JS.DeleteConsumer(ChangesStream, id)
+	if errors.Is(err, nats.ErrConsumerNotFound) {
+		return nil
+	}
+	return err
+}
