@@ -136,6 +136,20 @@ func (e *Engine) reconcile(ctx context.Context, wg *sync.WaitGroup) {
 		}
 		return
 	}
+	// A subscription whose agreement ended (revoked, expired) ends now,
+	// even while no change comes to make its deliverer look.
+	now := e.now()
+	kept := subs[:0]
+	for _, s := range subs {
+		if _, ok, why, err := e.agreement(ctx, s, now); err == nil && !ok {
+			if err := e.Feed.EndSubscription(ctx, s.ID, why); err != nil {
+				e.log().Error("events: subscription not ended", "subscription", s.ID, "err", err)
+			}
+			continue
+		}
+		kept = append(kept, s)
+	}
+	subs = kept
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.running == nil {
@@ -453,20 +467,11 @@ func (d *deliverer) deliver(ctx context.Context, msgs []*nats.Msg) error {
 	// The agreement is checked before each batch: a revocation, a
 	// suspension or an end stops delivery before anything more leaves.
 	now := e.now()
-	ags, err := e.Agreements.ActiveAgreements(ctx, sub.Consumer, sub.Resource)
+	ag, ok, why, err := e.agreement(ctx, sub, now)
 	if err != nil {
 		return err
 	}
-	var ag *hutong.Agreement
-	for _, a := range ags {
-		if a.ID == sub.Agreement {
-			ag = a
-		}
-	}
-	if ok, why := hutong.Deliverable(ag, now); !ok {
-		if why == "" || ag == nil {
-			why = "agreement " + sub.Agreement + " is no longer active"
-		}
+	if !ok {
 		if err := e.Feed.EndSubscription(context.WithoutCancel(ctx), sub.ID, why); err != nil {
 			return err
 		}
@@ -527,4 +532,20 @@ func typeRow(c *hutong.Change) error {
 		}
 	}
 	return nil
+}
+
+// agreement returns the subscription's agreement and whether it allows
+// delivery at now, and if not, why.
+func (e *Engine) agreement(ctx context.Context, sub *hutong.Subscription, now time.Time) (*hutong.Agreement, bool, string, error) {
+	ags, err := e.Agreements.ActiveAgreements(ctx, sub.Consumer, sub.Resource)
+	if err != nil {
+		return nil, false, "", err
+	}
+	for _, a := range ags {
+		if a.ID == sub.Agreement {
+			ok, why := hutong.Deliverable(a, now)
+			return a, ok, why, nil
+		}
+	}
+	return nil, false, "agreement " + sub.Agreement + " is no longer active", nil
 }

@@ -1,0 +1,106 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/hutong/hutong"
+)
+
+// subscriptionAnswer is a subscription as the API gives it: for NATS
+// delivery, with where to connect and which stream holds its subject.
+type subscriptionAnswer struct {
+	*hutong.Subscription
+	NATS *natsInfo `json:"nats,omitempty"`
+}
+
+type natsInfo struct {
+	URL     string `json:"url,omitempty"`
+	Stream  string `json:"stream"`
+	Subject string `json:"subject"`
+}
+
+func (s *Server) subscriptionAnswer(sub *hutong.Subscription) subscriptionAnswer {
+	a := subscriptionAnswer{Subscription: sub}
+	if sub.Deliver.NATS != nil {
+		a.NATS = &natsInfo{URL: s.SubscriptionNATSURL, Stream: "HUTONG_DELIVER", Subject: hutong.SubscriptionSubject(sub.ID)}
+	}
+	return a
+}
+
+func (s *Server) subscriptions() (hutong.SubscriptionService, error) {
+	if s.Subscriptions == nil {
+		return nil, hutong.Errorf(hutong.ENOTFOUND, "this hub delivers no subscriptions")
+	}
+	return s.Subscriptions, nil
+}
+
+func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) error {
+	var in hutong.SubscriptionInput
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	svc, err := s.subscriptions()
+	if err != nil {
+		return err
+	}
+	sub, err := svc.Subscribe(r.Context(), &in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/subscriptions/"+sub.ID)
+	return writeJSON(w, http.StatusCreated, s.subscriptionAnswer(sub))
+}
+
+func (s *Server) handleSubscriptions(w http.ResponseWriter, r *http.Request) error {
+	svc, err := s.subscriptions()
+	if err != nil {
+		return err
+	}
+	f := hutong.SubscriptionFilter{Resource: r.URL.Query().Get("resource"), Status: hutong.SubscriptionStatus(r.URL.Query().Get("status"))}
+	switch f.Status {
+	case "", hutong.SubscriptionActive, hutong.SubscriptionPaused, hutong.SubscriptionEnded:
+	default:
+		return hutong.Errorf(hutong.EINVALID, "status %q: active, paused or ended", f.Status)
+	}
+	subs, err := svc.Subscriptions(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]subscriptionAnswer, len(subs))
+	for i, sub := range subs {
+		sub.WebhookKey = ""
+		out[i] = s.subscriptionAnswer(sub)
+	}
+	return writeJSON(w, http.StatusOK, newList(out))
+}
+
+func (s *Server) handleSubscription(w http.ResponseWriter, r *http.Request) error {
+	svc, err := s.subscriptions()
+	if err != nil {
+		return err
+	}
+	sub, err := svc.Subscription(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, s.subscriptionAnswer(sub))
+}
+
+// setSubscription returns the handler that moves a subscription to status.
+func (s *Server) setSubscription(status hutong.SubscriptionStatus) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		svc, err := s.subscriptions()
+		if err != nil {
+			return err
+		}
+		reason := ""
+		if status == hutong.SubscriptionEnded {
+			reason = "deleted by " + hutong.ActorFromContext(r.Context()).String()
+		}
+		sub, err := svc.SetSubscriptionStatus(r.Context(), r.PathValue("id"), status, reason)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, s.subscriptionAnswer(sub))
+	}
+}
