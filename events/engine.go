@@ -50,6 +50,8 @@ type Engine struct {
 	mu      sync.Mutex
 	running map[string]*deliverer
 	wake    chan struct{}
+	ctx     context.Context // Run's: deliverers live as long as it
+	wg      sync.WaitGroup  // the deliverers
 
 	published chan int64 // tests: the last change seq published
 }
@@ -102,20 +104,23 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
 	e.running = map[string]*deliverer{}
 	e.wake = make(chan struct{}, 1)
+	e.ctx = ctx
 	e.mu.Unlock()
-	var wg sync.WaitGroup
-	wg.Add(1)
+	e.wg.Add(1)
 	go func() {
-		defer wg.Done()
+		defer e.wg.Done()
 		e.publish(ctx)
 	}()
 	refresh := time.NewTicker(orDefault(e.Refresh, time.Second))
 	defer refresh.Stop()
 	for {
-		e.reconcile(ctx, &wg)
+		e.reconcile(ctx)
 		select {
 		case <-ctx.Done():
-			wg.Wait()
+			e.mu.Lock()
+			e.running = nil // no deliverer starts after this
+			e.mu.Unlock()
+			e.wg.Wait()
 			return nil
 		case <-refresh.C:
 		}
@@ -123,12 +128,18 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // Reconcile starts deliverers for new subscriptions and stops those of
-// ended ones at once, without waiting for the next refresh.
-func (e *Engine) Reconcile(ctx context.Context) {
-	e.reconcile(ctx, nil)
+// ended ones at once, without waiting for the next refresh. It does
+// nothing unless Run is running.
+func (e *Engine) Reconcile() {
+	e.mu.Lock()
+	ctx := e.ctx
+	e.mu.Unlock()
+	if ctx != nil && ctx.Err() == nil {
+		e.reconcile(ctx)
+	}
 }
 
-func (e *Engine) reconcile(ctx context.Context, wg *sync.WaitGroup) {
+func (e *Engine) reconcile(ctx context.Context) {
 	subs, err := e.Feed.LiveSubscriptions(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -166,13 +177,9 @@ func (e *Engine) reconcile(ctx context.Context, wg *sync.WaitGroup) {
 		dctx, cancel := context.WithCancel(ctx)
 		d.cancel = cancel
 		e.running[s.ID] = d
-		if wg != nil {
-			wg.Add(1)
-		}
+		e.wg.Add(1)
 		go func() {
-			if wg != nil {
-				defer wg.Done()
-			}
+			defer e.wg.Done()
 			d.run(dctx)
 			e.mu.Lock()
 			if e.running[s.ID] == d {
@@ -406,7 +413,7 @@ func (d *deliverer) run(ctx context.Context) {
 			}
 			continue
 		}
-		msgs, err := ps.Fetch(batch, nats.MaxWait(time.Second))
+		msgs, err := fetch(ps, batch)
 		if err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			if ctx.Err() == nil {
 				log.Error("events: fetch failed", "err", err)
@@ -548,4 +555,20 @@ func (e *Engine) agreement(ctx context.Context, sub *hutong.Subscription, now ti
 		}
 	}
 	return nil, false, "agreement " + sub.Agreement + " is no longer active", nil
+}
+
+// fetch waits up to a second for the next change, then takes at most
+// batch-1 more of those already waiting. (A Fetch of a whole batch that
+// finds none waiting holds out for the full batch or its timeout, which
+// would delay a trickle of changes by the timeout.)
+func fetch(ps *nats.Subscription, batch int) ([]*nats.Msg, error) {
+	msgs, err := ps.Fetch(1, nats.MaxWait(time.Second))
+	if err != nil || batch == 1 {
+		return msgs, err
+	}
+	more, err := ps.Fetch(batch-1, nats.MaxWait(20*time.Millisecond))
+	if err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+		return msgs, nil // the first is delivered; the rest come next time
+	}
+	return append(msgs, more...), nil
 }
