@@ -161,6 +161,15 @@ func (e *Engine) reconcile(ctx context.Context) {
 		kept = append(kept, s)
 	}
 	subs = kept
+	var natsUsers []string
+	for _, s := range subs {
+		if s.Deliver.NATS != nil {
+			natsUsers = append(natsUsers, s.ID)
+		}
+	}
+	if err := e.Broker.Authorize(natsUsers); err != nil {
+		e.log().Error("events: nats users not updated", "err", err)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.running == nil {

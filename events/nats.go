@@ -1,11 +1,17 @@
 package events
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -38,13 +44,27 @@ type Broker struct {
 	URL string
 
 	ns *server.Server
+
+	// The embedded server's users (see Grant): the hub's, and one per NATS
+	// subscription, allowed to subscribe to its own subject alone.
+	authMu  sync.Mutex
+	opts    *server.Options
+	secret  []byte
+	hubUser *server.User
+	granted map[string]bool
 }
 
 // Embedded starts a NATS server in this process with JetStream stored
 // under dir, listening on host:port, or on a free port when that one is
 // taken (port 0 takes a free port at once). It returns the broker
 // connected in-process.
-func Embedded(dir, host string, port int) (*Broker, error) {
+//
+// With a secret, the server requires a user: the hub connects as its own,
+// and each NATS subscription gets one (Grant) whose password is derived
+// from the secret and the subscription's id, which may subscribe to that
+// subscription's subject and nothing else. Without one, anyone who
+// reaches the listener may read every subject: keep it on loopback.
+func Embedded(dir, host string, port int, secret ...[]byte) (*Broker, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
@@ -64,6 +84,11 @@ func Embedded(dir, host string, port int) (*Broker, error) {
 		NoLog:      true,
 		MaxPayload: 8 << 20,
 	}
+	var hub *server.User
+	if len(secret) > 0 && len(secret[0]) > 0 {
+		hub = &server.User{Username: "hutong-hub", Password: password(secret[0], "hutong-hub")}
+		opts.Users = []*server.User{hub}
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("events: nats server: %w", err)
@@ -73,7 +98,11 @@ func Embedded(dir, host string, port int) (*Broker, error) {
 		ns.Shutdown()
 		return nil, errors.New("events: the embedded nats server did not start within 10s")
 	}
-	nc, err := nats.Connect(ns.ClientURL(), nats.InProcessServer(ns), nats.Name("hutong-hub"), nats.MaxReconnects(-1))
+	copts := []nats.Option{nats.InProcessServer(ns), nats.Name("hutong-hub"), nats.MaxReconnects(-1)}
+	if hub != nil {
+		copts = append(copts, nats.UserInfo(hub.Username, hub.Password))
+	}
+	nc, err := nats.Connect(ns.ClientURL(), copts...)
 	if err != nil {
 		ns.Shutdown()
 		return nil, fmt.Errorf("events: connect to the embedded server: %w", err)
@@ -84,8 +113,76 @@ func Embedded(dir, host string, port int) (*Broker, error) {
 		ns.Shutdown()
 		return nil, err
 	}
-	b.ns = ns
+	b.ns, b.opts, b.hubUser, b.granted = ns, opts, hub, map[string]bool{}
+	if hub != nil {
+		b.secret = secret[0]
+	}
 	return b, nil
+}
+
+// password derives a user's password from the secret.
+func password(secret []byte, user string) string {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("hutong/nats/user/v1\x00"))
+	mac.Write([]byte(user))
+	return hex.EncodeToString(mac.Sum(nil)[:20])
+}
+
+// Grant gives subscription id a user of the embedded server that may
+// subscribe to its subject alone, and returns its name and password. It
+// returns ok false when the server has no users (external, or embedded
+// without a secret): the operator's accounts decide there.
+func (b *Broker) Grant(id string) (user, pass string, ok bool, err error) {
+	if b.secret == nil {
+		return "", "", false, nil
+	}
+	b.authMu.Lock()
+	defer b.authMu.Unlock()
+	if !b.granted[id] {
+		b.granted[id] = true
+		if err := b.reload(); err != nil {
+			delete(b.granted, id)
+			return "", "", false, err
+		}
+	}
+	return id, password(b.secret, id), true, nil
+}
+
+// Authorize keeps exactly the users of ids (the live NATS subscriptions):
+// an ended subscription's user can no longer connect.
+func (b *Broker) Authorize(ids []string) error {
+	if b.secret == nil {
+		return nil
+	}
+	b.authMu.Lock()
+	defer b.authMu.Unlock()
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	if maps.Equal(want, b.granted) {
+		return nil
+	}
+	b.granted = want
+	return b.reload()
+}
+
+// reload sets the server's users from b.granted; b.authMu is held.
+func (b *Broker) reload() error {
+	opts := b.opts.Clone()
+	opts.Users = []*server.User{b.hubUser}
+	ids := slices.Sorted(maps.Keys(b.granted))
+	for _, id := range ids {
+		opts.Users = append(opts.Users, &server.User{Username: id, Password: password(b.secret, id), Permissions: &server.Permissions{
+			Publish:   &server.SubjectPermission{Deny: []string{">"}},
+			Subscribe: &server.SubjectPermission{Allow: []string{hutong.SubscriptionSubject(id)}},
+		}})
+	}
+	if err := b.ns.ReloadOptions(opts); err != nil {
+		return fmt.Errorf("events: nats users: %w", err)
+	}
+	b.opts = opts
+	return nil
 }
 
 // External connects to a NATS cluster with JetStream at url.

@@ -77,6 +77,9 @@ type Server struct {
 	// consumer system connects for NATS delivery.
 	Subscriptions       hutong.SubscriptionService
 	SubscriptionNATSURL string
+	// SubscriptionNATSGrant, when set, makes a subscription's NATS user
+	// (events.Broker.Grant); ok is false where the NATS operator decides.
+	SubscriptionNATSGrant func(id string) (user, password string, ok bool, err error)
 
 	// Web serves every path that is not the API's: the dashboard (package
 	// web). Without it those paths answer the JSON 404.

@@ -17,6 +17,11 @@ type natsInfo struct {
 	URL     string `json:"url,omitempty"`
 	Stream  string `json:"stream"`
 	Subject string `json:"subject"`
+	// User and Password let the consumer's system read the subject and
+	// nothing else, on the hub's embedded server; in the answer that made
+	// the subscription only.
+	User     string `json:"user,omitempty"`
+	Password string `json:"password,omitempty"`
 }
 
 func (s *Server) subscriptionAnswer(sub *hutong.Subscription) subscriptionAnswer {
@@ -47,8 +52,18 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	a := s.subscriptionAnswer(sub)
+	if a.NATS != nil && s.SubscriptionNATSGrant != nil {
+		user, pass, ok, err := s.SubscriptionNATSGrant(sub.ID)
+		if err != nil {
+			return hutong.Internal(err)
+		}
+		if ok {
+			a.NATS.User, a.NATS.Password = user, pass
+		}
+	}
 	w.Header().Set("Location", "/api/v1/subscriptions/"+sub.ID)
-	return writeJSON(w, http.StatusCreated, s.subscriptionAnswer(sub))
+	return writeJSON(w, http.StatusCreated, a)
 }
 
 func (s *Server) handleSubscriptions(w http.ResponseWriter, r *http.Request) error {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -47,6 +48,7 @@ func runBenchSubscriptions(ctx context.Context, args []string, stdout, stderr io
 	rows := fs.Int("rows", 5000, "rows imported into each resource (each import a batch of changes)")
 	imports := fs.Int("imports", 4, "imports per resource, each of --rows/--imports rows")
 	jsonOut := fs.Bool("json", false, "print one JSON object")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the import and delivery to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -119,12 +121,7 @@ func runBenchSubscriptions(ctx context.Context, args []string, stdout, stderr io
 		last    time.Time
 	}
 	got := &seen{keys: map[string]bool{}}
-	nc, err := nats.Connect(m.Events.Broker.URL)
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	sub, err := nc.Subscribe("hutong.deliver.>", func(msg *nats.Msg) {
+	receive := func(msg *nats.Msg) {
 		now := time.Now()
 		var b struct {
 			Changes []struct {
@@ -147,22 +144,45 @@ func runBenchSubscriptions(ctx context.Context, args []string, stdout, stderr io
 			got.keys[c.Key] = true
 			got.lat = append(got.lat, float64(now.Sub(c.Time).Microseconds())/1000)
 		}
-	})
-	if err != nil {
-		return err
 	}
-	sub.SetPendingLimits(-1, -1)
-	defer sub.Unsubscribe()
+	// Each subscription's system connects as its own user and reads its
+	// own subject.
 	for i := range *subscribers {
-		if _, err := m.Events.Subscriptions.Subscribe(as, &hutong.SubscriptionInput{Resource: codes[i%len(codes)], Purpose: benchPurpose,
-			Deliver: hutong.Delivery{NATS: &struct{}{}}}); err != nil {
+		s, err := m.Events.Subscriptions.Subscribe(as, &hutong.SubscriptionInput{Resource: codes[i%len(codes)], Purpose: benchPurpose,
+			Deliver: hutong.Delivery{NATS: &struct{}{}}})
+		if err != nil {
 			return err
 		}
+		user, pass, _, err := m.Events.Broker.Grant(s.ID)
+		if err != nil {
+			return err
+		}
+		nc, err := nats.Connect(m.Events.Broker.URL, nats.UserInfo(user, pass))
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		sub, err := nc.Subscribe(s.Subject, receive)
+		if err != nil {
+			return err
+		}
+		sub.SetPendingLimits(-1, -1)
 	}
 	m.Events.Engine.Reconcile() // start the deliverers now, not at the next refresh
 
 	fmt.Fprintf(stderr, "importing %d rows into each of %d resources, %d subscriptions…\n", *rows, *resources, *subscribers)
 	rng := rand.New(rand.NewPCG(20, 26))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	per := *rows / *imports
 	total := 0

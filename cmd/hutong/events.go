@@ -23,7 +23,7 @@ type eventsParts struct {
 // configured cluster, or a server embedded in the hub with JetStream under
 // DATA/nats, listening on nats_listen or a free port when that is taken)
 // and the delivery engine, which startEvents runs. The API serves them.
-func (m *Main) openEvents() error {
+func (m *Main) openEvents(ctx context.Context) error {
 	rules := hutong.SubscriptionRules{Demo: m.demo, AllowedHosts: m.Config.WebhookHosts}
 	subs := sqlstore.NewSubscriptions(m.DB, m.Requests, rules)
 	var b *events.Broker
@@ -42,7 +42,11 @@ func (m *Main) openEvents() error {
 				return fmt.Errorf("config: nats_listen %q: bad port", m.Config.NATSListen)
 			}
 		}
-		b, err = events.Embedded(filepath.Join(m.Config.Data, "nats"), host, port)
+		secret, serr := m.DB.Secret(ctx, "nats_secret")
+		if serr != nil {
+			return serr
+		}
+		b, err = events.Embedded(filepath.Join(m.Config.Data, "nats"), host, port, secret)
 	}
 	if err != nil {
 		return err
@@ -51,7 +55,7 @@ func (m *Main) openEvents() error {
 		Broker: b, Feed: subs, Agreements: m.Requests, Auditor: m.Ledger, Masker: m.Exchange.Masker,
 		Rules: rules, Now: m.clock.Now, Logger: m.Logger.With("component", "events"),
 	}}
-	m.HTTP.Subscriptions, m.HTTP.SubscriptionNATSURL = subs, b.URL
+	m.HTTP.Subscriptions, m.HTTP.SubscriptionNATSURL, m.HTTP.SubscriptionNATSGrant = subs, b.URL, b.Grant
 	m.Logger.Info("subscriptions deliver over NATS JetStream", "url", b.URL, "embedded", m.Config.NATS == "")
 	return nil
 }

@@ -444,7 +444,7 @@ func (m *Main) Open(ctx context.Context) error {
 		SignIn: m.HTTP.SignIn, AdmitBody: m.HTTP.AdmitBody, Observe: m.HTTP.Observe,
 	}
 	m.HTTP.Web = m.Web.Handler()
-	if err := m.openEvents(); err != nil {
+	if err := m.openEvents(ctx); err != nil {
 		return err
 	}
 	if err := m.HTTP.Register(catalogGauge(catalog), ledgerGauge(m.Ledger, m.Witnesses)); err != nil {
