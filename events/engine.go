@@ -52,6 +52,7 @@ type Engine struct {
 	wake    chan struct{}
 	ctx     context.Context // Run's: deliverers live as long as it
 	wg      sync.WaitGroup  // the deliverers
+	decoded changeCache     // a change is decoded once for all its subscriptions
 
 	published chan int64 // tests: the last change seq published
 }
@@ -470,14 +471,11 @@ func (d *deliverer) deliver(ctx context.Context, msgs []*nats.Msg) error {
 	e := d.e
 	changes := make([]hutong.Change, 0, len(msgs))
 	for _, m := range msgs {
-		var c hutong.Change
-		if err := json.Unmarshal(m.Data, &c); err != nil {
-			return fmt.Errorf("change message: %w", err)
-		}
-		if err := typeRow(&c); err != nil {
+		c, err := e.decoded.decode(m)
+		if err != nil {
 			return err
 		}
-		changes = append(changes, c)
+		changes = append(changes, *c)
 	}
 
 	// The agreement is checked before each batch: a revocation, a
@@ -580,4 +578,47 @@ func fetch(ps *nats.Subscription, batch int) ([]*nats.Msg, error) {
 		return msgs, nil // the first is delivered; the rest come next time
 	}
 	return append(msgs, more...), nil
+}
+
+// changeCache keeps the last decoded changes by sequence, so that the
+// subscriptions of one resource decode each change once. Cached changes
+// are shared and must not be modified.
+type changeCache struct {
+	mu   sync.Mutex
+	m    map[int64]*hutong.Change
+	ring []int64
+	next int
+}
+
+const changeCacheSize = 1 << 16
+
+func (cc *changeCache) decode(m *nats.Msg) (*hutong.Change, error) {
+	seq, err := strconv.ParseInt(m.Header.Get("Hutong-Seq"), 10, 64)
+	if err == nil {
+		cc.mu.Lock()
+		c := cc.m[seq]
+		cc.mu.Unlock()
+		if c != nil {
+			return c, nil
+		}
+	}
+	c := new(hutong.Change)
+	if err := json.Unmarshal(m.Data, c); err != nil {
+		return nil, fmt.Errorf("change message: %w", err)
+	}
+	if err := typeRow(c); err != nil {
+		return nil, err
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.m == nil {
+		cc.m, cc.ring = make(map[int64]*hutong.Change, changeCacheSize), make([]int64, changeCacheSize)
+	}
+	if _, ok := cc.m[c.Seq]; !ok {
+		delete(cc.m, cc.ring[cc.next])
+		cc.ring[cc.next] = c.Seq
+		cc.next = (cc.next + 1) % changeCacheSize
+		cc.m[c.Seq] = c
+	}
+	return c, nil
 }
