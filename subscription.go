@@ -408,4 +408,9 @@ type ChangeFeed interface {
 	// EndSubscription ends a subscription because its agreement ended; it
 	// records why. Ending an ended one does nothing.
 	EndSubscription(ctx context.Context, id, reason string) error
+
+	// ForgetChanges deletes the captured changes before seq, once the
+	// delivery engine holds them durably; the newest change is always
+	// kept, so that sequences keep rising.
+	ForgetChanges(ctx context.Context, before int64) error
 }

@@ -230,6 +230,10 @@ func (e *Engine) publish(ctx context.Context) {
 			err = e.publishChanges(ctx, js, changes)
 			if err == nil {
 				after = changes[len(changes)-1].Seq
+				// The stream holds them now: the table keeps only the newest.
+				if err := e.Feed.ForgetChanges(ctx, after); err != nil && ctx.Err() == nil {
+					e.log().Warn("events: published changes not forgotten; they are kept until the next round", "err", err)
+				}
 				if e.published != nil {
 					select {
 					case e.published <- after:

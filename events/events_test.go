@@ -29,6 +29,9 @@ type feed struct {
 	subs    []*hutong.Subscription
 	ags     map[string]*hutong.Agreement
 	ended   map[string]string
+	// forgotten: changes before it were forgotten; the feed still serves
+	// them, so that a test sees the engine does not need them again.
+	forgotten int64
 }
 
 var (
@@ -91,6 +94,13 @@ func (f *feed) EndSubscription(_ context.Context, id, reason string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ended[id] = reason
+	return nil
+}
+
+func (f *feed) ForgetChanges(_ context.Context, before int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.forgotten = max(f.forgotten, before)
 	return nil
 }
 

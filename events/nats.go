@@ -249,7 +249,10 @@ func (b *Broker) durable(sub *hutong.Subscription) (*nats.Subscription, error) {
 		_, err = b.JS.AddConsumer(ChangesStream, &nats.ConsumerConfig{
 			Durable:       sub.ID,
 			FilterSubject: changesPrefix + sub.Resource,
-			DeliverPolicy: nats.DeliverAllPolicy,
+			// A change after the subscription (seq > After) was published
+			// after it was made; the minute allows for clocks apart.
+			DeliverPolicy: nats.DeliverByStartTimePolicy,
+			OptStartTime:  ptr(sub.CreatedAt.Add(-time.Minute)),
 			AckPolicy:     nats.AckAllPolicy,
 			AckWait:       time.Minute,
 			MaxAckPending: 100_000,
@@ -272,3 +275,5 @@ func (b *Broker) DeleteConsumer(id string) error {
 	}
 	return err
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -356,6 +356,14 @@ func (s *Subscriptions) EndSubscription(ctx context.Context, id, reason string) 
 	return err
 }
 
+// ForgetChanges deletes the changes before seq (never the newest).
+func (s *Subscriptions) ForgetChanges(ctx context.Context, before int64) error {
+	return s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+		_, err := tx.ExecContext(ctx, s.db.q(`DELETE FROM changes WHERE seq < ? AND seq < (SELECT MAX(seq) FROM changes)`), before)
+		return nil, internal(err)
+	})
+}
+
 // ChangesAfter returns the captured changes after seq, in order.
 func (s *Subscriptions) ChangesAfter(ctx context.Context, seq int64, limit int) ([]hutong.Change, error) {
 	if limit <= 0 || limit > 10_000 {

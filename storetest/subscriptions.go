@@ -128,6 +128,14 @@ func testSubscriptions(t *testing.T, open Opener) {
 		if len(cs) != 1 || cs[0].Op != hutong.OpSnapshot || cs[0].Row["姓名"] != "赵六" {
 			t.Fatalf("replace = %+v; want one snapshot of 赵六", cs)
 		}
+		// Forgetting what the engine holds keeps the newest change, so a
+		// later subscription still starts after it.
+		if err := f.s.Subscriptions.ForgetChanges(context.Background(), cs[0].Seq+1); err != nil {
+			t.Fatal(err)
+		}
+		if left := f.changes(t, 0); len(left) != 1 || left[0].Seq != cs[0].Seq {
+			t.Fatalf("after ForgetChanges: %+v; want the newest change alone", left)
+		}
 		// A later subscription starts after what exists.
 		if later := f.subscribe(t, hutong.SubscriptionInput{Fields: []string{"姓名"}}); later.After != cs[0].Seq {
 			t.Errorf("later subscription starts after %d; want %d", later.After, cs[0].Seq)
