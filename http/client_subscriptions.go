@@ -9,9 +9,11 @@ import (
 )
 
 // Subscribe makes a subscription for the caller's department (issue 20).
-// For webhook delivery the answer carries the webhook's secret, once.
-func (c *Client) Subscribe(ctx context.Context, in *hutong.SubscriptionInput) (*hutong.Subscription, error) {
-	var out hutong.Subscription
+// The answer carries, once, the webhook's secret, or for NATS delivery
+// where to connect and (on the hub's embedded server) the user that may
+// read the subscription's subject.
+func (c *Client) Subscribe(ctx context.Context, in *hutong.SubscriptionInput) (*SubscriptionAnswer, error) {
+	var out SubscriptionAnswer
 	if err := c.sendJSON(ctx, http.MethodPost, "/api/v1/subscriptions", in, &out); err != nil {
 		return nil, err
 	}
@@ -44,4 +46,22 @@ func (c *Client) SetSubscriptionStatus(ctx context.Context, id string, status hu
 		return nil, err
 	}
 	return &out, nil
+}
+
+// Subscriptions lists the caller's department's subscriptions.
+func (c *Client) Subscriptions(ctx context.Context, f hutong.SubscriptionFilter) ([]*hutong.Subscription, error) {
+	q := url.Values{}
+	if f.Resource != "" {
+		q.Set("resource", f.Resource)
+	}
+	if f.Status != "" {
+		q.Set("status", string(f.Status))
+	}
+	var out struct {
+		Items []*hutong.Subscription `json:"items"`
+	}
+	if err := c.getJSON(ctx, "/api/v1/subscriptions?"+q.Encode(), &out); err != nil {
+		return nil, err
+	}
+	return out.Items, nil
 }

@@ -6,14 +6,15 @@ import (
 	"github.com/hutong/hutong"
 )
 
-// subscriptionAnswer is a subscription as the API gives it: for NATS
+// SubscriptionAnswer is a subscription as the API gives it: for NATS
 // delivery, with where to connect and which stream holds its subject.
-type subscriptionAnswer struct {
+type SubscriptionAnswer struct {
 	*hutong.Subscription
-	NATS *natsInfo `json:"nats,omitempty"`
+	NATS *NATSAccess `json:"nats,omitempty"`
 }
 
-type natsInfo struct {
+// NATSAccess says where a consumer's system reads a subscription's batches.
+type NATSAccess struct {
 	URL     string `json:"url,omitempty"`
 	Stream  string `json:"stream"`
 	Subject string `json:"subject"`
@@ -24,10 +25,10 @@ type natsInfo struct {
 	Password string `json:"password,omitempty"`
 }
 
-func (s *Server) subscriptionAnswer(sub *hutong.Subscription) subscriptionAnswer {
-	a := subscriptionAnswer{Subscription: sub}
+func (s *Server) SubscriptionAnswer(sub *hutong.Subscription) SubscriptionAnswer {
+	a := SubscriptionAnswer{Subscription: sub}
 	if sub.Deliver.NATS != nil {
-		a.NATS = &natsInfo{URL: s.SubscriptionNATSURL, Stream: "HUTONG_DELIVER", Subject: hutong.SubscriptionSubject(sub.ID)}
+		a.NATS = &NATSAccess{URL: s.SubscriptionNATSURL, Stream: "HUTONG_DELIVER", Subject: hutong.SubscriptionSubject(sub.ID)}
 	}
 	return a
 }
@@ -52,7 +53,7 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a := s.subscriptionAnswer(sub)
+	a := s.SubscriptionAnswer(sub)
 	if a.NATS != nil && s.SubscriptionNATSGrant != nil {
 		user, pass, ok, err := s.SubscriptionNATSGrant(sub.ID)
 		if err != nil {
@@ -81,10 +82,10 @@ func (s *Server) handleSubscriptions(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	out := make([]subscriptionAnswer, len(subs))
+	out := make([]SubscriptionAnswer, len(subs))
 	for i, sub := range subs {
 		sub.WebhookKey = ""
-		out[i] = s.subscriptionAnswer(sub)
+		out[i] = s.SubscriptionAnswer(sub)
 	}
 	return writeJSON(w, http.StatusOK, newList(out))
 }
@@ -98,7 +99,7 @@ func (s *Server) handleSubscription(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.subscriptionAnswer(sub))
+	return writeJSON(w, http.StatusOK, s.SubscriptionAnswer(sub))
 }
 
 // setSubscription returns the handler that moves a subscription to status.
@@ -116,6 +117,6 @@ func (s *Server) setSubscription(status hutong.SubscriptionStatus) handlerFunc {
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, http.StatusOK, s.subscriptionAnswer(sub))
+		return writeJSON(w, http.StatusOK, s.SubscriptionAnswer(sub))
 	}
 }
