@@ -405,6 +405,11 @@ type ChangeFeed interface {
 	// (active and paused ones), oldest first, with webhook secrets.
 	LiveSubscriptions(ctx context.Context) ([]*Subscription, error)
 
+	// SubscriptionStatus returns a subscription's status as stored now
+	// (ENOTFOUND for an unknown id), so that a pause or an end stops the
+	// very next batch.
+	SubscriptionStatus(ctx context.Context, id string) (SubscriptionStatus, error)
+
 	// EndSubscription ends a subscription because its agreement ended; it
 	// records why. Ending an ended one does nothing.
 	EndSubscription(ctx context.Context, id, reason string) error

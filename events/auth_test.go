@@ -87,6 +87,7 @@ func TestSubscriberUsers(t *testing.T) {
 	}
 
 	// Ended: the user goes.
+	b.GrantGrace = 0
 	if err := b.Authorize([]string{"sub_b"}); err != nil {
 		t.Fatal(err)
 	}

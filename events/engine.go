@@ -388,8 +388,12 @@ func (d *deliverer) isPaused() bool {
 	return d.paused
 }
 
-// errEnded stops a deliverer whose agreement ended.
-var errEnded = errors.New("subscription ended")
+// errEnded stops a deliverer whose agreement or subscription ended;
+// errPaused gives a batch back because the subscription was paused.
+var (
+	errEnded  = errors.New("subscription ended")
+	errPaused = errors.New("subscription paused")
+)
 
 func (d *deliverer) run(ctx context.Context) {
 	sub := d.sub
@@ -445,6 +449,10 @@ func (d *deliverer) run(ctx context.Context) {
 			d.gone = true
 			d.mu.Unlock()
 			return
+		case errors.Is(err, errPaused):
+			for _, m := range msgs {
+				m.Nak() // delivered, in order, on resume
+			}
 		case err != nil:
 			// Not delivered: give the messages back, in order, and try
 			// again after a pause.
@@ -482,8 +490,21 @@ func (d *deliverer) deliver(ctx context.Context, msgs []*nats.Msg) error {
 		changes = append(changes, *c)
 	}
 
-	// The agreement is checked before each batch: a revocation, a
-	// suspension or an end stops delivery before anything more leaves.
+	// The subscription and its agreement are checked before each batch: a
+	// pause, a deletion, a revocation or an end stops delivery before
+	// anything more leaves.
+	switch st, err := e.Feed.SubscriptionStatus(ctx, sub.ID); {
+	case hutong.ErrorCode(err) == hutong.ENOTFOUND || st == hutong.SubscriptionEnded:
+		d.mu.Lock()
+		d.gone = true
+		d.mu.Unlock()
+		return errEnded
+	case err != nil:
+		return err
+	case st == hutong.SubscriptionPaused:
+		d.setPaused(true)
+		return errPaused
+	}
 	now := e.now()
 	ag, ok, why, err := e.agreement(ctx, sub, now)
 	if err != nil {

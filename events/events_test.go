@@ -97,6 +97,20 @@ func (f *feed) EndSubscription(_ context.Context, id, reason string) error {
 	return nil
 }
 
+func (f *feed) SubscriptionStatus(_ context.Context, id string) (hutong.SubscriptionStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.ended[id]; ok {
+		return hutong.SubscriptionEnded, nil
+	}
+	for _, s := range f.subs {
+		if s.ID == id {
+			return s.Status, nil
+		}
+	}
+	return "", hutong.Errorf(hutong.ENOTFOUND, "no subscription %s", id)
+}
+
 func (f *feed) ForgetChanges(_ context.Context, before int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -497,4 +511,38 @@ func roundTrip(t *testing.T, v map[string]any) map[string]any {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestPauseResume: a paused subscription receives nothing until it
+// resumes, then everything in order.
+func TestPauseResume(t *testing.T) {
+	b, err := events.Embedded(t.TempDir(), "127.0.0.1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	f, a := newFeed(), &auditor{}
+	ag := &hutong.Agreement{ID: "ag1", Consumer: consumer, Resource: "R", Fields: []hutong.AgreementField{{Name: "v"}},
+		ValidFrom: time.Now().Add(-time.Hour), ValidUntil: time.Now().Add(time.Hour)}
+	f.ags[ag.ID] = ag
+	sub := &hutong.Subscription{ID: "sub_pause", Consumer: consumer, Resource: "R", Agreement: ag.ID, Fields: []string{"v"},
+		Deliver: hutong.Delivery{NATS: &struct{}{}}, Status: hutong.SubscriptionActive, After: f.base}
+	f.subs = append(f.subs, sub)
+	rx := receive(t, b, sub.ID)
+	run(t, newEngine(b, f, a))
+	f.add("R", map[string]any{"v": "a"})
+	rx.next(t, 1, 10*time.Second)
+	setStatus := func(s hutong.SubscriptionStatus) {
+		f.mu.Lock()
+		sub.Status = s
+		f.mu.Unlock()
+	}
+	setStatus(hutong.SubscriptionPaused)
+	f.add("R", map[string]any{"v": "b"}, map[string]any{"v": "c"})
+	rx.none(t, 700*time.Millisecond)
+	setStatus(hutong.SubscriptionActive)
+	got := rx.next(t, 2, 10*time.Second)
+	if got[0]["row"].(map[string]any)["v"] != "b" || got[1]["row"].(map[string]any)["v"] != "c" {
+		t.Errorf("after resume = %v; want b then c", got)
+	}
 }

@@ -42,6 +42,10 @@ type Broker struct {
 	// URL is where consumer systems connect (the embedded server's client
 	// URL, or the external URL).
 	URL string
+	// GrantGrace is how long a granted user is kept though the
+	// subscription is not (yet) among the live ones Authorize is given
+	// (Embedded sets 30 s).
+	GrantGrace time.Duration
 
 	ns *server.Server
 
@@ -51,7 +55,7 @@ type Broker struct {
 	opts    *server.Options
 	secret  []byte
 	hubUser *server.User
-	granted map[string]bool
+	granted map[string]time.Time // user → when granted
 }
 
 // Embedded starts a NATS server in this process with JetStream stored
@@ -113,7 +117,7 @@ func Embedded(dir, host string, port int, secret ...[]byte) (*Broker, error) {
 		ns.Shutdown()
 		return nil, err
 	}
-	b.ns, b.opts, b.hubUser, b.granted = ns, opts, hub, map[string]bool{}
+	b.ns, b.opts, b.hubUser, b.granted, b.GrantGrace = ns, opts, hub, map[string]time.Time{}, 30*time.Second
 	if hub != nil {
 		b.secret = secret[0]
 	}
@@ -138,8 +142,8 @@ func (b *Broker) Grant(id string) (user, pass string, ok bool, err error) {
 	}
 	b.authMu.Lock()
 	defer b.authMu.Unlock()
-	if !b.granted[id] {
-		b.granted[id] = true
+	if _, ok := b.granted[id]; !ok {
+		b.granted[id] = time.Now()
 		if err := b.reload(); err != nil {
 			delete(b.granted, id)
 			return "", "", false, err
@@ -148,19 +152,30 @@ func (b *Broker) Grant(id string) (user, pass string, ok bool, err error) {
 	return id, password(b.secret, id), true, nil
 }
 
-// Authorize keeps exactly the users of ids (the live NATS subscriptions):
-// an ended subscription's user can no longer connect.
+// Authorize keeps the users of ids (the live NATS subscriptions) and
+// those granted within GrantGrace (a subscription made after the
+// caller read ids): an ended subscription's user can no longer connect.
 func (b *Broker) Authorize(ids []string) error {
 	if b.secret == nil {
 		return nil
 	}
 	b.authMu.Lock()
 	defer b.authMu.Unlock()
-	want := map[string]bool{}
+	now := time.Now()
+	want := map[string]time.Time{}
 	for _, id := range ids {
-		want[id] = true
+		if at, ok := b.granted[id]; ok {
+			want[id] = at
+		} else {
+			want[id] = now
+		}
 	}
-	if maps.Equal(want, b.granted) {
+	for id, at := range b.granted {
+		if now.Sub(at) < b.GrantGrace {
+			want[id] = at
+		}
+	}
+	if maps.EqualFunc(want, b.granted, func(time.Time, time.Time) bool { return true }) {
 		return nil
 	}
 	b.granted = want

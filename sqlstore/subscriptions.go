@@ -340,6 +340,16 @@ func (s *Subscriptions) LiveSubscriptions(ctx context.Context) ([]*hutong.Subscr
 	return s.list(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE status <> 'ended' ORDER BY created_at, id`)
 }
 
+// SubscriptionStatus returns a subscription's stored status.
+func (s *Subscriptions) SubscriptionStatus(ctx context.Context, id string) (hutong.SubscriptionStatus, error) {
+	var st string
+	err := s.db.ro.QueryRowContext(ctx, s.db.q(`SELECT status FROM subscriptions WHERE id = ?`), id).Scan(&st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", hutong.Errorf(hutong.ENOTFOUND, "subscription %q not found", id)
+	}
+	return hutong.SubscriptionStatus(st), internal(err)
+}
+
 // EndSubscription ends a subscription as the hub (its agreement ended).
 func (s *Subscriptions) EndSubscription(ctx context.Context, id, reason string) error {
 	sub, err := s.load(ctx, id)
