@@ -34,7 +34,7 @@ type Engine struct {
 	Webhook *http.Client
 	// Rules are the webhook rules the client enforces at each dial.
 	Rules hutong.SubscriptionRules
-	// Batch is the most changes a delivered batch holds (500 when 0).
+	// Batch is the most changes a delivered batch holds (2000 when 0).
 	Batch int
 	// Poll is how often the publisher looks for new changes and the
 	// engine for new or changed subscriptions, at most (100 ms, 1 s).
@@ -422,7 +422,7 @@ func (d *deliverer) run(ctx context.Context) {
 			}
 		}
 	}()
-	batch := orDefault(d.e.Batch, 500)
+	batch := orDefault(d.e.Batch, 2000)
 	for ctx.Err() == nil {
 		if d.isPaused() {
 			select {
@@ -598,7 +598,7 @@ func fetch(ps *nats.Subscription, batch int) ([]*nats.Msg, error) {
 	if err != nil || batch == 1 {
 		return msgs, err
 	}
-	more, err := ps.Fetch(batch-1, nats.MaxWait(20*time.Millisecond))
+	more, err := ps.Fetch(batch-1, nats.MaxWait(50*time.Millisecond))
 	if err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 		return msgs, nil // the first is delivered; the rest come next time
 	}
