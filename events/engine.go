@@ -521,22 +521,42 @@ func (d *deliverer) deliver(ctx context.Context, msgs []*nats.Msg) error {
 	if len(out) == 0 {
 		return nil // nothing this subscription may see: acknowledged unreleased
 	}
+	return d.release(ctx, ag, now, out)
+}
+
+// maxBatchBytes bounds a delivered batch's body: under NATS's default
+// maximum payload (1 MiB), with room for headers.
+const maxBatchBytes = 900 << 10
+
+// release audits and delivers governed changes, split in halves while
+// the body is over maxBatchBytes. A failure after some halves were
+// delivered gives the whole fetch back: those are delivered again, with
+// the same idempotency keys.
+func (d *deliverer) release(ctx context.Context, ag *hutong.Agreement, now time.Time, out []BatchChange) error {
+	sub, e := d.sub, d.e
 	b := Batch{Subscription: sub.ID, Agreement: ag.ID, Resource: sub.Resource, Changes: out}
 	body, err := json.Marshal(b)
 	if err != nil {
 		return err
 	}
+	if len(body) > maxBatchBytes && len(out) > 1 {
+		h := len(out) / 2
+		if err := d.release(ctx, ag, now, out[:h]); err != nil {
+			return err
+		}
+		return d.release(ctx, ag, now, out[h:])
+	}
 	sum := sha256.Sum256(body)
 	first, last := out[0].Seq, out[len(out)-1].Seq
+	key := fmt.Sprintf("%s:%d-%d", sub.ID, first, last)
 	ev := &hutong.AuditEvent{Time: now, Kind: hutong.AuditDeliver, Actor: "hub:subscription:" + sub.ID, Department: sub.Consumer,
 		Resource: sub.Resource, Provider: sub.Provider, Agreement: ag.ID, Purpose: sub.Purpose, Fields: sub.Fields,
-		Rows: int64(len(out)), Decision: "allow", Digest: hex.EncodeToString(sum[:]), Query: fmt.Sprintf("%s:%d-%d", sub.ID, first, last),
+		Rows: int64(len(out)), Decision: "allow", Digest: hex.EncodeToString(sum[:]), Query: key,
 		Reason: "delivered by " + sub.Deliver.Kind()}
 	rec, err := e.Auditor.Record(context.WithoutCancel(ctx), ev)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err) // nothing is released unrecorded
 	}
-	key := fmt.Sprintf("%s:%d-%d", sub.ID, first, last)
 	if sub.Deliver.NATS != nil {
 		m := nats.NewMsg(hutong.SubscriptionSubject(sub.ID))
 		m.Data = body

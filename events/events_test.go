@@ -546,3 +546,41 @@ func TestPauseResume(t *testing.T) {
 		t.Errorf("after resume = %v; want b then c", got)
 	}
 }
+
+// TestLargeBatchSplit: changes too large for one NATS message arrive in
+// several batches, each audited, all in order.
+func TestLargeBatchSplit(t *testing.T) {
+	b, err := events.Embedded(t.TempDir(), "127.0.0.1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	f, a := newFeed(), &auditor{}
+	ag := &hutong.Agreement{ID: "ag1", Consumer: consumer, Resource: "R", Fields: []hutong.AgreementField{{Name: "v"}},
+		ValidFrom: time.Now().Add(-time.Hour), ValidUntil: time.Now().Add(time.Hour)}
+	f.ags[ag.ID] = ag
+	sub := &hutong.Subscription{ID: "sub_big", Consumer: consumer, Resource: "R", Agreement: ag.ID, Fields: []string{"v"},
+		Deliver: hutong.Delivery{NATS: &struct{}{}}, Status: hutong.SubscriptionActive, After: f.base}
+	f.subs = append(f.subs, sub)
+	rx := receive(t, b, sub.ID)
+	e := newEngine(b, f, a)
+	e.Batch = 50
+	var rows []map[string]any
+	for i := range 50 {
+		rows = append(rows, map[string]any{"v": fmt.Sprintf("%03d", i) + strings.Repeat("x", 40_000)})
+	}
+	f.add("R", rows...)
+	run(t, e)
+	got := rx.next(t, 50, 20*time.Second)
+	for i, c := range got {
+		if v := c["row"].(map[string]any)["v"].(string); v[:3] != fmt.Sprintf("%03d", i) {
+			t.Fatalf("change %d is %s…; want in order", i, v[:3])
+		}
+	}
+	a.mu.Lock()
+	n := len(a.events)
+	a.mu.Unlock()
+	if n < 3 {
+		t.Errorf("%d audited batches for 2 MB of changes; want them split", n)
+	}
+}
