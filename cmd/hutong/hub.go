@@ -87,6 +87,14 @@ type Config struct {
 	NodeURL     string `json:"node_url"`
 	NodeTimeout string `json:"node_timeout"`
 
+	// Subscriptions (issue 20): NATS is the URL of an external NATS
+	// cluster with JetStream; empty, the hub embeds a server listening on
+	// NATSListen ("127.0.0.1:4222", a free port when taken). WebhookHosts
+	// are hosts a webhook may name on any scheme and address.
+	NATS         string   `json:"nats"`
+	NATSListen   string   `json:"nats_listen"`
+	WebhookHosts []string `json:"webhook_hosts"`
+
 	// Demo settings, used by `hutong demo`.
 	Seed  uint64  `json:"seed"`
 	Scale float64 `json:"scale"`
@@ -161,6 +169,8 @@ type Main struct {
 	Nodes *regionNodes
 	// Refusals tallies the refusals of callers who proved no identity.
 	Refusals *hutong.RefusalTally
+	// Events delivers subscriptions (events.go).
+	Events *eventsParts
 
 	clock      *shiftClock // the hub's clock; shifted only while the demo replays its history
 	demo       bool
@@ -189,6 +199,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "demo seed (default 2260)")
 	scale := fs.Float64("scale", 0, "demo row-count scale (default 1: more than 100,000 rows)")
 	nodeAddr := fs.String("node-addr", "", "listen address of the node API (mutual TLS; default :8443)")
+	natsURL := fs.String("nats", "", "URL of an external NATS cluster with JetStream for subscriptions; embedded when empty")
 	proxies := fs.String("trusted-proxies", "", "comma-separated CIDRs of the reverse proxies whose X-Forwarded-For is believed")
 	var nodes *bool
 	if m.demo {
@@ -229,6 +240,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	set(*pg, &m.Config.Postgres)
 	set(*logLevel, &m.Config.LogLevel)
 	set(*nodeAddr, &m.Config.NodeAddr)
+	set(*natsURL, &m.Config.NATS)
 	if nodes != nil {
 		m.demoNodes = *nodes
 	}
@@ -433,6 +445,9 @@ func (m *Main) Open(ctx context.Context) error {
 		SignIn: m.HTTP.SignIn, AdmitBody: m.HTTP.AdmitBody, Observe: m.HTTP.Observe,
 	}
 	m.HTTP.Web = m.Web.Handler()
+	if err := m.openEvents(ctx); err != nil {
+		return err
+	}
 	if err := m.HTTP.Register(catalogGauge(catalog), ledgerGauge(m.Ledger, m.Witnesses)); err != nil {
 		return err
 	}
@@ -572,6 +587,7 @@ func (m *Main) startBackground() {
 		defer m.bg.Done()
 		m.Refusals.Run(ctx, func(err error) { m.Logger.Error("recording tallied refusals", "err", err) })
 	}()
+	m.startEvents(ctx)
 	m.bg.Add(1)
 	go func() {
 		defer m.bg.Done()
@@ -663,6 +679,7 @@ func (m *Main) Close() error {
 		m.stop()
 		m.bg.Wait()
 	}
+	m.closeEvents()
 	if m.Ledger != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
