@@ -178,6 +178,7 @@ type resourceData struct {
 	// Import is the report of the import just made.
 	CanImport bool
 	Import    *importReport
+	CanEdit   bool
 }
 
 // requestForm is the "request access" form as filled in.
@@ -227,7 +228,8 @@ func (d *Dashboard) resourceData(r *http.Request, v *view, code string) (*resour
 	default:
 		data.RequestNote = v.T("res.request.nodept")
 	}
-	data.CanImport = d.Rows != nil && res.Hosted == hutong.HostedHub && hutong.ActorFromContext(ctx).CanManage(res.Provider, res.Region)
+	data.CanEdit = hutong.ActorFromContext(ctx).CanManage(res.Provider, res.Region)
+	data.CanImport = d.Rows != nil && res.Hosted == hutong.HostedHub && data.CanEdit
 	// 最小必要: no field is ticked until the consumer picks what it needs.
 	data.Form.ValidUntil = time.Now().In(hutong.ChinaTime).AddDate(1, 0, 0).Format(time.DateOnly)
 	return data, nil
