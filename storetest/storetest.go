@@ -84,6 +84,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Nodes", func(t *testing.T) { testNodes(t, open) })
 	t.Run("Decisions", func(t *testing.T) { testDecisions(t, open) })
 	t.Run("Contributions", func(t *testing.T) { testContributions(t, open) })
+	t.Run("Services", func(t *testing.T) { testServices(t, open) })
 }
 
 // Admin returns ctx acting as a platform admin.
