@@ -54,7 +54,7 @@ func testServices(t *testing.T, open Opener) {
 	}
 
 	app := &hutong.Application{ID: "app_1", Service: svc.Code, Applicant: who, Handling: "hb", Status: hutong.AppAwaitingConfirmation,
-		Evidence: []hutong.EvidenceItem{{N: 1, Type: "insured", Status: hutong.EvidenceFetched, Rows: 1, Records: []map[string]any{{"姓名": "张*"}}}},
+		Evidence:  []hutong.EvidenceItem{{N: 1, Type: "insured", Status: hutong.EvidenceFetched, Rows: 1, Records: []map[string]any{{"姓名": "张*"}}}},
 		CreatedAt: clock.Now()}
 	ev := func(kind string) *hutong.AuditEvent {
 		return &hutong.AuditEvent{Time: clock.Now(), Kind: kind, Actor: "test", Decision: "allow"}
