@@ -323,10 +323,10 @@ type ServiceStore interface {
 	// CreateApplication stores a new application (Version 1) and records
 	// ev through the audit outbox.
 	CreateApplication(ctx context.Context, a *Application, ev *AuditEvent) error
-	// UpdateApplication stores a's changes and records ev in the same
+	// UpdateApplication stores a's changes and records evs in the same
 	// transaction. a.Version must be the stored version; it is then
 	// incremented. A stale version is ECONFLICT.
-	UpdateApplication(ctx context.Context, a *Application, ev *AuditEvent) error
+	UpdateApplication(ctx context.Context, a *Application, evs ...*AuditEvent) error
 	// Application returns one application, or ENOTFOUND.
 	Application(ctx context.Context, id string) (*Application, error)
 	// Applications lists applications that match f, newest first.
@@ -384,3 +384,36 @@ const (
 	AuditApplicationSubmit   = "application.submit"
 	AuditApplicationDecision = "application.decision"
 )
+
+// StandingRequests returns the requests that make s's standing service
+// agreements (一次授权, 多次使用) once each provider approves them: one per
+// evidence provider, by the handling department, for the service's
+// purpose, of the fields the service needs and its subject field, valid
+// until validUntil (YYYY-MM-DD). The row limit is each application's
+// applicant: the broker reads with an equality filter on the subject
+// field and checks every row released.
+func (s *Service) StandingRequests(validUntil string) []RequestInput {
+	var out []RequestInput
+	seen := map[string]bool{}
+	for _, e := range s.Evidence {
+		for _, p := range e.Providers {
+			if seen[p.Resource] {
+				continue
+			}
+			seen[p.Resource] = true
+			fields := slices.Clone(p.Fields)
+			if !slices.Contains(fields, p.Subject) {
+				fields = append(fields, p.Subject)
+			}
+			out = append(out, RequestInput{Consumer: s.Handling, Resource: p.Resource, Fields: fields, Purpose: s.Purpose(),
+				LegalBasis: s.LegalBasis, ValidUntil: validUntil})
+		}
+	}
+	return out
+}
+
+// StandingNarrowing is how a provider approves a standing service
+// request: as asked, with the largest daily budget of equality filters on
+// masked fields, since every application filters once by its applicant's
+// identifier, which is usually masked.
+var StandingNarrowing = Narrowing{ProbesPerDay: MaxProbesPerDay}

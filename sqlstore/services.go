@@ -144,9 +144,9 @@ func events(ev *hutong.AuditEvent) []*hutong.AuditEvent {
 	return []*hutong.AuditEvent{ev}
 }
 
-// UpdateApplication stores a's changes and records ev; a stale version is
+// UpdateApplication stores a's changes and records evs; a stale version is
 // ECONFLICT.
-func (s *Services) UpdateApplication(ctx context.Context, a *hutong.Application, ev *hutong.AuditEvent) error {
+func (s *Services) UpdateApplication(ctx context.Context, a *hutong.Application, evs ...*hutong.AuditEvent) error {
 	was := a.Version
 	a.Version++
 	doc, err := json.Marshal(a)
@@ -165,7 +165,7 @@ func (s *Services) UpdateApplication(ctx context.Context, a *hutong.Application,
 		} else if n == 0 {
 			return nil, hutong.Errorf(hutong.ECONFLICT, "application %s changed meanwhile; read it again", a.ID)
 		}
-		return events(ev), nil
+		return evs, nil
 	})
 	if err != nil {
 		a.Version = was
