@@ -38,8 +38,8 @@ var serviceTemplates = []resourceTemplate{
 		tags: []string{"社会保障", "养老保险", "个人信息", "跨省通办"}, rowCount: 1500},
 	{seq: 34, bureau: "SJ", name: "企业清税信息", nameEn: "Enterprise Tax Clearances",
 		summary: "由政务服务和数据管理部门归集的企业清税信息（源自税务部门）：统一社会信用代码、纳税人名称、清税状态与日期，用于企业迁移、注销登记。",
-		items: []hutong.Item{required("统一社会信用代码", "uscc"), required("纳税人名称", "org_name"), item("清税状态", "text"), item("清税日期", "date")},
-		share: hutong.ShareConditional, cond: "仅限企业迁移、注销登记中核验申请企业本身的清税情况。", open: hutong.OpenNone, cycle: "daily", level: 2, grade: hutong.GradeGeneral,
+		items:   []hutong.Item{required("统一社会信用代码", "uscc"), required("纳税人名称", "org_name"), item("清税状态", "text"), item("清税日期", "date")},
+		share:   hutong.ShareConditional, cond: "仅限企业迁移、注销登记中核验申请企业本身的清税情况。", open: hutong.OpenNone, cycle: "daily", level: 2, grade: hutong.GradeGeneral,
 		tags: []string{"税务", "企业", "跨省通办"}, rowCount: 800},
 }
 

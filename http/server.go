@@ -53,6 +53,9 @@ type Server struct {
 	// Contributions accounts providers' contributions by month; nil: the
 	// contributions endpoints answer 404.
 	Contributions hutong.ContributionService
+	// Applications runs cross-province services; nil: their endpoints
+	// answer 404.
+	Applications hutong.ApplicationService
 	// Nodes is the register of region nodes; nil in a hub that enrols none.
 	Nodes hutong.NodeService
 	// Refusals tallies refused enrolments with no valid token (see
@@ -175,6 +178,15 @@ func NewServer() *Server {
 		{"POST /api/v1/nodes/enroll", public, s.handleEnroll, smallBody},
 		{"GET /api/v1/nodes", usersOnly, s.handleNodes, smallBody},
 		{"POST /api/v1/nodes/{region}/revoke", usersOnly, s.handleRevokeNode, smallBody},
+
+		{"GET /api/v1/services", anyActor, s.handleServices, smallBody},
+		{"GET /api/v1/services/{code}", anyActor, s.handleService, smallBody},
+		{"POST /api/v1/applications", usersOnly, s.handleCreateApplication, smallBody},
+		{"GET /api/v1/applications", usersOnly, s.handleApplications, smallBody},
+		{"GET /api/v1/applications/{id}", usersOnly, s.handleApplication, smallBody},
+		{"POST /api/v1/applications/{id}/evidence/{n}/confirm", usersOnly, s.handleConfirmEvidence, smallBody},
+		{"POST /api/v1/applications/{id}/evidence/{n}/withdraw", usersOnly, s.handleWithdrawEvidence, smallBody},
+		{"POST /api/v1/applications/{id}/decision", usersOnly, s.handleDecision, smallBody},
 	}
 	known := http.NewServeMux() // the routes alone, to tell 404 from 405
 	for _, rt := range s.routes {

@@ -16,6 +16,7 @@ import (
 	"github.com/hutong/hutong/exchange"
 	hhttp "github.com/hutong/hutong/http"
 	"github.com/hutong/hutong/policy"
+	"github.com/hutong/hutong/services"
 	"github.com/hutong/hutong/sqlite"
 	"github.com/hutong/hutong/sqlstore"
 	"github.com/hutong/hutong/standard"
@@ -32,6 +33,8 @@ type Hub struct {
 	// ("tjyb-steward") and the Beijing consumer ("bjsj-consumer").
 	Admin, Steward, Consumer string
 	TJ, BJ, HB               hutong.Department
+	// Services keeps the cross-province services the API serves.
+	Services *sqlstore.Services
 	// DB and Journal are the hub's store and audit journal, for tests
 	// that wire more of the hub (a ledger, the node register) around it.
 	DB      *sqlstore.DB
@@ -64,6 +67,8 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 	s.Requests, s.PolicyText = requests, policy.Text
 	s.Exchange = &exchange.Service{Catalog: s.Catalog, Agreements: requests, Policy: policy.New(), Auditor: journal, Usage: journal,
 		Masker: &standard.Masker{Key: []byte("test key")}, Source: func(*hutong.Resource) (hutong.Source, error) { return rows, nil }}
+	store := sqlstore.NewServices(db)
+	s.Applications = &services.Broker{Store: store, Exchange: s.Exchange, Calendar: hutong.OfficialCalendar()}
 	d := &web.Dashboard{Directory: s.Directory, Catalog: s.Catalog, Auth: s.Auth, Requests: requests, Logger: s.Logger,
 		Contributions: sqlstore.NewContributions(db),
 		SignIn:        s.SignIn, AdmitBody: s.AdmitBody, Observe: s.Observe}
@@ -79,7 +84,7 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 		journal.Close()
 		db.Close()
 	})
-	h := &Hub{Server: s, Web: d, URL: s.URL(), DB: db, Journal: journal}
+	h := &Hub{Server: s, Web: d, URL: s.URL(), DB: db, Journal: journal, Services: store}
 	h.TJ, h.BJ, h.HB = storetest.Seed(t, storetest.Store{Directory: s.Directory})
 	admin := storetest.Admin(ctx)
 	token := func(u *hutong.User) string {
