@@ -374,6 +374,11 @@ type ApplicationService interface {
 	// refuse) on a submitted application; return and refuse need a
 	// reason (EINVALID). ECONFLICT when not submitted.
 	Decide(ctx context.Context, id, decision, reason string) (*Application, error)
+
+	// DataUses lists the governed reads, across the whole exchange, that
+	// returned rows about the signed-in applicant (datause.go), newest
+	// first. EFORBIDDEN for anyone but an applicant with an identity.
+	DataUses(ctx context.Context, limit int) ([]DataUse, error)
 }
 
 // Audit event kinds of applications.

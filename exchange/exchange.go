@@ -49,6 +49,12 @@ type Service struct {
 	Now       func() time.Time
 	Logger    *slog.Logger
 
+	// Subjects, when set, notes a keyed hash (under SubjectKey) of each
+	// subject identifier among the rows of every release read from a
+	// source that does not mask them itself (subjects.go).
+	Subjects   hutong.SubjectLog
+	SubjectKey []byte
+
 	limits    limiter
 	keyOnce   sync.Once
 	cursorKey []byte
@@ -75,6 +81,10 @@ type call struct {
 	cap      int64  // the most rows an export may release; -1 for no cap
 	probes   int    // equality filters on masked fields
 	binding  []byte // what the call's cursors are bound to (cursorBinding)
+	// sourceMasks says the source masks rows itself (a region node);
+	// subs gathers the subjects of the rows released (subjects.go).
+	sourceMasks bool
+	subs        *subjectSet
 }
 
 // authorize checks q for the calling department and plans it. It returns
@@ -260,8 +270,9 @@ func (x *Service) source(ctx context.Context, c *call, ev *hutong.AuditEvent) (h
 		return nil, x.refuse(ctx, denied(ev, err), err)
 	}
 	if m, ok := src.(hutong.MaskingSource); ok && m.MasksRows() {
-		c.masks, ev.Query = nil, c.query.ID
+		c.masks, ev.Query, c.sourceMasks = nil, c.query.ID, true
 	}
+	c.subs = x.newSubjectSet(c)
 	return src, nil
 }
 
@@ -383,6 +394,7 @@ func (x *Service) Records(ctx context.Context, q hutong.RecordQuery) (*hutong.Re
 			more = true
 			return errStop
 		}
+		c.subs.add(row.Values)
 		c.mask(row.Values)
 		if n > 0 {
 			body = append(body, ',')
@@ -406,6 +418,9 @@ func (x *Service) Records(ctx context.Context, q hutong.RecordQuery) (*hutong.Re
 	ev.Rows, ev.Digest = int64(n), hex.EncodeToString(sum[:])
 	rec, err := x.record(ctx, ev)
 	if err != nil {
+		return nil, err
+	}
+	if err := x.noteSubjects(ctx, c.subs, rec.Index); err != nil {
 		return nil, err
 	}
 	released = int64(n)
@@ -484,6 +499,9 @@ func (x *Service) export(ctx context.Context, src hutong.Source, c *call, ev *hu
 	if werr == nil {
 		werr = bw.Flush()
 	}
+	if err := x.noteSubjects(ctx, c.subs, rec.Index); err != nil && werr == nil {
+		werr = err
+	}
 	done := &hutong.AuditEvent{Time: x.now(), Kind: hutong.AuditExportDone, Actor: ev.Actor, Department: ev.Department,
 		Resource: ev.Resource, Provider: ev.Provider, Agreement: ev.Agreement, Purpose: ev.Purpose, Fields: ev.Fields,
 		Rows: n, Decision: "allow", Policies: ev.Policies, Digest: digest(h), Query: ev.Query}
@@ -524,6 +542,7 @@ func (x *Service) exportNDJSON(ctx context.Context, src hutong.Source, c *call, 
 		if n == c.cap {
 			return errStop
 		}
+		c.subs.add(row.Values)
 		c.mask(row.Values)
 		buf = appendRecord(buf[:0], keys, row.Values)
 		buf = append(buf, '\n')
@@ -550,6 +569,7 @@ func (x *Service) exportCSV(ctx context.Context, src hutong.Source, c *call, w *
 		if n == c.cap {
 			return errStop
 		}
+		c.subs.add(row.Values)
 		c.mask(row.Values)
 		for i, v := range row.Values {
 			rec[i] = csvCell(v)

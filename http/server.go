@@ -187,6 +187,7 @@ func NewServer() *Server {
 		{"POST /api/v1/applications/{id}/evidence/{n}/confirm", usersOnly, s.handleConfirmEvidence, smallBody},
 		{"POST /api/v1/applications/{id}/evidence/{n}/withdraw", usersOnly, s.handleWithdrawEvidence, smallBody},
 		{"POST /api/v1/applications/{id}/decision", usersOnly, s.handleDecision, smallBody},
+		{"GET /api/v1/me/data-uses", usersOnly, s.handleDataUses, smallBody},
 	}
 	known := http.NewServeMux() // the routes alone, to tell 404 from 405
 	for _, rt := range s.routes {

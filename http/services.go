@@ -158,3 +158,20 @@ func (s *Server) handleDecision(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusOK, app)
 }
+
+// dataUsesPage is the answer of GET /api/v1/me/data-uses.
+type dataUsesPage struct {
+	Items []hutong.DataUse `json:"items"`
+}
+
+func (s *Server) handleDataUses(w http.ResponseWriter, r *http.Request) error {
+	apps, err := s.applications()
+	if err != nil {
+		return err
+	}
+	uses, err := apps.DataUses(r.Context(), 0)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, dataUsesPage{Items: uses})
+}

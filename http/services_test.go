@@ -138,6 +138,12 @@ func serviceCalls(t *testing.T, dc *docCheck, h *hubtest.Hub, gate func() error)
 	var done hutong.Application
 	do(apiCall{method: "POST", path: id + "/decision", token: officer, contentType: appJSON, body: `{"decision":"approve","reason":"材料齐全"}`, status: 200}).json(t, &done)
 	do(apiCall{method: "POST", path: id + "/decision", token: officer, contentType: appJSON, body: `{"decision":"approve"}`, status: 409})
+	var uses struct{ Items []hutong.DataUse }
+	do(apiCall{method: "GET", path: "/api/v1/me/data-uses", token: applicant, status: 200}).json(t, &uses)
+	if len(uses.Items) != 2 || uses.Items[0].Department != h.BJ.ID || uses.Items[0].Purpose != svc.Purpose() {
+		t.Errorf("the applicant's data uses: %+v; want the two fetches", uses.Items)
+	}
+	do(apiCall{method: "GET", path: "/api/v1/me/data-uses", token: officer, status: 403})
 	var mine hutong.Application
 	b, _ := json.Marshal(done)
 	do(apiCall{method: "GET", path: id, token: applicant, status: 200}).json(t, &mine)

@@ -28,6 +28,10 @@ type Broker struct {
 	Exchange hutong.ExchangeService
 	Calendar *hutong.Calendar
 	Now      func() time.Time
+	// Uses and SubjectKey are the exchange's record of whose rows each
+	// release returned and its key; without Uses, DataUses lists none.
+	Uses       hutong.SubjectLog
+	SubjectKey []byte
 }
 
 var _ hutong.ApplicationService = (*Broker)(nil)
@@ -408,4 +412,23 @@ func (b *Broker) Decide(ctx context.Context, id, decision, reason string) (*huto
 	}
 	app.Countdown(b.Calendar, now)
 	return app.ForOfficer(), nil
+}
+
+// DataUses lists the governed reads that returned the applicant's rows.
+func (b *Broker) DataUses(ctx context.Context, limit int) ([]hutong.DataUse, error) {
+	a := hutong.ActorFromContext(ctx)
+	if a == nil || a.User == nil {
+		return nil, hutong.Errorf(hutong.EUNAUTHORIZED, "sign in to see the uses of your data")
+	}
+	if !a.Has(hutong.RoleApplicant) {
+		return nil, hutong.Errorf(hutong.EFORBIDDEN, "the record of data uses is for the person or enterprise it is about")
+	}
+	who, err := b.Store.ApplicantOf(ctx, a.User.Login)
+	if err != nil {
+		return nil, hutong.Errorf(hutong.EFORBIDDEN, "%s has no applicant identity", a)
+	}
+	if b.Uses == nil {
+		return []hutong.DataUse{}, nil
+	}
+	return b.Uses.DataUses(ctx, hutong.SubjectHash(b.SubjectKey, who.Number), limit)
 }

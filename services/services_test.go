@@ -25,6 +25,7 @@ import (
 // three, and its standing agreements approved.
 type world struct {
 	broker  *services.Broker
+	x       *exchange.Service
 	store   *sqlstore.Services
 	s       storetest.Store
 	svc     *hutong.Service
@@ -108,9 +109,11 @@ func newWorld(t *testing.T) *world {
 			}
 		}
 	}
-	x := &exchange.Service{Catalog: s.Catalog, Agreements: requests, Policy: policy.New(), Auditor: s.Audit, Usage: s.Audit,
-		Masker: &standard.Masker{Key: []byte("test key")}, Source: func(*hutong.Resource) (hutong.Source, error) { return s.Source, nil }, Now: clock.Now}
-	w.broker = &services.Broker{Store: w.store, Exchange: x, Calendar: hutong.OfficialCalendar(), Now: clock.Now}
+	uses := sqlstore.NewDataUses(s.DB)
+	w.x = &exchange.Service{Catalog: s.Catalog, Agreements: requests, Policy: policy.New(), Auditor: s.Audit, Usage: s.Audit,
+		Masker: &standard.Masker{Key: []byte("test key")}, Source: func(*hutong.Resource) (hutong.Source, error) { return s.Source, nil }, Now: clock.Now,
+		Subjects: uses, SubjectKey: []byte("subject key")}
+	w.broker = &services.Broker{Store: w.store, Exchange: w.x, Calendar: hutong.OfficialCalendar(), Now: clock.Now, Uses: uses, SubjectKey: []byte("subject key")}
 	user := func(login, dept string, role hutong.Role) context.Context {
 		return hutong.NewContextWithActor(context.Background(), &hutong.Actor{User: &hutong.User{Login: login, Department: dept, Roles: []hutong.Role{role}}})
 	}
@@ -374,4 +377,71 @@ func decode(t *testing.T, data []byte) hutong.AuditEvent {
 		t.Fatal(err)
 	}
 	return ev
+}
+
+// TestDataUsesOwnOnly: each person sees exactly the reads that returned
+// their rows — through applications and through a department's direct
+// read alike — and nobody else's.
+func TestDataUsesOwnOnly(t *testing.T) {
+	w := newWorld(t)
+	want := map[string]map[uint64]bool{}
+	for _, id := range w.people {
+		want[id] = map[uint64]bool{}
+	}
+	for _, id := range w.people[1:8] {
+		app, err := w.broker.CreateApplication(w.applicant(t, id), hutong.ApplicationInput{Service: w.svc.Code})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range app.Evidence {
+			if e.Rows > 0 {
+				want[id][e.Receipt.Index] = true
+			}
+		}
+	}
+	// The handling department reads a page of Tianjin's rows directly.
+	dept := hutong.NewContextWithActor(context.Background(), &hutong.Actor{Credential: &hutong.Credential{ID: "k", Department: w.hb.ID}})
+	page, err := w.x.Records(dept, hutong.RecordQuery{Resource: "120000-TJYB-01", Purpose: w.svc.Purpose(), Limit: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct{ Items []map[string]any }
+	if err := json.Unmarshal(page.Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	byMask := map[string]string{}
+	for _, id := range w.people {
+		byMask[id[:6]+"********"+id[14:]] = id
+	}
+	for _, r := range body.Items {
+		id, ok := byMask[r["公民身份号码"].(string)]
+		if !ok {
+			t.Fatalf("row of an unknown person %v", r)
+		}
+		want[id][page.Receipt.Index] = true
+	}
+	for _, id := range w.people {
+		uses, err := w.broker.DataUses(w.applicant(t, id), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[uint64]bool{}
+		for _, u := range uses {
+			got[u.Index] = true
+			if u.Kind != hutong.AuditRead || u.Department != w.hb.ID || u.Purpose != w.svc.Purpose() || len(u.Fields) == 0 {
+				t.Errorf("use %+v: want a read by the handling department for the service", u)
+			}
+		}
+		if len(got) != len(want[id]) {
+			t.Errorf("%s sees %d uses, want %d", id, len(got), len(want[id]))
+		}
+		for i := range want[id] {
+			if !got[i] {
+				t.Errorf("%s does not see the read of entry %d", id, i)
+			}
+		}
+	}
+	if _, err := w.broker.DataUses(w.officer, 0); hutong.ErrorCode(err) != hutong.EFORBIDDEN {
+		t.Errorf("an officer's data uses: got %v, want forbidden", err)
+	}
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -139,4 +140,55 @@ func journalKinds(t *testing.T, s Store) map[string]int {
 		out[ev.Kind]++
 	}
 	return out
+}
+
+// testDataUses checks the subject log: notes are kept once per subject
+// and entry, and a subject's lookup gives the journal's entries noted
+// under it, newest first, and no one else's.
+func testDataUses(t *testing.T, open Opener) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	ctx := context.Background()
+	uses := sqlstore.NewDataUses(s.DB)
+	key := []byte("key")
+	alice, bob := hutong.SubjectHash(key, "110101199003071234"), hutong.SubjectHash(key, "11010519491231002X")
+	var idx []uint64
+	for i := range 3 {
+		rec, err := s.Audit.Record(ctx, &hutong.AuditEvent{Time: clock.Now(), Kind: hutong.AuditRead, Actor: "key:k", Department: "d",
+			Resource: fmt.Sprintf("r%d", i), Fields: []string{"姓名"}, Purpose: "p", Agreement: "agr_1", Rows: int64(i + 1), Decision: "allow"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx = append(idx, rec.Index)
+	}
+	notes := []struct {
+		i        int
+		subjects [][]byte
+	}{{0, [][]byte{alice, bob}}, {1, [][]byte{bob}}, {2, [][]byte{alice}}, {2, [][]byte{alice}}}
+	for _, n := range notes {
+		if err := uses.NoteSubjects(ctx, idx[n.i], n.subjects); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name    string
+		subject []byte
+		want    []string
+	}{
+		{"alice", alice, []string{"r2", "r0"}},
+		{"bob", bob, []string{"r1", "r0"}},
+		{"nobody", hutong.SubjectHash(key, "nobody"), nil},
+	} {
+		got, err := uses.DataUses(ctx, c.subject, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res []string
+		for _, u := range got {
+			res = append(res, u.Resource)
+		}
+		if fmt.Sprint(res) != fmt.Sprint(c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, res, c.want)
+		}
+	}
 }

@@ -10,11 +10,18 @@ import (
 )
 
 // openServices wires cross-province services: the evidence broker over
-// the governed exchange, and in the demo its four services with their
+// the governed exchange, the record of whose data each release returned, and in the demo its four services with their
 // standing agreements, applicants and officers.
 func (m *Main) openServices(ctx context.Context, catalog hutong.CatalogService, rows hutong.RowService, auth hutong.AuthService, cal *hutong.Calendar) error {
-	store := sqlstore.NewServices(m.DB)
-	m.Applications = &services.Broker{Store: store, Exchange: m.Exchange, Calendar: cal, Now: m.clock.Now}
+	store, uses := sqlstore.NewServices(m.DB), sqlstore.NewDataUses(m.DB)
+	key, err := m.DB.Secret(ctx, "subject_key")
+	if err != nil {
+		return err
+	}
+	// The exchange notes whose rows each release returned, for people's
+	// record of the uses of their data.
+	m.Exchange.Subjects, m.Exchange.SubjectKey = uses, key
+	m.Applications = &services.Broker{Store: store, Exchange: m.Exchange, Calendar: cal, Now: m.clock.Now, Uses: uses, SubjectKey: key}
 	if !m.demo {
 		return nil
 	}

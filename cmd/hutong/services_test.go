@@ -114,6 +114,21 @@ func TestServicesEndToEnd(t *testing.T) {
 	if status, _ := call(t, "GET", id, token["tj-person"], ""); status != 404 {
 		t.Errorf("another applicant: %d, want 404", status)
 	}
+	// The person sees the reads of their data: at least the two fetches.
+	var uses struct{ Items []hutong.DataUse }
+	status, body = call(t, "GET", api+"/me/data-uses", token["hb-person"], "")
+	if json.Unmarshal(body, &uses); status != 200 || len(uses.Items) < 2 {
+		t.Errorf("data uses: %d %s", status, body)
+	}
+	found := map[uint64]bool{}
+	for _, u := range uses.Items {
+		found[u.Index] = true
+	}
+	for _, e := range receipts {
+		if !found[e.Receipt.Index] {
+			t.Errorf("data uses lack the fetch of evidence %d (entry %d)", e.N, e.Receipt.Index)
+		}
+	}
 	// Each fetch's receipt is proved by the ledger once a checkpoint
 	// covers it.
 	for _, e := range receipts {

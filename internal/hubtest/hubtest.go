@@ -67,8 +67,10 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 	s.Requests, s.PolicyText = requests, policy.Text
 	s.Exchange = &exchange.Service{Catalog: s.Catalog, Agreements: requests, Policy: policy.New(), Auditor: journal, Usage: journal,
 		Masker: &standard.Masker{Key: []byte("test key")}, Source: func(*hutong.Resource) (hutong.Source, error) { return rows, nil }}
-	store := sqlstore.NewServices(db)
-	s.Applications = &services.Broker{Store: store, Exchange: s.Exchange, Calendar: hutong.OfficialCalendar()}
+	store, uses := sqlstore.NewServices(db), sqlstore.NewDataUses(db)
+	x := s.Exchange.(*exchange.Service)
+	x.Subjects, x.SubjectKey = uses, []byte("test subject key")
+	s.Applications = &services.Broker{Store: store, Exchange: s.Exchange, Calendar: hutong.OfficialCalendar(), Uses: uses, SubjectKey: x.SubjectKey}
 	d := &web.Dashboard{Directory: s.Directory, Catalog: s.Catalog, Auth: s.Auth, Requests: requests, Logger: s.Logger,
 		Contributions: sqlstore.NewContributions(db),
 		SignIn:        s.SignIn, AdmitBody: s.AdmitBody, Observe: s.Observe}
