@@ -373,8 +373,7 @@ type OfficerCredential struct {
 }
 
 // IssueServiceCredentials signs in the demo's applicants and officers.
-func IssueServiceCredentials(ctx context.Context, auth hutong.AuthService, o Options) ([]ApplicantCredential, []OfficerCredential, error) {
-	o = o.withDefaults()
+func IssueServiceCredentials(ctx context.Context, auth hutong.AuthService) ([]ApplicantCredential, []OfficerCredential, error) {
 	token := func(login string) (*hutong.User, string, error) {
 		u, err := auth.UserByLogin(ctx, login)
 		if err != nil {

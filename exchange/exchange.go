@@ -394,7 +394,7 @@ func (x *Service) Records(ctx context.Context, q hutong.RecordQuery) (*hutong.Re
 			more = true
 			return errStop
 		}
-		c.subs.add(row.Values)
+		c.subs.add(row.Values) // no flush: a page's subjects are noted with its entry
 		c.mask(row.Values)
 		if n > 0 {
 			body = append(body, ',')
@@ -486,6 +486,7 @@ func (x *Service) export(ctx context.Context, src hutong.Source, c *call, ev *hu
 	if start != nil {
 		start(rec)
 	}
+	x.streaming(ctx, c.subs, rec.Index)
 
 	h := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 64<<10)
@@ -542,7 +543,9 @@ func (x *Service) exportNDJSON(ctx context.Context, src hutong.Source, c *call, 
 		if n == c.cap {
 			return errStop
 		}
-		c.subs.add(row.Values)
+		if err := c.subs.add(row.Values); err != nil {
+			return err
+		}
 		c.mask(row.Values)
 		buf = appendRecord(buf[:0], keys, row.Values)
 		buf = append(buf, '\n')
@@ -569,7 +572,9 @@ func (x *Service) exportCSV(ctx context.Context, src hutong.Source, c *call, w *
 		if n == c.cap {
 			return errStop
 		}
-		c.subs.add(row.Values)
+		if err := c.subs.add(row.Values); err != nil {
+			return err
+		}
 		c.mask(row.Values)
 		for i, v := range row.Values {
 			rec[i] = csvCell(v)

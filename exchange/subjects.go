@@ -24,12 +24,18 @@ func (x *Service) subjectColumns(c *call) []int {
 }
 
 // subjectSet gathers the distinct subjects of the rows one call releases.
+// An export notes them in batches as it streams (flush), so that its
+// memory stays constant however many subjects it releases.
 type subjectSet struct {
-	key  []byte
-	cols []int
-	seen map[string]bool
-	list [][]byte
+	key   []byte
+	cols  []int
+	seen  map[string]bool
+	list  [][]byte
+	flush func([][]byte) error
 }
+
+// subjectBatch is how many subjects an export notes at a time.
+const subjectBatch = 1000
 
 func (x *Service) newSubjectSet(c *call) *subjectSet {
 	cols := x.subjectColumns(c)
@@ -39,10 +45,11 @@ func (x *Service) newSubjectSet(c *call) *subjectSet {
 	return &subjectSet{key: x.SubjectKey, cols: cols, seen: map[string]bool{}}
 }
 
-// add notes the subjects of one row, before it is masked.
-func (s *subjectSet) add(vals []any) {
+// add gathers the subjects of one row, before it is masked, and notes a
+// full batch when the set flushes.
+func (s *subjectSet) add(vals []any) error {
 	if s == nil {
-		return
+		return nil
 	}
 	for _, i := range s.cols {
 		id, ok := vals[i].(string)
@@ -52,6 +59,22 @@ func (s *subjectSet) add(vals []any) {
 		s.seen[id] = true
 		s.list = append(s.list, hutong.SubjectHash(s.key, id))
 	}
+	if s.flush != nil && len(s.list) >= subjectBatch {
+		if err := s.flush(s.list); err != nil {
+			return err
+		}
+		s.list, s.seen = s.list[:0], make(map[string]bool, subjectBatch)
+	}
+	return nil
+}
+
+// streaming makes s note its subjects under the audit entry index in
+// batches as rows stream.
+func (x *Service) streaming(ctx context.Context, s *subjectSet, index uint64) {
+	if s == nil {
+		return
+	}
+	s.flush = func(list [][]byte) error { return x.noteSubjects(ctx, &subjectSet{list: list}, index) }
 }
 
 // note records the subjects under the audit entry index.

@@ -637,7 +637,7 @@ func (m *Main) writeCredentials(ctx context.Context, auth hutong.AuthService) er
 	}
 	if len(creds.Applicants) == 0 {
 		var err error
-		if creds.Applicants, creds.Officers, err = demo.IssueServiceCredentials(ctx, auth, demo.Options{Seed: m.Config.Seed}); err != nil {
+		if creds.Applicants, creds.Officers, err = demo.IssueServiceCredentials(ctx, auth); err != nil {
 			return err
 		}
 	}
