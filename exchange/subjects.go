@@ -32,6 +32,9 @@ type subjectSet struct {
 	seen  map[string]bool
 	list  [][]byte
 	flush func([][]byte) error
+	// pending answers when the batch being noted in the background is
+	// noted: the stream goes on while the store writes.
+	pending chan error
 }
 
 // subjectBatch is how many subjects an export notes at a time.
@@ -74,12 +77,36 @@ func (x *Service) streaming(ctx context.Context, s *subjectSet, index uint64) {
 	if s == nil {
 		return
 	}
-	s.flush = func(list [][]byte) error { return x.noteSubjects(ctx, &subjectSet{list: list}, index) }
+	s.flush = func(list [][]byte) error {
+		if err := s.wait(); err != nil {
+			return err
+		}
+		batch := slices.Clone(list)
+		s.pending = make(chan error, 1)
+		go func() { s.pending <- x.noteSubjects(ctx, &subjectSet{list: batch}, index) }()
+		return nil
+	}
+}
+
+// wait waits for the batch being noted in the background, if any.
+func (s *subjectSet) wait() error {
+	if s.pending == nil {
+		return nil
+	}
+	err := <-s.pending
+	s.pending = nil
+	return err
 }
 
 // note records the subjects under the audit entry index.
 func (x *Service) noteSubjects(ctx context.Context, s *subjectSet, index uint64) error {
-	if s == nil || len(s.list) == 0 {
+	if s == nil {
+		return nil
+	}
+	if err := s.wait(); err != nil {
+		return err
+	}
+	if len(s.list) == 0 {
 		return nil
 	}
 	if err := x.Subjects.NoteSubjects(context.WithoutCancel(ctx), index, s.list); err != nil {

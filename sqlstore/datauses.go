@@ -24,7 +24,7 @@ var _ hutong.SubjectLog = (*DataUses)(nil)
 func NewDataUses(db *DB) *DataUses { return &DataUses{db: db} }
 
 // maxNoteBatch bounds the rows of one INSERT.
-const maxNoteBatch = 200
+const maxNoteBatch = 500
 
 // NoteSubjects records that entry index released rows about subjects.
 func (s *DataUses) NoteSubjects(ctx context.Context, index uint64, subjects [][]byte) error {
