@@ -59,6 +59,9 @@ type Dashboard struct {
 	// proof page shows commitments only.
 	Entries hutong.LedgerEntries
 	Logger  *slog.Logger
+	// Applications runs cross-province services (nil: their pages say
+	// the feature is unavailable).
+	Applications hutong.ApplicationService
 
 	// SignIn checks a password and returns a session token as the API's
 	// sign-in does, throttle included; Auth.SignIn when nil.
@@ -162,6 +165,12 @@ func (d *Dashboard) build() {
 		{"GET /contributions", false, d.handleContributions},
 		{"GET /contributions/{department}/statement", false, d.handleStatement},
 		{"GET /proof", false, d.handleProof},
+		{"GET /services", false, d.handleServicesPage},
+		{"POST /services/{code}/apply", false, d.handleApply},
+		{"GET /applications/{id}", false, d.handleApplicationPage},
+		{"POST /applications/{id}/evidence/{n}/{choice}", false, d.handleEvidenceChoice},
+		{"POST /applications/{id}/decision", false, d.handleDecisionPage},
+		{"GET /my-data", false, d.handleMyData},
 		{"GET /proof/bundle", false, d.handleProofBundle},
 		{"GET /environment", false, d.handleEnvironment},
 	}

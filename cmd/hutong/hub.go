@@ -439,6 +439,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Logger: m.Logger,
 		SignIn: m.HTTP.SignIn, AdmitBody: m.HTTP.AdmitBody, Observe: m.HTTP.Observe,
 	}
+	m.Web.Applications = m.Applications
 	m.HTTP.Web = m.Web.Handler()
 	if err := m.HTTP.Register(catalogGauge(catalog), ledgerGauge(m.Ledger, m.Witnesses)); err != nil {
 		return err

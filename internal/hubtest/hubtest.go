@@ -74,6 +74,7 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 	d := &web.Dashboard{Directory: s.Directory, Catalog: s.Catalog, Auth: s.Auth, Requests: requests, Logger: s.Logger,
 		Contributions: sqlstore.NewContributions(db),
 		SignIn:        s.SignIn, AdmitBody: s.AdmitBody, Observe: s.Observe}
+	d.Applications = s.Applications
 	s.Web = d.Handler()
 	if configure != nil {
 		configure(s)
