@@ -44,6 +44,9 @@ func call(t *testing.T, method, url, token, body string) (int, []byte) {
 // the officer never sees evidence before confirmation, and every fetch
 // has a receipt the ledger serves.
 func TestServicesEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots a demo hub for the services story (the http tests drive the same API); runs without -short")
+	}
 	t.Parallel() // boots its own hub on :0 in its own directory
 	dir := t.TempDir()
 	m := startDemo(t, dir)
