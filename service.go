@@ -22,6 +22,27 @@ const (
 	RoleHandlingOfficer Role = "handling_officer" // 办理: decides applications for a handling department
 )
 
+// OpSubject is a row-scope operator of standing service agreements: the
+// field equals the subject the call is made for (SubjectFromContext), one
+// applicant per call. The exchange refuses a call under such an agreement
+// that names no subject, and a region node checks the query carries the
+// equality; the subject's filter spends no masked-field probe.
+const OpSubject Op = "subject"
+
+type subjectKey struct{}
+
+// NewContextWithSubject returns a copy of ctx whose exchange calls are
+// made for the subject id (a 公民身份号码 or 统一社会信用代码, canonical).
+func NewContextWithSubject(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, subjectKey{}, id)
+}
+
+// SubjectFromContext returns the subject ctx's calls are made for, or "".
+func SubjectFromContext(ctx context.Context) string {
+	id, _ := ctx.Value(subjectKey{}).(string)
+	return id
+}
+
 // IDKind says how an applicant is identified.
 type IDKind string
 
@@ -394,9 +415,8 @@ const (
 // agreements (一次授权, 多次使用) once each provider approves them: one per
 // evidence provider, by the handling department, for the service's
 // purpose, of the fields the service needs and its subject field, valid
-// until validUntil (YYYY-MM-DD). The row limit is each application's
-// applicant: the broker reads with an equality filter on the subject
-// field and checks every row released.
+// until validUntil (YYYY-MM-DD), and rows limited to each call's subject
+// (OpSubject on the subject field): one applicant per read.
 func (s *Service) StandingRequests(validUntil string) []RequestInput {
 	var out []RequestInput
 	seen := map[string]bool{}
@@ -411,14 +431,25 @@ func (s *Service) StandingRequests(validUntil string) []RequestInput {
 				fields = append(fields, p.Subject)
 			}
 			out = append(out, RequestInput{Consumer: s.Handling, Resource: p.Resource, Fields: fields, Purpose: s.Purpose(),
-				LegalBasis: s.LegalBasis, ValidUntil: validUntil})
+				LegalBasis: s.LegalBasis, ValidUntil: validUntil, RowScope: []Condition{{Field: p.Subject, Op: OpSubject}}})
 		}
 	}
 	return out
 }
 
 // StandingNarrowing is how a provider approves a standing service
-// request: as asked, with the largest daily budget of equality filters on
-// masked fields, since every application filters once by its applicant's
-// identifier, which is usually masked.
-var StandingNarrowing = Narrowing{ProbesPerDay: MaxProbesPerDay}
+// request: as asked (its subject row scope spends no probes).
+var StandingNarrowing = Narrowing{}
+
+// checkSubjectScope checks an OpSubject row-scope condition on it: the
+// item identifies a person or an enterprise, and the condition names no
+// values (the call gives its subject).
+func checkSubjectScope(it Item, c Condition, field string) (Violation, bool) {
+	if !slices.Contains(SubjectElements, it.Element) {
+		return Violation{Field: field, Rule: "operator", Message: fmt.Sprintf("subject limits rows by an identifier (公民身份号码 or 统一社会信用代码); %s is not one", it.Name)}, false
+	}
+	if len(c.Values) > 0 {
+		return Violation{Field: field, Rule: "values", Message: "subject takes no values: each call names its subject"}, false
+	}
+	return Violation{}, true
+}

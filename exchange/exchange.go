@@ -228,7 +228,11 @@ func (x *Service) plan(ctx context.Context, q hutong.RecordQuery, action string,
 	if d.Agreement == nil || d.Agreement.ID != ag.ID {
 		return nil, hutong.Errorf(hutong.EFORBIDDEN, "the policy did not confirm agreement %s", ag.ID)
 	}
-	where = append(where, ag.RowScope...)
+	scope, err := subjectScope(ctx, res, ag)
+	if err != nil {
+		return nil, err
+	}
+	where = append(where, scope...)
 	masks := make([]hutong.MaskRule, len(fields))
 	for i, f := range fields {
 		af := ag.Field(f)

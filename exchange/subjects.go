@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/standard"
 )
 
 // subjectColumns returns the columns of c whose values identify a row's
@@ -116,4 +117,33 @@ func (x *Service) noteSubjects(ctx context.Context, s *subjectSet, index uint64)
 		return &hutong.Error{Code: hutong.EUNAVAILABLE, Message: "the record of whose data this call returns cannot be kept, so nothing is released; try again shortly", RetryAfter: 5, Err: err}
 	}
 	return nil
+}
+
+// subjectScope returns ag's row scope for a call, its OpSubject conditions
+// bound to the call's subject (hutong.SubjectFromContext): EFORBIDDEN
+// when the agreement limits rows to one subject and the call names none.
+func subjectScope(ctx context.Context, res *hutong.Resource, ag *hutong.Agreement) ([]hutong.Condition, error) {
+	if !slices.ContainsFunc(ag.RowScope, func(c hutong.Condition) bool { return c.Op == hutong.OpSubject }) {
+		return ag.RowScope, nil
+	}
+	subject := hutong.SubjectFromContext(ctx)
+	if subject == "" {
+		return nil, hutong.Errorf(hutong.EFORBIDDEN, "agreement %s releases the rows of one applicant per call, through the service it was made for", ag.ID)
+	}
+	out := make([]hutong.Condition, len(ag.RowScope))
+	for i, c := range ag.RowScope {
+		if c.Op == hutong.OpSubject {
+			it := res.Item(c.Field)
+			if it == nil {
+				return nil, hutong.Errorf(hutong.EFORBIDDEN, "agreement %s limits rows by %q, which %s no longer has", ag.ID, c.Field, res.Code)
+			}
+			cc, err := standard.CheckCondition(*it, hutong.Condition{Field: c.Field, Op: hutong.OpEq, Values: []string{subject}})
+			if err != nil {
+				return nil, hutong.Errorf(hutong.EINVALID, "the call's subject: %v", err)
+			}
+			c = cc
+		}
+		out[i] = c
+	}
+	return out, nil
 }

@@ -156,8 +156,9 @@ func (b *Broker) event(ctx context.Context, svc *hutong.Service, app *hutong.App
 
 // gather fetches every piece of evidence of app at once, each through the
 // governed exchange as the handling department under the service's
-// purpose, filtered to the applicant, and checks that every row released
-// names the applicant: a piece that does not is dropped and failed.
+// purpose, for the applicant as the call's subject (the standing
+// agreement's row scope), and checks that every row released names the
+// applicant: a piece that does not is dropped and failed.
 func (b *Broker) gather(ctx context.Context, svc *hutong.Service, app *hutong.Application) {
 	// The exchange reads for a department: the service's handling
 	// department, through a credential that names the application, so the
@@ -188,8 +189,9 @@ func fetch(ctx context.Context, x hutong.ExchangeService, svc *hutong.Service, p
 	fail := func(msg string) {
 		item.Status, item.Records, item.Rows, item.Error = hutong.EvidenceFailed, nil, 0, msg
 	}
-	page, err := x.Records(ctx, hutong.RecordQuery{Resource: p.Resource, Purpose: svc.Purpose(), Fields: p.Fields,
-		Filters: []hutong.Condition{{Field: p.Subject, Op: hutong.OpEq, Values: []string{who.Number}}}, Limit: MaxEvidenceRows})
+	// The standing agreement limits rows to the call's subject (OpSubject).
+	page, err := x.Records(hutong.NewContextWithSubject(ctx, who.Number), hutong.RecordQuery{Resource: p.Resource, Purpose: svc.Purpose(),
+		Fields: p.Fields, Limit: MaxEvidenceRows})
 	if err != nil {
 		fail(hutong.ErrorMessage(err))
 		return
