@@ -3,6 +3,7 @@ package hutong
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -224,6 +225,9 @@ type Application struct {
 	Reason          string     `json:"reason,omitempty"`
 	DecidedBy       string     `json:"decided_by,omitempty"`
 	DecidedAt       *time.Time `json:"decided_at,omitempty"`
+	// Uploads are the files the applicant added (in place of withdrawn
+	// evidence, or beside it).
+	Uploads []Upload `json:"uploads,omitempty"`
 	// Version counts the application's changes; a store refuses a change
 	// made from an older version (ECONFLICT).
 	Version int `json:"version"`
@@ -239,8 +243,8 @@ func (a *Application) Item(n int) *EvidenceItem {
 
 // Settle moves an application awaiting confirmation on once every piece
 // of evidence is confirmed, withdrawn or failed: submitted (due by the
-// time limit on cal) when at least one piece is confirmed, withdrawn when
-// none is. It reports whether the status changed.
+// time limit on cal) when at least one piece is confirmed or a file was
+// added, withdrawn when neither. It reports whether the status changed.
 func (a *Application) Settle(s *Service, cal *Calendar, now time.Time) bool {
 	if a.Status != AppAwaitingConfirmation {
 		return false
@@ -254,7 +258,7 @@ func (a *Application) Settle(s *Service, cal *Calendar, now time.Time) bool {
 			confirmed++
 		}
 	}
-	if confirmed == 0 {
+	if confirmed == 0 && len(a.Uploads) == 0 {
 		a.Status = AppWithdrawn
 		return true
 	}
@@ -287,8 +291,32 @@ func (a *Application) ForOfficer() *Application {
 			c.Evidence[i].Records = nil
 		}
 	}
+	if a.Status == AppGathering || a.Status == AppAwaitingConfirmation {
+		c.Uploads = nil // the applicant's files reach officers with the submission
+	}
 	return &c
 }
+
+// Upload is a file an applicant added to an application: a PDF or an
+// image, kept with it.
+type Upload struct {
+	N           int       `json:"n"` // 1-based, stable
+	Name        string    `json:"name"`
+	ContentType string    `json:"content_type"`
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Upload limits.
+const (
+	MaxUploadBytes = 10 << 20
+	MaxUploads     = 10
+)
+
+// UploadTypes are the content types an upload may have, as sniffed from
+// its bytes.
+var UploadTypes = []string{"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"}
 
 // Decisions of a handling officer.
 const (
@@ -352,6 +380,14 @@ type ServiceStore interface {
 	Application(ctx context.Context, id string) (*Application, error)
 	// Applications lists applications that match f, newest first.
 	Applications(ctx context.Context, f ApplicationFilter) ([]*Application, error)
+
+	// AddUpload stores data as a's last upload and a's changes, with evs,
+	// in one transaction; a stale version is ECONFLICT, as for
+	// UpdateApplication.
+	AddUpload(ctx context.Context, a *Application, data []byte, evs ...*AuditEvent) error
+	// UploadData returns the bytes of application id's n-th upload, or
+	// ENOTFOUND.
+	UploadData(ctx context.Context, id string, n int) ([]byte, error)
 }
 
 // ApplicationInput starts an application.
@@ -396,6 +432,16 @@ type ApplicationService interface {
 	// reason (EINVALID). ECONFLICT when not submitted.
 	Decide(ctx context.Context, id, decision, reason string) (*Application, error)
 
+	// AddUpload adds a file (a PDF or an image, sniffed from its bytes, at
+	// most MaxUploadBytes) to an application awaiting its applicant's
+	// confirmation. Only the applicant may (EFORBIDDEN); ECONFLICT past
+	// that step; EINVALID for another kind of file or too many.
+	AddUpload(ctx context.Context, id, name string, data io.Reader) (*Application, error)
+
+	// UploadFile returns an upload and its bytes to whoever may see the
+	// application: its applicant, and its officers once it is submitted.
+	UploadFile(ctx context.Context, id string, n int) (*Upload, []byte, error)
+
 	// DataUses lists the governed reads, across the whole exchange, that
 	// returned rows about the signed-in applicant (datause.go), newest
 	// first. EFORBIDDEN for anyone but an applicant with an identity.
@@ -409,6 +455,7 @@ const (
 	AuditEvidenceWithdraw    = "application.evidence.withdraw"
 	AuditApplicationSubmit   = "application.submit"
 	AuditApplicationDecision = "application.decision"
+	AuditApplicationUpload   = "application.upload"
 )
 
 // StandingRequests returns the requests that make s's standing service

@@ -56,6 +56,9 @@ type Server struct {
 	// Applications runs cross-province services; nil: their endpoints
 	// answer 404.
 	Applications hutong.ApplicationService
+	// MaxUploadBytes bounds a file added to an application;
+	// hutong.MaxUploadBytes when 0 (tests lower it).
+	MaxUploadBytes int64
 	// Nodes is the register of region nodes; nil in a hub that enrols none.
 	Nodes hutong.NodeService
 	// Refusals tallies refused enrolments with no valid token (see
@@ -188,6 +191,8 @@ func NewServer() *Server {
 		{"POST /api/v1/applications/{id}/evidence/{n}/withdraw", usersOnly, s.handleWithdrawEvidence, smallBody},
 		{"POST /api/v1/applications/{id}/decision", usersOnly, s.handleDecision, smallBody},
 		{"GET /api/v1/me/data-uses", usersOnly, s.handleDataUses, smallBody},
+		{"POST /api/v1/applications/{id}/uploads", usersOnly, s.handleAddUpload, uploadBody},
+		{"GET /api/v1/applications/{id}/uploads/{n}", usersOnly, s.handleUpload, smallBody},
 	}
 	known := http.NewServeMux() // the routes alone, to tell 404 from 405
 	for _, rt := range s.routes {

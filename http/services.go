@@ -1,8 +1,12 @@
 package http
 
 import (
+	"bytes"
+	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/hutong/hutong"
 )
@@ -174,4 +178,48 @@ func (s *Server) handleDataUses(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, dataUsesPage{Items: uses})
+}
+
+// handleAddUpload adds the body, a PDF or an image, to an application.
+func (s *Server) handleAddUpload(w http.ResponseWriter, r *http.Request) error {
+	apps, err := s.applications()
+	if err != nil {
+		return err
+	}
+	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	if !slices.Contains(hutong.UploadTypes, strings.TrimSpace(ct)) {
+		return hutong.Errorf(hutong.EINVALID, "Content-Type %q: a file is a PDF or an image (%s)", hutong.ClipText(ct, 60), strings.Join(hutong.UploadTypes, ", "))
+	}
+	// The body is read whole first (it is bounded by the route's limit):
+	// one that is late or too large is answered as such, whatever it names.
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	app, err := apps.AddUpload(r.Context(), r.PathValue("id"), r.URL.Query().Get("name"), bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, app)
+}
+
+// handleUpload sends one upload's bytes.
+func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) error {
+	apps, err := s.applications()
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 1 {
+		return hutong.Errorf(hutong.EINVALID, "upload %q: a number from 1", hutong.ClipText(r.PathValue("n"), 20))
+	}
+	up, data, err := apps.UploadFile(r.Context(), r.PathValue("id"), n)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", up.ContentType)
+	w.Header().Set("Content-Disposition", `attachment; filename="upload-`+strconv.Itoa(up.N)+`"`)
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(data)
+	return err
 }

@@ -5,13 +5,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"testing"
 	"time"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/hutong/hutong"
 	"github.com/hutong/hutong/internal/hubtest"
 	"github.com/hutong/hutong/storetest"
 )
+
+func init() {
+	// Uploads are files: the schemas say binary, the hub sniffs them.
+	for _, ct := range []string{"application/pdf", "image/png", "image/jpeg"} {
+		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
+	}
+}
 
 // serviceCalls drives the API of cross-province services for
 // TestOpenAPIAnswers: a service needing two pieces of Tianjin evidence,
@@ -102,6 +112,21 @@ func serviceCalls(t *testing.T, dc *docCheck, h *hubtest.Hub, gate func() error)
 	h.Journal.SetGate(gate)
 
 	id := "/api/v1/applications/" + app.ID
+	// A file in place of evidence: a PDF, kept with the application.
+	pdf := "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+	var withFile hutong.Application
+	do(apiCall{method: "POST", path: id + "/uploads?name=" + url.QueryEscape("诊断证明.pdf"), token: applicant, contentType: "application/pdf", body: pdf, status: 201}).json(t, &withFile)
+	if len(withFile.Uploads) != 1 || withFile.Uploads[0].ContentType != "application/pdf" || withFile.Uploads[0].Name != "诊断证明.pdf" {
+		t.Errorf("uploads: %+v", withFile.Uploads)
+	}
+	do(apiCall{method: "POST", path: id + "/uploads", token: applicant, contentType: "image/png", body: "not an image", status: 400})
+	do(apiCall{method: "POST", path: id + "/uploads", token: officer, contentType: "application/pdf", body: pdf, status: 403})
+	do(apiCall{method: "POST", path: id + "/uploads", token: other, contentType: "application/pdf", body: pdf, status: 404})
+	if a := do(apiCall{method: "GET", path: id + "/uploads/1", token: applicant, status: 200}); string(a.body) != pdf {
+		t.Errorf("the upload's bytes: %q", a.body)
+	}
+	do(apiCall{method: "GET", path: id + "/uploads/1", token: officer, status: 404}) // not before submission
+	do(apiCall{method: "GET", path: id + "/uploads/x", token: applicant, status: 400})
 	do(apiCall{method: "GET", path: "/api/v1/applications", token: applicant, status: 200})
 	do(apiCall{method: "GET", path: "/api/v1/applications?status=lost", token: applicant, status: 400, breaks: true})
 	do(apiCall{method: "GET", path: "/api/v1/applications", token: h.Consumer, status: 403})
@@ -131,6 +156,8 @@ func serviceCalls(t *testing.T, dc *docCheck, h *hubtest.Hub, gate func() error)
 		t.Errorf("the officer sees %v and %v; want the confirmed piece only", seen.Evidence[0].Records, seen.Evidence[1].Records)
 	}
 
+	do(apiCall{method: "GET", path: id + "/uploads/1", token: officer, status: 200})
+	do(apiCall{method: "POST", path: id + "/uploads", token: applicant, contentType: "application/pdf", body: pdf, status: 409})
 	do(apiCall{method: "POST", path: id + "/decision", token: window, contentType: appJSON, body: `{"decision":"approve"}`, status: 403})
 	do(apiCall{method: "POST", path: id + "/decision", token: other, contentType: appJSON, body: `{"decision":"approve"}`, status: 404})
 	do(apiCall{method: "POST", path: id + "/decision", token: officer, contentType: appJSON, body: `{"decision":"maybe"}`, status: 400, breaks: true})

@@ -9,13 +9,17 @@ package services
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hutong/hutong"
 	"github.com/hutong/hutong/standard"
@@ -433,4 +437,63 @@ func (b *Broker) DataUses(ctx context.Context, limit int) ([]hutong.DataUse, err
 		return []hutong.DataUse{}, nil
 	}
 	return b.Uses.DataUses(ctx, hutong.SubjectHash(b.SubjectKey, who.Number), limit)
+}
+
+// AddUpload adds a file to an application awaiting confirmation.
+func (b *Broker) AddUpload(ctx context.Context, id, name string, r io.Reader) (*hutong.Application, error) {
+	app, svc, mine, err := b.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !mine:
+		return nil, hutong.Errorf(hutong.EFORBIDDEN, "only the applicant adds files to their application")
+	case app.Status != hutong.AppAwaitingConfirmation:
+		return nil, hutong.Errorf(hutong.ECONFLICT, "application %s is %s, not awaiting confirmation", app.ID, app.Status)
+	case len(app.Uploads) >= hutong.MaxUploads:
+		return nil, hutong.Errorf(hutong.EINVALID, "an application keeps at most %d files", hutong.MaxUploads)
+	}
+	data, err := io.ReadAll(io.LimitReader(r, hutong.MaxUploadBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > hutong.MaxUploadBytes {
+		return nil, hutong.Errorf(hutong.EINVALID, "a file has at most %d MiB", hutong.MaxUploadBytes>>20)
+	}
+	ct, _, _ := strings.Cut(http.DetectContentType(data), ";")
+	if len(data) == 0 || !slices.Contains(hutong.UploadTypes, ct) {
+		return nil, hutong.Errorf(hutong.EINVALID, "a file is a PDF or an image (PNG, JPEG, GIF, WebP); this one is %s", ct)
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || !utf8.ValidString(name) {
+		name = "upload"
+	}
+	sum := sha256.Sum256(data)
+	up := hutong.Upload{N: len(app.Uploads) + 1, Name: hutong.ClipText(name, 100), ContentType: ct, Size: int64(len(data)),
+		SHA256: hex.EncodeToString(sum[:]), CreatedAt: b.now()}
+	app.Uploads = append(app.Uploads, up)
+	ev := b.event(ctx, svc, app, hutong.AuditApplicationUpload, fmt.Sprintf("upload %d (%s, %d bytes)", up.N, ct, up.Size))
+	ev.Digest = up.SHA256
+	if err := b.Store.AddUpload(ctx, app, data, ev); err != nil {
+		return nil, err
+	}
+	app.Countdown(b.Calendar, b.now())
+	return app, nil
+}
+
+// UploadFile returns an upload and its bytes.
+func (b *Broker) UploadFile(ctx context.Context, id string, n int) (*hutong.Upload, []byte, error) {
+	app, _, mine, err := b.load(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if n < 1 || n > len(app.Uploads) || !mine && (app.Status == hutong.AppGathering || app.Status == hutong.AppAwaitingConfirmation) {
+		return nil, nil, hutong.Errorf(hutong.ENOTFOUND, "application %s has no upload %d", app.ID, n)
+	}
+	data, err := b.Store.UploadData(ctx, app.ID, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	up := app.Uploads[n-1]
+	return &up, data, nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -458,5 +460,57 @@ func TestDataUsesOwnOnly(t *testing.T) {
 	}
 	if _, err := w.broker.DataUses(w.officer, 0); hutong.ErrorCode(err) != hutong.EFORBIDDEN {
 		t.Errorf("an officer's data uses: got %v, want forbidden", err)
+	}
+}
+
+// TestUploads: the applicant adds PDFs and images (sniffed from their
+// bytes), nothing else; officers see them only once submitted.
+func TestUploads(t *testing.T) {
+	w := newWorld(t)
+	me := w.applicant(t, w.people[5])
+	app, err := w.broker.CreateApplication(me, hutong.ApplicationInput{Service: w.svc.Code})
+	if err != nil {
+		t.Fatal(err)
+	}
+	png := "\x89PNG\r\n\x1a\n" + strings.Repeat("\x00", 32)
+	for _, c := range []struct {
+		name, body string
+		code       string
+	}{
+		{"a.pdf", "%PDF-1.7\n%%EOF\n", ""},
+		{"b.png", png, ""},
+		{"c.txt", "plain text", hutong.EINVALID},
+		{"d.html", "<html><script>x</script>", hutong.EINVALID},
+		{"empty", "", hutong.EINVALID},
+	} {
+		_, err := w.broker.AddUpload(me, app.ID, c.name, strings.NewReader(c.body))
+		if hutong.ErrorCode(err) != c.code {
+			t.Errorf("%s: got %v, want %q", c.name, err, c.code)
+		}
+	}
+	if _, err := w.broker.AddUpload(w.officer, app.ID, "x.pdf", strings.NewReader("%PDF-1.7")); hutong.ErrorCode(err) != hutong.EFORBIDDEN {
+		t.Errorf("an officer's upload: got %v, want forbidden", err)
+	}
+	if _, err := w.broker.AddUpload(me, app.ID, "big.pdf", io.MultiReader(strings.NewReader("%PDF-1.7\n"), strings.NewReader(strings.Repeat(" ", hutong.MaxUploadBytes)))); hutong.ErrorCode(err) != hutong.EINVALID {
+		t.Errorf("a file past 10 MiB: got %v, want invalid", err)
+	}
+	seen, _ := w.broker.Application(w.officer, app.ID)
+	if len(seen.Uploads) != 0 {
+		t.Error("the officer sees files before submission")
+	}
+	if _, _, err := w.broker.UploadFile(w.officer, app.ID, 1); hutong.ErrorCode(err) != hutong.ENOTFOUND {
+		t.Errorf("the officer's download before submission: got %v, want not_found", err)
+	}
+	for n := 1; n <= 3; n++ {
+		if app, err = w.broker.WithdrawEvidence(me, app.ID, n); err != nil && hutong.ErrorCode(err) != hutong.ECONFLICT {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := w.broker.Application(me, app.ID); got.Status != hutong.AppSubmitted {
+		t.Errorf("every piece withdrawn, two files added: got %s, want submitted", got.Status)
+	}
+	up, data, err := w.broker.UploadFile(w.officer, app.ID, 2)
+	if err != nil || up.ContentType != "image/png" || string(data) != png || up.Name != "b.png" {
+		t.Errorf("the officer's download: %+v, %d bytes, %v", up, len(data), err)
 	}
 }

@@ -238,3 +238,54 @@ func (s *Services) Applications(ctx context.Context, f hutong.ApplicationFilter)
 	}
 	return out, internal(rows.Err())
 }
+
+// AddUpload stores data as a's last upload with a's changes and evs.
+func (s *Services) AddUpload(ctx context.Context, a *hutong.Application, data []byte, evs ...*hutong.AuditEvent) error {
+	if len(a.Uploads) == 0 {
+		return hutong.Errorf(hutong.EINVALID, "the application lists no upload to store")
+	}
+	n := a.Uploads[len(a.Uploads)-1].N
+	was := a.Version
+	a.Version++
+	doc, err := json.Marshal(a)
+	if err != nil {
+		a.Version = was
+		return internal(err)
+	}
+	err = s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+		res, err := tx.ExecContext(ctx, s.db.q(`UPDATE applications SET status = ?, version = ?, doc = ? WHERE id = ? AND version = ?`),
+			string(a.Status), a.Version, string(doc), a.ID, was)
+		if err != nil {
+			return nil, internal(err)
+		}
+		if k, err := res.RowsAffected(); err != nil {
+			return nil, internal(err)
+		} else if k == 0 {
+			return nil, hutong.Errorf(hutong.ECONFLICT, "application %s changed meanwhile; read it again", a.ID)
+		}
+		if _, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO application_uploads (app, n, data) VALUES (?, ?, ?)`), a.ID, n, data); err != nil {
+			if s.db.d.IsUniqueViolation(err) {
+				return nil, hutong.Errorf(hutong.ECONFLICT, "upload %d of %s exists", n, a.ID)
+			}
+			return nil, internal(err)
+		}
+		return evs, nil
+	})
+	if err != nil {
+		a.Version = was
+	}
+	return err
+}
+
+// UploadData returns the bytes of an upload, or ENOTFOUND.
+func (s *Services) UploadData(ctx context.Context, id string, n int) ([]byte, error) {
+	var data []byte
+	err := s.db.ro.QueryRowContext(ctx, s.db.q(`SELECT data FROM application_uploads WHERE app = ? AND n = ?`), id, n).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hutong.Errorf(hutong.ENOTFOUND, "application %s has no upload %d", hutong.ClipText(id, 64), n)
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	return data, nil
+}

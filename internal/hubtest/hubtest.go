@@ -53,6 +53,7 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 	s := hhttp.NewServer()
 	s.Addr = "127.0.0.1:0"
 	s.MaxBodyBytes = 1 << 20
+	s.MaxUploadBytes = 1 << 20
 	s.Logger = slog.New(slog.DiscardHandler)
 	rows := sqlstore.NewRows(db)
 	s.Directory, s.Catalog, s.Rows, s.Auth = sqlstore.NewDirectory(db), sqlstore.NewCatalog(db), rows, sqlstore.NewAuth(db)
