@@ -50,8 +50,8 @@ func TestServicesDashboard(t *testing.T) {
 	}
 	id := eval[string](person, `location.pathname.split('/').pop()`)
 	person.shot("svc-02-preview-390")
-	person.do("confirm 1", chromedp.Click(chromedp.CSS("#confirm-1")), chromedp.WaitVisible(chromedp.CSS("#flash .alert.ok")))
-	person.do("withdraw 2", chromedp.Click(chromedp.CSS("#withdraw-2")), chromedp.WaitVisible(chromedp.CSS("#flash .alert.ok")))
+	person.do("confirm 1", chromedp.Click(chromedp.CSS("#confirm-1")), chromedp.WaitVisible(chromedp.CSS(`#ev-1[data-status="confirmed"]`)))
+	person.do("withdraw 2", chromedp.Click(chromedp.CSS("#withdraw-2")), chromedp.WaitVisible(chromedp.CSS(`#ev-2[data-status="withdrawn"]`)))
 	if s := eval[string](person, `document.querySelector('#app-status').dataset.status`); s != "submitted" {
 		t.Fatalf("after the choices: %s, want submitted", s)
 	}
@@ -69,7 +69,7 @@ func TestServicesDashboard(t *testing.T) {
 		t.Errorf("the officer sees %d records of the withdrawn piece, want none", n)
 	}
 	officer.shot("svc-03-officer")
-	officer.do("approve", chromedp.Click(chromedp.CSS("#decide")), chromedp.WaitVisible(chromedp.CSS("#decision")))
+	officer.do("approve", chromedp.Click(chromedp.CSS("#decide")), chromedp.WaitVisible(chromedp.CSS(`#app-status[data-status="approved"]`)))
 	if s := officer.text("#decision"); !strings.Contains(s, "准予办理") {
 		t.Errorf("the decision reads %q", s)
 	}
