@@ -350,7 +350,9 @@ type ApplicationFilter struct {
 	Handling string
 	// Applicant selects one applicant's own (Kind and Number).
 	Applicant *Applicant
-	Limit     int
+	// Overdue selects submitted applications past their time limit.
+	Overdue bool
+	Limit   int
 }
 
 // ServiceStore keeps services, applicants' identities and applications.

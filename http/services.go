@@ -79,7 +79,10 @@ func (s *Server) handleApplications(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	q := r.URL.Query()
-	f := hutong.ApplicationFilter{Service: q.Get("service"), Status: hutong.ApplicationStatus(q.Get("status"))}
+	f := hutong.ApplicationFilter{Service: q.Get("service"), Status: hutong.ApplicationStatus(q.Get("status")), Overdue: q.Get("overdue") == "true"}
+	if o := q.Get("overdue"); o != "" && o != "true" && o != "false" {
+		return hutong.Errorf(hutong.EINVALID, "overdue %q: true or false", hutong.ClipText(o, 20))
+	}
 	switch f.Status {
 	case "", hutong.AppGathering, hutong.AppAwaitingConfirmation, hutong.AppSubmitted, hutong.AppApproved, hutong.AppReturned, hutong.AppRefused, hutong.AppWithdrawn:
 	default:

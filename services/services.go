@@ -315,18 +315,26 @@ func (b *Broker) Applications(ctx context.Context, f hutong.ApplicationFilter) (
 	default:
 		return nil, hutong.Errorf(hutong.EFORBIDDEN, "applications are listed for their applicants and handling officers")
 	}
+	if f.Overdue {
+		f.Status = hutong.AppSubmitted
+	}
 	list, err := b.Store.Applications(ctx, f)
 	if err != nil {
 		return nil, err
 	}
 	now := b.now()
-	for i, app := range list {
+	out := list[:0]
+	for _, app := range list {
 		app.Countdown(b.Calendar, now)
-		if !mine {
-			list[i] = app.ForOfficer()
+		if f.Overdue && !app.Overdue {
+			continue
 		}
+		if !mine {
+			app = app.ForOfficer()
+		}
+		out = append(out, app)
 	}
-	return list, nil
+	return out, nil
 }
 
 // ConfirmEvidence records the applicant's consent to the n-th piece.

@@ -244,13 +244,19 @@ func TestApplicationEndToEnd(t *testing.T) {
 	if _, err := w.broker.Decide(w.nosy, app.ID, hutong.DecisionApprove, ""); hutong.ErrorCode(err) != hutong.ENOTFOUND {
 		t.Errorf("another department deciding: got %v, want not_found", err)
 	}
-	w.clock.Advance(24 * time.Hour)
+	if late, err := w.broker.Applications(w.officer, hutong.ApplicationFilter{Overdue: true}); err != nil || len(late) != 0 {
+		t.Errorf("overdue before the limit: %d, %v", len(late), err)
+	}
+	w.clock.Advance(10 * 24 * time.Hour)
+	if late, err := w.broker.Applications(w.officer, hutong.ApplicationFilter{Overdue: true}); err != nil || len(late) != 1 || !late[0].Overdue || late[0].WorkingDaysLeft != 0 {
+		t.Errorf("overdue past the limit: %d, %v", len(late), err)
+	}
 	done, err := w.broker.Decide(w.officer, app.ID, hutong.DecisionApprove, "")
 	if err != nil || done.Status != hutong.AppApproved || done.DecidedBy != "user:hb-officer" {
 		t.Fatalf("approve: got %+v, %v", done, err)
 	}
 	if mine, _ := w.broker.Application(me, app.ID); mine.Status != hutong.AppApproved || mine.Overdue {
-		t.Errorf("the applicant sees %s (overdue %v), want approved", mine.Status, mine.Overdue)
+		t.Errorf("the applicant sees %s (overdue %v), want approved, no longer counted", mine.Status, mine.Overdue)
 	}
 
 	// Every fetch and every change is in the journal.
