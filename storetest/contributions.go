@@ -63,8 +63,8 @@ func testContributions(t *testing.T, open Opener) {
 	tj, hb := got[0], got[1]
 	type figures struct {
 		resources, current, consumers, requests, onTime, rank int
-		calls, rows                                         int64
-		score                                               float64
+		calls, rows                                           int64
+		score                                                 float64
 	}
 	for _, tt := range []struct {
 		c    hutong.Contribution
