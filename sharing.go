@@ -142,6 +142,14 @@ func CheckScope(res *Resource, scope []Condition, field string, check func(Item,
 			vs = append(vs, Violation{Field: f, Rule: "unknown_item", Message: fmt.Sprintf("%q is not an item of %s", ClipText(c.Field, 80), res.Code)})
 			continue
 		}
+		if c.Op == OpSubject { // service.go
+			if v, ok := checkSubjectScope(*it, c, f); !ok {
+				vs = append(vs, v)
+			} else {
+				out = append(out, Condition{Field: c.Field, Op: OpSubject})
+			}
+			continue
+		}
 		cc, err := check(*it, c)
 		if err != nil {
 			vs = append(vs, violationOf(err, f))

@@ -23,6 +23,8 @@ func ValidRole(r Role) bool {
 	switch r {
 	case RoleAdmin, RoleRegionAdmin, RoleSteward, RoleConsumer, RoleAuditor:
 		return true
+	case RoleApplicant, RoleWindowOfficer, RoleHandlingOfficer: // service.go
+		return true
 	}
 	return false
 }

@@ -157,13 +157,18 @@ func resourceCode(p province, t resourceTemplate) string {
 // Resources returns the demo's catalog: every template for every province,
 // provided by the matching department of depts.
 func Resources(depts []hutong.Department) []*hutong.Resource {
+	return resourcesOf(depts, templates)
+}
+
+// resourcesOf returns the resources of tpls for every province.
+func resourcesOf(depts []hutong.Department, tpls []resourceTemplate) []*hutong.Resource {
 	byShort := map[string]hutong.Department{}
 	for _, d := range depts {
 		byShort[d.Short] = d
 	}
 	var out []*hutong.Resource
 	for _, p := range provinces {
-		for _, t := range templates {
+		for _, t := range tpls {
 			d := byShort[p.short+t.bureau]
 			items := append([]hutong.Item(nil), t.items...)
 			r := &hutong.Resource{

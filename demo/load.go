@@ -165,6 +165,10 @@ type Credentials struct {
 	AdminToken string     `json:"admin_token"`
 	Consumers  []Consumer `json:"consumers"`
 	Stewards   []Steward  `json:"stewards"`
+	// Applicants and Officers are the accounts of cross-province
+	// services (services.go).
+	Applicants []ApplicantCredential `json:"applicants,omitempty"`
+	Officers   []OfficerCredential   `json:"officers,omitempty"`
 }
 
 // Consumer is a department's consumer user token and application key.

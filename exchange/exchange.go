@@ -49,6 +49,12 @@ type Service struct {
 	Now       func() time.Time
 	Logger    *slog.Logger
 
+	// Subjects, when set, notes a keyed hash (under SubjectKey) of each
+	// subject identifier among the rows of every release read from a
+	// source that does not mask them itself (subjects.go).
+	Subjects   hutong.SubjectLog
+	SubjectKey []byte
+
 	limits    limiter
 	keyOnce   sync.Once
 	cursorKey []byte
@@ -75,6 +81,10 @@ type call struct {
 	cap      int64  // the most rows an export may release; -1 for no cap
 	probes   int    // equality filters on masked fields
 	binding  []byte // what the call's cursors are bound to (cursorBinding)
+	// sourceMasks says the source masks rows itself (a region node);
+	// subs gathers the subjects of the rows released (subjects.go).
+	sourceMasks bool
+	subs        *subjectSet
 }
 
 // authorize checks q for the calling department and plans it. It returns
@@ -218,7 +228,11 @@ func (x *Service) plan(ctx context.Context, q hutong.RecordQuery, action string,
 	if d.Agreement == nil || d.Agreement.ID != ag.ID {
 		return nil, hutong.Errorf(hutong.EFORBIDDEN, "the policy did not confirm agreement %s", ag.ID)
 	}
-	where = append(where, ag.RowScope...)
+	scope, err := subjectScope(ctx, res, ag)
+	if err != nil {
+		return nil, err
+	}
+	where = append(where, scope...)
 	masks := make([]hutong.MaskRule, len(fields))
 	for i, f := range fields {
 		af := ag.Field(f)
@@ -260,8 +274,9 @@ func (x *Service) source(ctx context.Context, c *call, ev *hutong.AuditEvent) (h
 		return nil, x.refuse(ctx, denied(ev, err), err)
 	}
 	if m, ok := src.(hutong.MaskingSource); ok && m.MasksRows() {
-		c.masks, ev.Query = nil, c.query.ID
+		c.masks, ev.Query, c.sourceMasks = nil, c.query.ID, true
 	}
+	c.subs = x.newSubjectSet(c)
 	return src, nil
 }
 
@@ -383,6 +398,7 @@ func (x *Service) Records(ctx context.Context, q hutong.RecordQuery) (*hutong.Re
 			more = true
 			return errStop
 		}
+		c.subs.add(row.Values) // no flush: a page's subjects are noted with its entry
 		c.mask(row.Values)
 		if n > 0 {
 			body = append(body, ',')
@@ -406,6 +422,9 @@ func (x *Service) Records(ctx context.Context, q hutong.RecordQuery) (*hutong.Re
 	ev.Rows, ev.Digest = int64(n), hex.EncodeToString(sum[:])
 	rec, err := x.record(ctx, ev)
 	if err != nil {
+		return nil, err
+	}
+	if err := x.noteSubjects(ctx, c.subs, rec.Index); err != nil {
 		return nil, err
 	}
 	released = int64(n)
@@ -471,6 +490,7 @@ func (x *Service) export(ctx context.Context, src hutong.Source, c *call, ev *hu
 	if start != nil {
 		start(rec)
 	}
+	x.streaming(ctx, c.subs, rec.Index)
 
 	h := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 64<<10)
@@ -483,6 +503,9 @@ func (x *Service) export(ctx context.Context, src hutong.Source, c *call, ev *hu
 	}
 	if werr == nil {
 		werr = bw.Flush()
+	}
+	if err := x.noteSubjects(ctx, c.subs, rec.Index); err != nil && werr == nil {
+		werr = err
 	}
 	done := &hutong.AuditEvent{Time: x.now(), Kind: hutong.AuditExportDone, Actor: ev.Actor, Department: ev.Department,
 		Resource: ev.Resource, Provider: ev.Provider, Agreement: ev.Agreement, Purpose: ev.Purpose, Fields: ev.Fields,
@@ -524,6 +547,9 @@ func (x *Service) exportNDJSON(ctx context.Context, src hutong.Source, c *call, 
 		if n == c.cap {
 			return errStop
 		}
+		if err := c.subs.add(row.Values); err != nil {
+			return err
+		}
 		c.mask(row.Values)
 		buf = appendRecord(buf[:0], keys, row.Values)
 		buf = append(buf, '\n')
@@ -549,6 +575,9 @@ func (x *Service) exportCSV(ctx context.Context, src hutong.Source, c *call, w *
 	err := src.Read(ctx, c.res, c.query, func(row hutong.SourceRow) error {
 		if n == c.cap {
 			return errStop
+		}
+		if err := c.subs.add(row.Values); err != nil {
+			return err
 		}
 		c.mask(row.Values)
 		for i, v := range row.Values {

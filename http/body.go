@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/hutong/hutong"
 	"github.com/hutong/hutong/httperr"
 )
 
@@ -46,6 +47,7 @@ const (
 	resourceBody                  // ResourceBodyBytes
 	catalogBody                   // Server.MaxCatalogBytes
 	rowsBody                      // Server.MaxBodyBytes
+	uploadBody                    // hutong.MaxUploadBytes
 )
 
 // limit returns the bytes a body of class c may have.
@@ -57,6 +59,11 @@ func (s *Server) limit(c bodyLimit) int64 {
 		return s.MaxCatalogBytes
 	case rowsBody:
 		return s.MaxBodyBytes
+	case uploadBody:
+		if s.MaxUploadBytes > 0 {
+			return s.MaxUploadBytes
+		}
+		return hutong.MaxUploadBytes
 	}
 	return SmallBodyBytes
 }

@@ -53,6 +53,12 @@ type Server struct {
 	// Contributions accounts providers' contributions by month; nil: the
 	// contributions endpoints answer 404.
 	Contributions hutong.ContributionService
+	// Applications runs cross-province services; nil: their endpoints
+	// answer 404.
+	Applications hutong.ApplicationService
+	// MaxUploadBytes bounds a file added to an application;
+	// hutong.MaxUploadBytes when 0 (tests lower it).
+	MaxUploadBytes int64
 	// Nodes is the register of region nodes; nil in a hub that enrols none.
 	Nodes hutong.NodeService
 	// Refusals tallies refused enrolments with no valid token (see
@@ -192,6 +198,17 @@ func NewServer() *Server {
 		{"DELETE /api/v1/subscriptions/{id}", anyActor, s.setSubscription(hutong.SubscriptionEnded), smallBody},
 		{"POST /api/v1/subscriptions/{id}/pause", anyActor, s.setSubscription(hutong.SubscriptionPaused), smallBody},
 		{"POST /api/v1/subscriptions/{id}/resume", anyActor, s.setSubscription(hutong.SubscriptionActive), smallBody},
+		{"GET /api/v1/services", anyActor, s.handleServices, smallBody},
+		{"GET /api/v1/services/{code}", anyActor, s.handleService, smallBody},
+		{"POST /api/v1/applications", usersOnly, s.handleCreateApplication, smallBody},
+		{"GET /api/v1/applications", usersOnly, s.handleApplications, smallBody},
+		{"GET /api/v1/applications/{id}", usersOnly, s.handleApplication, smallBody},
+		{"POST /api/v1/applications/{id}/evidence/{n}/confirm", usersOnly, s.handleConfirmEvidence, smallBody},
+		{"POST /api/v1/applications/{id}/evidence/{n}/withdraw", usersOnly, s.handleWithdrawEvidence, smallBody},
+		{"POST /api/v1/applications/{id}/decision", usersOnly, s.handleDecision, smallBody},
+		{"GET /api/v1/me/data-uses", usersOnly, s.handleDataUses, smallBody},
+		{"POST /api/v1/applications/{id}/uploads", usersOnly, s.handleAddUpload, uploadBody},
+		{"GET /api/v1/applications/{id}/uploads/{n}", usersOnly, s.handleUpload, smallBody},
 	}
 	known := http.NewServeMux() // the routes alone, to tell 404 from 405
 	for _, rt := range s.routes {

@@ -168,7 +168,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			t.Errorf("%s reads a body of at most %d bytes but does not document 413 and 408", name, rt.BodyLimit)
 		}
 		if (method == "POST" || method == "PUT") && op.RequestBody == nil && !slices.Contains([]string{"POST /api/v1/credentials/{id}/revoke", "POST /api/v1/nodes/{region}/revoke", "POST /api/v1/requests/{id}/remind",
-			"POST /api/v1/subscriptions/{id}/pause", "POST /api/v1/subscriptions/{id}/resume"}, rt.Pattern) {
+			"POST /api/v1/subscriptions/{id}/pause", "POST /api/v1/subscriptions/{id}/resume",
+			"POST /api/v1/applications/{id}/evidence/{n}/confirm", "POST /api/v1/applications/{id}/evidence/{n}/withdraw"}, rt.Pattern) {
 			t.Errorf("%s documents no request body", name)
 		}
 	}

@@ -636,7 +636,7 @@ func Covers(ag *hutong.Agreement, q *hutong.NodeQuery, now time.Time) error {
 	}
 	scope := slices.Clone(ag.RowScope)
 	for _, c := range q.Where {
-		if i := slices.IndexFunc(scope, func(s hutong.Condition) bool { return sameCondition(s, c) }); i >= 0 {
+		if i := slices.IndexFunc(scope, func(s hutong.Condition) bool { return sameCondition(s, c) || boundSubject(s, c) }); i >= 0 {
 			scope = slices.Delete(scope, i, i+1)
 			continue
 		}
@@ -652,6 +652,12 @@ func Covers(ag *hutong.Agreement, q *hutong.NodeQuery, now time.Time) error {
 		return deny("its row scope (%s %s) is missing from the query", scope[0].Field, scope[0].Op)
 	}
 	return nil
+}
+
+// boundSubject reports whether c is the subject row-scope condition s
+// (hutong.OpSubject) bound to one subject, as the hub plans it.
+func boundSubject(s, c hutong.Condition) bool {
+	return s.Op == hutong.OpSubject && c.Field == s.Field && c.Op == hutong.OpEq && len(c.Values) == 1
 }
 
 func sameCondition(a, b hutong.Condition) bool {

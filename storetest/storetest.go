@@ -89,6 +89,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Decisions", func(t *testing.T) { testDecisions(t, open) })
 	t.Run("Contributions", func(t *testing.T) { testContributions(t, open) })
 	t.Run("Subscriptions", func(t *testing.T) { testSubscriptions(t, open) })
+	t.Run("Services", func(t *testing.T) { testServices(t, open) })
+	t.Run("DataUses", func(t *testing.T) { testDataUses(t, open) })
 }
 
 // Admin returns ctx acting as a platform admin.

@@ -68,6 +68,9 @@ type Dashboard struct {
 	// proof page shows commitments only.
 	Entries hutong.LedgerEntries
 	Logger  *slog.Logger
+	// Applications runs cross-province services (nil: their pages say
+	// the feature is unavailable).
+	Applications hutong.ApplicationService
 
 	// SignIn checks a password and returns a session token as the API's
 	// sign-in does, throttle included; Auth.SignIn when nil.
@@ -192,6 +195,12 @@ func (d *Dashboard) build() {
 		{"GET /proof", false, d.handleProof, false},
 		{"GET /proof/bundle", false, d.handleProofBundle, false},
 		{"GET /environment", false, d.handleEnvironment, false},
+		{"GET /services", false, d.handleServicesPage, false},
+		{"POST /services/{code}/apply", false, d.handleApply, false},
+		{"GET /applications/{id}", false, d.handleApplicationPage, false},
+		{"POST /applications/{id}/evidence/{n}/{choice}", false, d.handleEvidenceChoice, false},
+		{"POST /applications/{id}/decision", false, d.handleDecisionPage, false},
+		{"GET /my-data", false, d.handleMyData, false},
 	}
 	for _, rt := range routes {
 		d.mux.Handle(rt.pattern, d.adapt(rt))

@@ -553,3 +553,78 @@ func shortHour(lang string, t time.Time) string {
 	}
 	return fmt.Sprintf("%s %d时", shortDay(lang, t), t.Hour())
 }
+
+// serviceMessages are the strings of cross-province services' pages
+// (services.go), merged into messages.
+var serviceMessages = map[string][2]string{
+	"nav.services":                     {"跨省通办", "Cross-province services"},
+	"nav.mydata":                       {"我的数据使用记录", "My data, who used it"},
+	"role.applicant":                   {"申请人", "Applicant"},
+	"role.window_officer":              {"窗口受理人员", "Window officer"},
+	"role.handling_officer":            {"办理人员", "Handling officer"},
+	"svc.title":                        {"跨省通办", "Cross-province services"},
+	"svc.note":                         {"一次申请，材料由各地部门经共享交换获取，仅取申请人本人的数据，您确认后才提交办理部门。", "One application: each region's department provides the evidence through the governed exchange, only the applicant's own rows, and the handling department sees it only after you confirm it."},
+	"svc.mine":                         {"我的申请", "My applications"},
+	"svc.handled":                      {"待办与已办", "Applications to handle"},
+	"svc.receiving":                    {"受理（代收）", "Received by"},
+	"svc.handling":                     {"办理", "Decided by"},
+	"svc.limit":                        {"承诺时限", "Time limit"},
+	"svc.days":                         {"%d 个工作日", "%d working days"},
+	"svc.evidence":                     {"所需材料", "Evidence"},
+	"svc.basis":                        {"依据", "Legal basis"},
+	"svc.apply":                        {"申请办理", "Apply"},
+	"svc.file":                         {"代为申请", "File for the applicant"},
+	"svc.filed":                        {"已受理申请 %s，请申请人确认材料。", "Application %s filed; the applicant confirms the evidence."},
+	"svc.idkind":                       {"证件类型", "Identifier"},
+	"svc.idnumber":                     {"证件号码", "Number"},
+	"svc.citizen":                      {"公民身份号码", "Citizen identity number"},
+	"svc.uscc":                         {"统一社会信用代码", "Unified social credit code"},
+	"svc.empty":                        {"暂无跨省通办事项。", "No cross-province services yet."},
+	"svc.replyby":                      {"办结期限", "Decision due"},
+	"svc.daysleft":                     {"剩余 %d 个工作日（%s 前）", "%d working days left (by %s)"},
+	"svc.overdue":                      {"已超期（期限 %s）", "Overdue (due %s)"},
+	"app.title":                        {"申请详情", "Application"},
+	"app.status.gathering":             {"材料获取中", "Gathering evidence"},
+	"app.status.awaiting_confirmation": {"待本人确认", "Awaiting your confirmation"},
+	"app.status.submitted":             {"办理中", "Being handled"},
+	"app.status.approved":              {"已办结（准予）", "Approved"},
+	"app.status.returned":              {"退回补正", "Returned for more"},
+	"app.status.refused":               {"不予办理", "Refused"},
+	"app.status.withdrawn":             {"已撤回", "Withdrawn"},
+	"app.evidence.fetched":             {"待确认", "To confirm"},
+	"app.evidence.confirmed":           {"已确认", "Confirmed"},
+	"app.evidence.withdrawn":           {"已撤回", "Withdrawn"},
+	"app.evidence.failed":              {"获取失败", "Not obtained"},
+	"app.preview":                      {"请逐项核对以下材料：确认后才会提交办理部门；撤回的材料立即删除。", "Check each piece below: only what you confirm reaches the handling department; a piece you withdraw is deleted."},
+	"app.from":                         {"来源：%s（%s）", "From %s (%s)"},
+	"app.proof":                        {"存证 #%d", "Proof #%d"},
+	"app.norows":                       {"未查到相关记录。", "No records found."},
+	"app.notyet":                       {"申请人确认后可见。", "Visible once the applicant confirms it."},
+	"app.confirm":                      {"确认使用", "Confirm"},
+	"app.withdraw":                     {"撤回", "Withdraw"},
+	"app.decide":                       {"办理决定", "Decision"},
+	"app.decision":                     {"决定", "Decision"},
+	"app.decision.approve":             {"准予办理", "Approve"},
+	"app.decision.return":              {"退回补正", "Return for more"},
+	"app.decision.refuse":              {"不予办理", "Refuse"},
+	"app.reason":                       {"理由（退回或不予办理时必填）", "Reason (required to return or refuse)"},
+	"app.submit":                       {"提交决定", "Record the decision"},
+	"app.done.confirm":                 {"已确认该材料。", "Evidence confirmed."},
+	"app.done.withdraw":                {"已撤回该材料，其数据已删除。", "Evidence withdrawn; its rows are deleted."},
+	"app.done.decision":                {"已记录办理决定。", "Decision recorded."},
+	"mydata.title":                     {"我的数据使用记录", "My data, who used it"},
+	"mydata.note":                      {"共享交换中每一次返回您本人数据的调用：时间、部门、字段、用途、协议与存证。仅凭您本人的证件号码查询。", "Every governed read that returned your rows: when, which department, which fields, for what purpose, under which agreement, with its proof. Looked up by your own identifier only."},
+	"mydata.when":                      {"时间", "When"},
+	"mydata.what":                      {"资源与字段", "Resource and fields"},
+	"mydata.purpose":                   {"用途", "Purpose"},
+	"mydata.proof":                     {"存证", "Proof"},
+	"mydata.rows":                      {"%d 条", "%d rows"},
+	"mydata.agreement":                 {"协议 %s", "Agreement %s"},
+	"mydata.empty":                     {"暂无使用记录。", "No reads of your data yet."},
+}
+
+func init() {
+	for id, m := range serviceMessages {
+		messages[id] = m
+	}
+}

@@ -120,6 +120,8 @@ func (v *view) Nav() []navItem {
 		{"/contributions", "nav.contributions", dept || staff || u.Has(hutong.RoleAuditor)},
 		{"/proof", "nav.proof", true},
 		{"/environment", "nav.environment", true},
+		{"/services", "nav.services", u.Has(hutong.RoleApplicant) || u.Has(hutong.RoleWindowOfficer) || u.Has(hutong.RoleHandlingOfficer) || u.Has(hutong.RoleAdmin)},
+		{"/my-data", "nav.mydata", u.Has(hutong.RoleApplicant)},
 	}
 	var out []navItem
 	for _, it := range items {

@@ -21,6 +21,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runBenchCluster(ctx, args[1:], stdout, stderr)
 	case "subscriptions":
 		return runBenchSubscriptions(ctx, args[1:], stdout, stderr)
+	case "services":
+		return runBenchServices(ctx, args[1:], stdout, stderr)
 	case "search":
 		fs := flag.NewFlagSet("bench search", flag.ContinueOnError)
 		fs.SetOutput(stderr)

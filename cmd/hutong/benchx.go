@@ -133,6 +133,7 @@ func runBenchExchange(ctx context.Context, args []string, stdout, stderr io.Writ
 	viaNode := fs.Bool("via-node", false, "also read the same rows kept at a region node, through the hub")
 	pg := fs.String("postgres", "", "run the hub on a fresh database made on this PostgreSQL server instead of SQLite (as a cluster's hubs run)")
 	fs.StringVar(pg, "store", "", "the same as --postgres (a postgres:// URL)")
+	subjects := fs.Bool("subjects", true, "note whose rows each release returns (数据使用记录); false measures the exchange without")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -174,6 +175,9 @@ func runBenchExchange(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	defer m.Close()
+	if !*subjects {
+		m.Exchange.Subjects = nil
+	}
 	fmt.Fprintf(stderr, "loading %d rows…\n", *rows)
 	key, codes, err := benchSetup(ctx, m, *rows)
 	if err != nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/hutong/hutong/node"
 	"github.com/hutong/hutong/policy"
 	"github.com/hutong/hutong/postgres"
+	"github.com/hutong/hutong/services"
 	"github.com/hutong/hutong/sqlite"
 	"github.com/hutong/hutong/sqlstore"
 	"github.com/hutong/hutong/standard"
@@ -171,6 +172,9 @@ type Main struct {
 	Refusals *hutong.RefusalTally
 	// Events delivers subscriptions (events.go).
 	Events *eventsParts
+
+	// Applications is the evidence broker of cross-province services.
+	Applications *services.Broker
 
 	clock      *shiftClock // the hub's clock; shifted only while the demo replays its history
 	demo       bool
@@ -405,6 +409,9 @@ func (m *Main) Open(ctx context.Context) error {
 		Now:        m.clock.Now,
 		Logger:     m.Logger,
 	}
+	if err := m.openServices(ctx, catalog, rows, auth, calendar.With(m.Config.Holidays, m.Config.Workdays)); err != nil {
+		return err
+	}
 
 	m.HTTP = hhttp.NewServer()
 	m.HTTP.Addr = m.Config.Addr
@@ -421,6 +428,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.HTTP.PolicyText = policy.Text
 	m.HTTP.Feedback = sqlstore.NewFeedback(m.DB)
 	m.HTTP.Contributions = sqlstore.NewContributions(m.DB)
+	m.HTTP.Applications = m.Applications
 	m.HTTP.Nodes = m.Nodes.Register
 	m.HTTP.Refusals = m.Refusals
 	m.HTTP.Ledger, m.HTTP.LedgerDir = m.Ledger, m.Ledger.Dir()
@@ -444,6 +452,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Logger: m.Logger,
 		SignIn: m.HTTP.SignIn, AdmitBody: m.HTTP.AdmitBody, Observe: m.HTTP.Observe,
 	}
+	m.Web.Applications = m.Applications
 	m.HTTP.Web = m.Web.Handler()
 	if err := m.openEvents(ctx); err != nil {
 		return err
@@ -641,6 +650,12 @@ func (m *Main) writeCredentials(ctx context.Context, auth hutong.AuthService) er
 		var err error
 		creds, err = demo.IssueCredentials(ctx, auth, m.HTTP.URL(), demo.Options{Seed: m.Config.Seed})
 		if err != nil {
+			return err
+		}
+	}
+	if len(creds.Applicants) == 0 {
+		var err error
+		if creds.Applicants, creds.Officers, err = demo.IssueServiceCredentials(ctx, auth); err != nil {
 			return err
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/hutong/hutong/exchange"
 	hhttp "github.com/hutong/hutong/http"
 	"github.com/hutong/hutong/policy"
+	"github.com/hutong/hutong/services"
 	"github.com/hutong/hutong/sqlite"
 	"github.com/hutong/hutong/sqlstore"
 	"github.com/hutong/hutong/standard"
@@ -32,6 +33,8 @@ type Hub struct {
 	// ("tjyb-steward") and the Beijing consumer ("bjsj-consumer").
 	Admin, Steward, Consumer string
 	TJ, BJ, HB               hutong.Department
+	// Services keeps the cross-province services the API serves.
+	Services *sqlstore.Services
 	// DB and Journal are the hub's store and audit journal, for tests
 	// that wire more of the hub (a ledger, the node register) around it.
 	DB      *sqlstore.DB
@@ -50,6 +53,7 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 	s := hhttp.NewServer()
 	s.Addr = "127.0.0.1:0"
 	s.MaxBodyBytes = 1 << 20
+	s.MaxUploadBytes = 1 << 20
 	s.Logger = slog.New(slog.DiscardHandler)
 	rows := sqlstore.NewRows(db)
 	s.Directory, s.Catalog, s.Rows, s.Auth = sqlstore.NewDirectory(db), sqlstore.NewCatalog(db), rows, sqlstore.NewAuth(db)
@@ -65,9 +69,14 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 	s.Subscriptions = sqlstore.NewSubscriptions(db, requests, hutong.SubscriptionRules{AllowedHosts: []string{"hooks.example.test"}})
 	s.Exchange = &exchange.Service{Catalog: s.Catalog, Agreements: requests, Policy: policy.New(), Auditor: journal, Usage: journal,
 		Masker: &standard.Masker{Key: []byte("test key")}, Source: func(*hutong.Resource) (hutong.Source, error) { return rows, nil }}
+	store, uses := sqlstore.NewServices(db), sqlstore.NewDataUses(db)
+	x := s.Exchange.(*exchange.Service)
+	x.Subjects, x.SubjectKey = uses, []byte("test subject key")
+	s.Applications = &services.Broker{Store: store, Exchange: s.Exchange, Calendar: hutong.OfficialCalendar(), Uses: uses, SubjectKey: x.SubjectKey}
 	d := &web.Dashboard{Directory: s.Directory, Catalog: s.Catalog, Auth: s.Auth, Requests: requests, Logger: s.Logger,
 		Contributions: sqlstore.NewContributions(db), Exchange: s.Exchange, Usage: journal, PolicyText: policy.Text, Rows: rows,
 		SignIn: s.SignIn, AdmitBody: s.AdmitBody, Observe: s.Observe}
+	d.Applications = s.Applications
 	s.Web = d.Handler()
 	if configure != nil {
 		configure(s)
@@ -80,7 +89,7 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 		journal.Close()
 		db.Close()
 	})
-	h := &Hub{Server: s, Web: d, URL: s.URL(), DB: db, Journal: journal}
+	h := &Hub{Server: s, Web: d, URL: s.URL(), DB: db, Journal: journal, Services: store}
 	h.TJ, h.BJ, h.HB = storetest.Seed(t, storetest.Store{Directory: s.Directory})
 	admin := storetest.Admin(ctx)
 	token := func(u *hutong.User) string {
