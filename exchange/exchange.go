@@ -46,7 +46,10 @@ type Service struct {
 	// CursorKey keys the MACs of the cursors the exchange issues; a random
 	// key per process when empty (cursors then end with the process).
 	CursorKey []byte
-	Now       func() time.Time
+	// Suspensions, when set, names the agreements supervision suspended
+	// pending review: a call under one is refused (403) with the reason.
+	Suspensions hutong.Suspensions
+	Now         func() time.Time
 	Logger    *slog.Logger
 
 	limits    limiter
@@ -147,6 +150,9 @@ func (x *Service) plan(ctx context.Context, q hutong.RecordQuery, action string,
 	if err != nil {
 		return nil, err
 	}
+	if covers, err = x.unsuspended(covers); err != nil {
+		return nil, err
+	}
 	// Several agreements may cover one purpose; the newest names the
 	// default fields, and any of them may allow the fields asked for.
 	ag := covers[len(covers)-1]
@@ -241,6 +247,31 @@ func (x *Service) plan(ctx context.Context, q hutong.RecordQuery, action string,
 	c.query = hutong.SourceQuery{Fields: fields, Where: where, After: after,
 		ID: queryID(), Agreement: ag, Department: dept, Purpose: q.Purpose, Masks: masks}
 	return c, nil
+}
+
+// unsuspended returns the agreements of covers that are not suspended, or
+// the refusal that names the suspension when all are.
+func (x *Service) unsuspended(covers []*hutong.Agreement) ([]*hutong.Agreement, error) {
+	if x.Suspensions == nil {
+		return covers, nil
+	}
+	var held *hutong.Suspension
+	var out []*hutong.Agreement // a new slice: covers may be the store's
+	for _, a := range covers {
+		if sp := x.Suspensions.Suspended(a.ID); sp != nil {
+			held = sp
+			continue
+		}
+		out = append(out, a)
+	}
+	switch {
+	case held == nil:
+		return covers, nil
+	case len(out) == 0:
+		return nil, hutong.Errorf(hutong.EFORBIDDEN, "agreement %s is suspended pending review since %s: %s",
+			held.Agreement, held.At.In(hutong.ChinaTime).Format(time.RFC3339), held.Reason)
+	}
+	return out, nil
 }
 
 // queryID returns a fresh id for a planned query.
