@@ -50,7 +50,7 @@ type Service struct {
 	// pending review: a call under one is refused (403) with the reason.
 	Suspensions hutong.Suspensions
 	Now         func() time.Time
-	Logger    *slog.Logger
+	Logger      *slog.Logger
 
 	limits    limiter
 	keyOnce   sync.Once
