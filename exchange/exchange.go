@@ -87,7 +87,7 @@ func (x *Service) authorize(ctx context.Context, q hutong.RecordQuery, action st
 	now := x.now()
 	a := hutong.ActorFromContext(ctx)
 	ev := &hutong.AuditEvent{Time: now, Kind: auditKind(action), Actor: a.String(), Department: a.Department(),
-		Resource: q.Resource, Purpose: q.Purpose, Fields: q.Fields, Decision: "deny"}
+		Resource: q.Resource, Purpose: q.Purpose, Fields: q.Fields, Decision: "deny", Paged: q.Cursor != ""}
 	c, err := x.plan(ctx, q, action, now, ev)
 	if err != nil {
 		ev.Reason = hutong.ErrorMessage(err)
