@@ -279,16 +279,16 @@ type agreementState struct {
 	baseDays         int
 	usual            bool
 
-	probeDay          int64 // day number of probeMax1/10
-	probeMax1         int64
-	probeMax10        int64
-	probeHist1        ring // past days' busiest minute of probes
-	probeHist10       ring
-	combos            map[string]bool
-	wokeAt            time.Time // when a dormant agreement woke; zero when not waking
-	wokeFrom          time.Time // its last call before
-	wokeCalls         int64
-	cooldown          map[hutong.AlertKind]time.Time
+	probeDay    int64 // day number of probeMax1/10
+	probeMax1   int64
+	probeMax10  int64
+	probeHist1  ring // past days' busiest minute of probes
+	probeHist10 ring
+	combos      map[string]bool
+	wokeAt      time.Time // when a dormant agreement woke; zero when not waking
+	wokeFrom    time.Time // its last call before
+	wokeCalls   int64
+	cooldown    map[hutong.AlertKind]time.Time
 	// The last closed day: its calls, the median of the past days of its
 	// type before it, and its day number (-1 once judged).
 	lastDayCalls   int64
@@ -726,7 +726,7 @@ func (d *Detector) refused(idx uint64, e *hutong.AuditEvent) []*hutong.Alert {
 		out = append(out, &hutong.Alert{Kind: hutong.AlertRefusals, Severity: sev, Score: math.Round(score*10) / 10,
 			Agreement: e.Agreement, Consumer: e.Department, Provider: e.Provider, Resource: e.Resource, Actor: e.Actor,
 			Evidence: evidence, FirstAt: time.Unix((m-w+1)*60-chinaOffset, 0), DetectedAt: e.Time,
-			Params: map[string]string{"refused": strconv.FormatInt(got, 10), "minutes": strconv.FormatInt(w, 10), "who": who},
+			Params:      map[string]string{"refused": strconv.FormatInt(got, 10), "minutes": strconv.FormatInt(w, 10), "who": who},
 			Explanation: fmt.Sprintf("%d refused calls of %s in %d minute(s) (threshold %d); the last: %s", got, who, w, threshold, e.Reason)})
 	}
 	if e.Actor != "" {
