@@ -50,6 +50,8 @@ type Server struct {
 	// PolicyText renders an agreement's compiled policy for its readers.
 	PolicyText func(*hutong.Agreement) (string, error)
 	Feedback   hutong.FeedbackService
+	// Alerts are supervision's alerts; nil in a hub that runs none.
+	Alerts hutong.AlertService
 	// Nodes is the register of region nodes; nil in a hub that enrols none.
 	Nodes hutong.NodeService
 	// Refusals tallies refused enrolments with no valid token (see
@@ -171,6 +173,7 @@ func NewServer() *Server {
 		{"GET /api/v1/nodes", usersOnly, s.handleNodes, smallBody},
 		{"POST /api/v1/nodes/{region}/revoke", usersOnly, s.handleRevokeNode, smallBody},
 	}
+	s.routes = append(s.routes, s.supervisionRoutes()...)
 	known := http.NewServeMux() // the routes alone, to tell 404 from 405
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.pattern, s.serve(rt))

@@ -36,6 +36,10 @@ type Hub struct {
 	// that wire more of the hub (a ledger, the node register) around it.
 	DB      *sqlstore.DB
 	Journal *sqlstore.Journal
+	// Alerts are supervision's alerts and suspensions, served by the API
+	// and checked by the exchange; no supervisor runs unless a test
+	// starts one.
+	Alerts *sqlstore.Alerts
 }
 
 // New starts a hub; configure, when not nil, changes the server before it
@@ -62,8 +66,14 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 		t.Fatal(err)
 	}
 	s.Requests, s.PolicyText = requests, policy.Text
+	alerts, err := sqlstore.NewAlerts(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Alerts = alerts
 	s.Exchange = &exchange.Service{Catalog: s.Catalog, Agreements: requests, Policy: policy.New(), Auditor: journal, Usage: journal,
-		Masker: &standard.Masker{Key: []byte("test key")}, Source: func(*hutong.Resource) (hutong.Source, error) { return rows, nil }}
+		Masker: &standard.Masker{Key: []byte("test key")}, Source: func(*hutong.Resource) (hutong.Source, error) { return rows, nil },
+		Suspensions: alerts}
 	d := &web.Dashboard{Directory: s.Directory, Catalog: s.Catalog, Auth: s.Auth, Requests: requests, Logger: s.Logger,
 		SignIn: s.SignIn, AdmitBody: s.AdmitBody, Observe: s.Observe}
 	s.Web = d.Handler()
@@ -78,7 +88,7 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 		journal.Close()
 		db.Close()
 	})
-	h := &Hub{Server: s, Web: d, URL: s.URL(), DB: db, Journal: journal}
+	h := &Hub{Server: s, Web: d, URL: s.URL(), DB: db, Journal: journal, Alerts: alerts}
 	h.TJ, h.BJ, h.HB = storetest.Seed(t, storetest.Store{Directory: s.Directory})
 	admin := storetest.Admin(ctx)
 	token := func(u *hutong.User) string {
