@@ -161,6 +161,9 @@ type Main struct {
 	Nodes *regionNodes
 	// Refusals tallies the refusals of callers who proved no identity.
 	Refusals *hutong.RefusalTally
+	// Alerts are supervision's alerts and suspended agreements.
+	Alerts              *sqlstore.Alerts
+	supervisionCalendar *hutong.Calendar
 
 	clock      *shiftClock // the hub's clock; shifted only while the demo replays its history
 	demo       bool
@@ -413,6 +416,9 @@ func (m *Main) Open(ctx context.Context) error {
 	m.HTTP.Ledger, m.HTTP.LedgerDir = m.Ledger, m.Ledger.Dir()
 	m.HTTP.Entries = sqlstore.NewLedgerEntries(m.DB)
 	m.HTTP.Health = m.Ledger.Health
+	if err := m.openSupervision(ctx, calendar.With(m.Config.Holidays, m.Config.Workdays)); err != nil {
+		return err
+	}
 	// The dashboard, on every path that is not the API's: the services as
 	// the API has them, plus statistics, the air-quality comparison
 	// (reading through the exchange's sources, audited on the ledger) and
@@ -570,6 +576,7 @@ func (m *Main) startBackground() {
 		defer m.bg.Done()
 		m.Refusals.Run(ctx, func(err error) { m.Logger.Error("recording tallied refusals", "err", err) })
 	}()
+	m.runSupervision(ctx)
 	m.bg.Add(1)
 	go func() {
 		defer m.bg.Done()

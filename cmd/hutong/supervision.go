@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/sqlstore"
+	"github.com/hutong/hutong/supervision"
+)
+
+// openSupervision wires supervision (issue 16): the alerts and
+// suspensions in the database, the exchange refusing suspended
+// agreements, and the API serving the alerts. The detectors start with
+// the background work (runSupervision).
+func (m *Main) openSupervision(ctx context.Context, calendar *hutong.Calendar) error {
+	alerts, err := sqlstore.NewAlerts(ctx, m.DB)
+	if err != nil {
+		return err
+	}
+	m.Alerts = alerts
+	m.supervisionCalendar = calendar
+	m.Exchange.Suspensions = alerts
+	m.HTTP.Alerts = alerts
+	return nil
+}
+
+// runSupervision runs the detectors over the journal until ctx ends.
+// Several hub processes on one database each run them; their alerts
+// would repeat, so only a hub that is not shared runs them for now.
+func (m *Main) runSupervision(ctx context.Context) {
+	if m.Alerts == nil || m.DB.Shared() {
+		return
+	}
+	s := &supervision.Supervisor{Journal: m.Audit, Recorder: m.Alerts,
+		Detector: supervision.NewDetector(supervision.DefaultRules(), m.supervisionCalendar), Poll: time.Second, Logger: m.Logger}
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		if err := s.Run(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Error("supervision stopped", "err", err)
+		}
+	}()
+}
