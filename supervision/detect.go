@@ -20,36 +20,43 @@ type Rules struct {
 	HistoryDays    int
 	MinHistoryDays int
 
-	// Volume: calls in a window of w minutes (1, 5, 15, 60) fire when
-	// they reach the largest of VolumeRatio times the expected count, the
-	// expected count plus VolumeZ robust standard deviations, and
-	// VolumeMin[w]. The expected count is the median of the hour's
-	// past counts scaled to w; the deviation combines the count's own
-	// (Poisson) spread and the spread of past hours (1.4826 × MAD).
-	VolumeRatio float64
-	VolumeZ     float64
-	VolumeMin   [4]int64
-	// DriftRatio: a day's calls at least DriftRatio times the median of
-	// the past days of its type (and at least DriftMin) is sustained drift.
+	// Volume: calls in a window of w minutes (2, 5, 15, 60) fire when
+	// they reach the largest of VolumeRatio times the expected count,
+	// the tolerated count plus VolumeZ standard deviations, and
+	// VolumeMin[w]. The expected count is the median of past counts of
+	// the hours the window covers, scaled to w; the tolerated count is
+	// VolumeTolerance times that (peaks such as month-ends are use, not
+	// misuse); the deviation combines the count's own (Poisson) spread
+	// and the spread of past hours (1.4826 × MAD).
+	VolumeRatio     float64
+	VolumeTolerance float64
+	VolumeZ         float64
+	VolumeMin       [4]int64
+	// DriftRatio: DriftDays days in a row, each with calls at least
+	// DriftRatio times the median of the past days of its type (and at
+	// least DriftMin), are sustained drift.
 	DriftRatio float64
 	DriftMin   int64
+	DriftDays  int
 
-	// Off-hours: an hour is usual when the consumer called in it on at
-	// least UsualShare of the past days of its type. Outside usual hours
-	// an export, OffHoursPages pages or OffHoursRows rows within 30
-	// minutes fire.
-	UsualShare    float64
+	// Off-hours: an hour is usual when the median of its past counts is
+	// at least UsualShareOfPeak of the busiest hour's (days of the same
+	// type). Outside usual hours an export (unless the agreement exported
+	// within an hour of that time of day twice before), OffHoursPages
+	// pages or OffHoursRows rows within 30 minutes fire.
+	UsualShareOfPeak float64
 	OffHoursPages int64
 	OffHoursRows  int64
 
-	// Probing: equality filters on masked fields in 1 and 10 minutes fire
-	// at the larger of ProbeMin1/ProbeMin10 and ProbeRatio times the
-	// agreement's busiest such minute (ten minutes) of the past
-	// ProbeHistoryDays. A cursor walk: WalkPages pages in 5 minutes under
-	// an agreement whose past calls were less than WalkShare pages.
-	ProbeMin1, ProbeMin10 int64
-	ProbeRatio            float64
-	ProbeHistoryDays      int
+	// Probing: equality filters on masked fields in 2 and 10 minutes fire
+	// at the larger of ProbeMin2/ProbeMin10 and the tolerated count plus
+	// ProbeZ deviations, judged like volume on the agreement's own hourly
+	// profile of probes (ProbeTolerance times the median of past hours).
+	// A cursor walk: WalkPages pages in 5 minutes under an agreement
+	// whose past calls were less than WalkShare pages.
+	ProbeMin2, ProbeMin10 int64
+	ProbeTolerance        float64
+	ProbeZ                float64
 	WalkPages             int64
 	WalkShare             float64
 
@@ -59,10 +66,10 @@ type Rules struct {
 	LearnDays  int
 	LearnCalls int64
 
-	// Refusals: RefusedPerMinute refused calls of one key (or source) in
-	// a minute, RefusedPer5 in five minutes, or DeptRefusedPer5 of one
+	// Refusals: RefusedPer2 refused calls of one key (or source) in two
+	// minutes, RefusedPer5 in five minutes, or DeptRefusedPer5 of one
 	// department in five minutes.
-	RefusedPerMinute, RefusedPer5, DeptRefusedPer5 int64
+	RefusedPer2, RefusedPer5, DeptRefusedPer5 int64
 
 	// Dormant: an agreement seen for at least DormantDays, unused for
 	// DormantDays, that makes WakeCalls calls within WakeWindow.
@@ -79,20 +86,20 @@ type Rules struct {
 func DefaultRules() Rules {
 	return Rules{
 		HistoryDays: 10, MinHistoryDays: 4,
-		VolumeRatio: 3, VolumeZ: 6, VolumeMin: [4]int64{15, 30, 45, 80},
-		DriftRatio: 2.5, DriftMin: 200,
-		UsualShare: 0.3, OffHoursPages: 20, OffHoursRows: 5000,
-		ProbeMin1: 15, ProbeMin10: 40, ProbeRatio: 3, ProbeHistoryDays: 14,
+		VolumeRatio: 3, VolumeTolerance: 2, VolumeZ: 5, VolumeMin: [4]int64{20, 30, 45, 80},
+		DriftRatio: 2.5, DriftMin: 200, DriftDays: 2,
+		UsualShareOfPeak: 0.05, OffHoursPages: 10, OffHoursRows: 5000,
+		ProbeMin2: 15, ProbeMin10: 40, ProbeTolerance: 2, ProbeZ: 5,
 		WalkPages: 20, WalkShare: 0.1,
 		LearnDays: 14, LearnCalls: 50,
-		RefusedPerMinute: 15, RefusedPer5: 30, DeptRefusedPer5: 60,
+		RefusedPer2: 15, RefusedPer5: 30, DeptRefusedPer5: 60,
 		DormantDays: 21, WakeCalls: 30, WakeWindow: 2 * time.Hour,
 		Cooldown: 6 * time.Hour,
 	}
 }
 
 // volumeWindows are the sliding windows of the volume detector, in minutes.
-var volumeWindows = [4]int64{1, 5, 15, 60}
+var volumeWindows = [4]int64{2, 5, 15, 60}
 
 // Detector holds the profiles and raises alerts. It is not safe for
 // concurrent use: one goroutine feeds it the journal in order.
@@ -276,14 +283,17 @@ type agreementState struct {
 	dayHist   [2]ring // past days' calls by day type
 	// The current hour's baseline, computed when the hour starts.
 	baseMed, baseMAD float64
+	prevMed, prevMAD float64 // the hour before's
 	baseDays         int
-	usual            bool
+	usual, prevUsual bool
+	peakMed          float64  // the busiest hour's median, this day type
+	exportHours      [24]int8 // exports seen by hour of day (capped)
 
-	probeDay    int64 // day number of probeMax1/10
-	probeMax1   int64
-	probeMax10  int64
-	probeHist1  ring // past days' busiest minute of probes
-	probeHist10 ring
+	hourProbes         int64
+	probeHist          [2][24]ring // past hourly probes by day type and hour of day
+	probeMed, probeMAD float64
+	prevProbeMed       float64
+	prevProbeMAD       float64
 	combos      map[string]bool
 	wokeAt      time.Time // when a dormant agreement woke; zero when not waking
 	wokeFrom    time.Time // its last call before
@@ -295,6 +305,7 @@ type agreementState struct {
 	lastDayMed     float64
 	lastDayPast    int
 	lastDayChecked int64
+	driftDays      int // days in a row over the drift threshold
 }
 
 // consumerState is what a consumer department has been seen to do.
@@ -425,6 +436,7 @@ func (d *Detector) call(idx uint64, e *hutong.AuditEvent) []*hutong.Alert {
 	}
 	st.ev.add(idx, m, flag)
 	st.hourCalls++
+	st.hourProbes += int64(e.Probes)
 	st.dayCalls++
 
 	enough := st.baseDays >= r.MinHistoryDays
@@ -434,7 +446,7 @@ func (d *Detector) call(idx uint64, e *hutong.AuditEvent) []*hutong.Alert {
 	if enough && !st.usual {
 		add(d.offHours(st, idx, t, m, export))
 	}
-	add(d.probing(st, idx, t, m, e))
+	add(d.probing(st, t, m, e))
 	add(d.drift(st, idx, e, export))
 
 	st.calls++
@@ -443,6 +455,9 @@ func (d *Detector) call(idx uint64, e *hutong.AuditEvent) []*hutong.Alert {
 	}
 	if export {
 		st.exports++
+		if h := t.In(hutong.ChinaTime).Hour(); st.exportHours[h] < 100 {
+			st.exportHours[h]++
+		}
 	}
 	return out
 }
@@ -482,12 +497,13 @@ func (d *Detector) advanceHour(st *agreementState, h int64) {
 func (d *Detector) closeHour(st *agreementState, h int64) {
 	n := d.rules.HistoryDays
 	dt := d.dayType(dayOfHour(h))
-	count := int64(0)
+	count, probes := int64(0), int64(0)
 	if h == st.hour {
-		count = st.hourCalls
-		st.hourCalls = 0
+		count, probes = st.hourCalls, st.hourProbes
+		st.hourCalls, st.hourProbes = 0, 0
 	}
 	st.hist[dt][h%24].push(n, count)
+	st.probeHist[dt][h%24].push(n, probes)
 	if h%24 == 23 {
 		st.lastDayMed, _ = medianMAD(st.dayHist[dt].vals)
 		st.lastDayPast = st.dayHist[dt].len()
@@ -499,17 +515,21 @@ func (d *Detector) closeHour(st *agreementState, h int64) {
 
 // baseline computes the current hour's median, MAD and usualness.
 func (d *Detector) baseline(st *agreementState) {
+	pdt, ph := d.dayType(dayOfHour(st.hour-1)), (st.hour-1)%24
+	st.prevUsual = st.usual
+	st.prevMed, st.prevMAD = medianMAD(st.hist[pdt][ph].vals)
+	st.prevProbeMed, st.prevProbeMAD = medianMAD(st.probeHist[pdt][ph].vals)
 	dt := d.dayType(dayOfHour(st.hour))
 	rg := &st.hist[dt][st.hour%24]
 	st.baseMed, st.baseMAD = medianMAD(rg.vals)
+	st.probeMed, st.probeMAD = medianMAD(st.probeHist[dt][st.hour%24].vals)
 	st.baseDays = rg.len()
-	active := 0
-	for _, v := range rg.vals {
-		if v > 0 {
-			active++
-		}
+	st.peakMed = 0
+	for hh := range st.hist[dt] {
+		med, _ := medianMAD(st.hist[dt][hh].vals)
+		st.peakMed = max(st.peakMed, med)
 	}
-	st.usual = rg.len() == 0 || float64(active) >= d.rules.UsualShare*float64(rg.len())
+	st.usual = rg.len() == 0 || st.baseMed >= d.rules.UsualShareOfPeak*st.peakMed && st.baseMed > 0
 }
 
 func (d *Detector) volume(st *agreementState, idx uint64, t time.Time, m int64) *hutong.Alert {
@@ -519,10 +539,13 @@ func (d *Detector) volume(st *agreementState, idx uint64, t time.Time, m int64) 
 		if got < r.VolumeMin[i] {
 			continue
 		}
-		exp := st.baseMed * float64(w) / 60
-		spread := 1.4826 * st.baseMAD * float64(w) / 60
-		sigma := math.Sqrt(exp + spread*spread)
-		threshold := math.Max(math.Max(r.VolumeRatio*exp, exp+r.VolumeZ*sigma), float64(r.VolumeMin[i]))
+		// The window's minutes in this hour and in the hour before.
+		cur := min(w, m-st.hour*60+1)
+		prev := w - cur
+		exp := (float64(cur)*st.baseMed + float64(prev)*st.prevMed) / 60
+		spread := 1.4826 * (float64(cur)*st.baseMAD + float64(prev)*st.prevMAD) / 60
+		tolerated := r.VolumeTolerance * exp
+		threshold := math.Max(math.Max(r.VolumeRatio*exp, tolerated+r.VolumeZ*math.Sqrt(tolerated+spread*spread)), float64(r.VolumeMin[i]))
 		if float64(got) < threshold {
 			continue
 		}
@@ -536,8 +559,8 @@ func (d *Detector) volume(st *agreementState, idx uint64, t time.Time, m int64) 
 		return d.alert(st, hutong.AlertVolume, sev, score, firstOf(st, evidence), t, evidence,
 			map[string]string{"calls": strconv.FormatInt(got, 10), "minutes": strconv.FormatInt(w, 10),
 				"usual": strconv.FormatFloat(exp, 'f', 1, 64), "threshold": strconv.FormatFloat(threshold, 'f', 0, 64)},
-			fmt.Sprintf("%d calls in %d minute(s); usual for a %s at %02d:00 is %.1f (median of %d past days %.0f an hour, MAD %.1f); threshold %.0f",
-				got, w, dayTypeNames[d.dayType(dayOfHour(st.hour))], hour.Hour(), exp, st.baseDays, st.baseMed, st.baseMAD, threshold))
+			fmt.Sprintf("%d calls in %d minute(s); usual for a %s at %02d:00 is %.1f (median of %d past days %.0f an hour, MAD %.1f); threshold %.0f (%.0f× usual tolerated, plus %.0f deviations)",
+				got, w, dayTypeNames[d.dayType(dayOfHour(st.hour))], hour.Hour(), exp, st.baseDays, st.baseMed, st.baseMAD, threshold, r.VolumeTolerance, r.VolumeZ))
 	}
 	// Sustained drift: yesterday's total against past days of its type.
 	if st.lastDayChecked != 0 && st.lastDayChecked == dayOfHour(st.hour)-1 {
@@ -546,12 +569,17 @@ func (d *Detector) volume(st *agreementState, idx uint64, t time.Time, m int64) 
 		dt := d.dayType(day)
 		if med := st.lastDayMed; st.lastDayPast >= r.MinHistoryDays {
 			if st.lastDayCalls >= r.DriftMin && float64(st.lastDayCalls) >= r.DriftRatio*med {
+				st.driftDays++
+			} else {
+				st.driftDays = 0
+			}
+			if st.driftDays >= r.DriftDays {
 				score := float64(st.lastDayCalls) / math.Max(r.DriftRatio*med, float64(r.DriftMin))
 				dayStart := time.Unix(day*86400-chinaOffset, 0)
 				return d.alert(st, hutong.AlertVolume, hutong.SeverityMedium, score, dayStart, t, []uint64{idx},
 					map[string]string{"calls": strconv.FormatInt(st.lastDayCalls, 10), "usual": strconv.FormatFloat(med, 'f', 0, 64)},
-					fmt.Sprintf("%d calls on %s, a %s; the median of past %ss is %.0f; threshold %.1f× and at least %d",
-						st.lastDayCalls, dayStart.In(hutong.ChinaTime).Format(time.DateOnly), dayTypeNames[dt], dayTypeNames[dt], med, r.DriftRatio, r.DriftMin))
+					fmt.Sprintf("sustained: %d days in a row over %.1f× their usual; %d calls on %s, a %s, where the median of past %ss is %.0f (and at least %d)",
+						st.driftDays, r.DriftRatio, st.lastDayCalls, dayStart.In(hutong.ChinaTime).Format(time.DateOnly), dayTypeNames[dt], dayTypeNames[dt], med, r.DriftMin))
 			}
 		}
 	}
@@ -575,56 +603,47 @@ func (d *Detector) offHours(st *agreementState, idx uint64, t time.Time, m int64
 	r := &d.rules
 	hour := t.In(hutong.ChinaTime).Hour()
 	dt := dayTypeNames[d.dayType(dayOfHour(st.hour))]
-	if export {
+	if export && int(st.exportHours[hour])+int(st.exportHours[(hour+1)%24])+int(st.exportHours[(hour+23)%24]) < 2 {
 		return d.alert(st, hutong.AlertOffHours, hutong.SeverityHigh, 1, t, t, []uint64{idx},
 			map[string]string{"hour": strconv.Itoa(hour), "what": "export"},
-			fmt.Sprintf("an export at %s, on a %s at %02d:00, an hour in which the consumer called on fewer than %.0f%% of %d past %ss",
-				t.In(hutong.ChinaTime).Format("15:04"), dt, hour, r.UsualShare*100, st.baseDays, dt))
+			fmt.Sprintf("an export at %s on a %s, outside the consumer's usual hours: a median of %.0f calls at %02d:00 over %d past %ss, under %.0f%% of its busiest hour's %.0f, and no earlier export near that time",
+				t.In(hutong.ChinaTime).Format("15:04"), dt, st.baseMed, hour, st.baseDays, dt, r.UsualShareOfPeak*100, st.peakMed))
 	}
-	s := st.min.sum(30)
+	// Pages count from the start of the unusual hours.
+	w := int64(30)
+	if st.prevUsual {
+		w = min(w, m-st.hour*60+1)
+	}
+	s := st.min.sum(w)
 	if s.paged >= r.OffHoursPages || s.rows >= r.OffHoursRows {
 		score := math.Max(float64(s.paged)/float64(r.OffHoursPages), float64(s.rows)/float64(r.OffHoursRows))
-		evidence := st.ev.since(m-29, 0)
+		evidence := st.ev.since(m-w+1, 0)
 		return d.alert(st, hutong.AlertOffHours, hutong.SeverityHigh, score, firstOf(st, evidence), t, evidence,
 			map[string]string{"hour": strconv.Itoa(hour), "pages": strconv.FormatInt(s.paged, 10), "rows": strconv.FormatInt(s.rows, 10)},
-			fmt.Sprintf("%d pages and %d rows within 30 minutes at %02d:00 on a %s, outside the consumer's usual hours (thresholds %d pages or %d rows)",
-				s.paged, s.rows, hour, dt, r.OffHoursPages, r.OffHoursRows))
+			fmt.Sprintf("%d pages and %d rows within %d minutes at %02d:00 on a %s, outside the consumer's usual hours (thresholds %d pages or %d rows)",
+				s.paged, s.rows, w, hour, dt, r.OffHoursPages, r.OffHoursRows))
 	}
 	return nil
 }
 
-func (d *Detector) probing(st *agreementState, idx uint64, t time.Time, m int64, e *hutong.AuditEvent) *hutong.Alert {
+func (d *Detector) probing(st *agreementState, t time.Time, m int64, e *hutong.AuditEvent) *hutong.Alert {
 	r := &d.rules
-	day := m / (24 * 60)
-	if day != st.probeDay {
-		if st.probeDay != 0 {
-			for k := st.probeDay; k < day && k < st.probeDay+int64(r.ProbeHistoryDays); k++ {
-				v1, v10 := int64(0), int64(0)
-				if k == st.probeDay {
-					v1, v10 = st.probeMax1, st.probeMax10
-				}
-				st.probeHist1.push(r.ProbeHistoryDays, v1)
-				st.probeHist10.push(r.ProbeHistoryDays, v10)
-			}
-		}
-		st.probeDay, st.probeMax1, st.probeMax10 = day, 0, 0
-	}
 	if e.Probes > 0 {
-		p1, p10 := st.min.sum(1).probes, st.min.sum(10).probes
-		past1, past10 := slices.Max(append([]int64{0}, st.probeHist1.vals...)), slices.Max(append([]int64{0}, st.probeHist10.vals...))
-		t1 := max(float64(r.ProbeMin1), r.ProbeRatio*float64(past1))
-		t10 := max(float64(r.ProbeMin10), r.ProbeRatio*float64(past10))
-		st.probeMax1, st.probeMax10 = max(st.probeMax1, p1), max(st.probeMax10, p10)
-		var got int64
-		var w, past int64
-		var threshold float64
-		switch {
-		case float64(p1) >= t1:
-			got, w, past, threshold = p1, 1, past1, t1
-		case float64(p10) >= t10:
-			got, w, past, threshold = p10, 10, past10, t10
-		}
-		if got > 0 {
+		for i, w := range [2]int64{2, 10} {
+			got := st.min.sum(w).probes
+			floor := [2]int64{r.ProbeMin2, r.ProbeMin10}[i]
+			if got < floor {
+				continue
+			}
+			cur := min(w, m-st.hour*60+1)
+			prev := w - cur
+			exp := (float64(cur)*st.probeMed + float64(prev)*st.prevProbeMed) / 60
+			spread := 1.4826 * (float64(cur)*st.probeMAD + float64(prev)*st.prevProbeMAD) / 60
+			tolerated := r.ProbeTolerance * exp
+			threshold := math.Max(tolerated+r.ProbeZ*math.Sqrt(tolerated+spread*spread), float64(floor))
+			if float64(got) < threshold {
+				continue
+			}
 			score := float64(got) / threshold
 			sev := hutong.SeverityHigh
 			if score >= 3 {
@@ -633,8 +652,8 @@ func (d *Detector) probing(st *agreementState, idx uint64, t time.Time, m int64,
 			evidence := st.ev.since(m-w+1, flagProbe)
 			return d.alert(st, hutong.AlertProbing, sev, score, firstOf(st, evidence), t, evidence,
 				map[string]string{"probes": strconv.FormatInt(got, 10), "minutes": strconv.FormatInt(w, 10), "threshold": strconv.FormatFloat(threshold, 'f', 0, 64)},
-				fmt.Sprintf("%d equality filters on masked fields in %d minute(s); the busiest such %d minute(s) of the past %d days had %d; threshold %.0f",
-					got, w, w, r.ProbeHistoryDays, past, threshold))
+				fmt.Sprintf("%d equality filters on masked fields in %d minutes; usual at this hour is %.1f (median of past days %.0f an hour); threshold %.0f (%.0f× usual tolerated plus %.0f deviations, at least %d)",
+					got, w, exp, st.probeMed, threshold, r.ProbeTolerance, r.ProbeZ, floor))
 		}
 	}
 	if e.Paged && st.calls > 0 && float64(st.paged) < r.WalkShare*float64(st.calls) {
@@ -729,15 +748,17 @@ func (d *Detector) refused(idx uint64, e *hutong.AuditEvent) []*hutong.Alert {
 			Params:      map[string]string{"refused": strconv.FormatInt(got, 10), "minutes": strconv.FormatInt(w, 10), "who": who},
 			Explanation: fmt.Sprintf("%d refused calls of %s in %d minute(s) (threshold %d); the last: %s", got, who, w, threshold, e.Reason)})
 	}
+	keyQuiet := true
 	if e.Actor != "" {
 		rs := count(d.keys, e.Actor)
-		if got := rs.min.sum(1).calls; got >= r.RefusedPerMinute {
-			fire(rs, e.Actor, got, 1, r.RefusedPerMinute)
+		keyQuiet = !e.Time.Before(rs.cooldown)
+		if got := rs.min.sum(2).calls; got >= r.RefusedPer2 {
+			fire(rs, e.Actor, got, 2, r.RefusedPer2)
 		} else if got := rs.min.sum(5).calls; got >= r.RefusedPer5 {
 			fire(rs, e.Actor, got, 5, r.RefusedPer5)
 		}
 	}
-	if e.Department != "" && len(out) == 0 {
+	if e.Department != "" && len(out) == 0 && keyQuiet {
 		rs := count(d.depts, e.Department)
 		if got := rs.min.sum(5).calls; got >= r.DeptRefusedPer5 {
 			fire(rs, "department "+e.Department, got, 5, r.DeptRefusedPer5)
