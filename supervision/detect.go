@@ -45,8 +45,8 @@ type Rules struct {
 	// within an hour of that time of day twice before), OffHoursPages
 	// pages or OffHoursRows rows within 30 minutes fire.
 	UsualShareOfPeak float64
-	OffHoursPages int64
-	OffHoursRows  int64
+	OffHoursPages    int64
+	OffHoursRows     int64
 
 	// Probing: equality filters on masked fields in 2 and 10 minutes fire
 	// at the larger of ProbeMin2/ProbeMin10 and the tolerated count plus
@@ -294,11 +294,11 @@ type agreementState struct {
 	probeMed, probeMAD float64
 	prevProbeMed       float64
 	prevProbeMAD       float64
-	combos      map[string]bool
-	wokeAt      time.Time // when a dormant agreement woke; zero when not waking
-	wokeFrom    time.Time // its last call before
-	wokeCalls   int64
-	cooldown    map[hutong.AlertKind]time.Time
+	combos             map[string]bool
+	wokeAt             time.Time // when a dormant agreement woke; zero when not waking
+	wokeFrom           time.Time // its last call before
+	wokeCalls          int64
+	cooldown           map[hutong.AlertKind]time.Time
 	// The last closed day: its calls, the median of the past days of its
 	// type before it, and its day number (-1 once judged).
 	lastDayCalls   int64
