@@ -101,6 +101,7 @@ Usage:
   hutong bench exchange [--rows 200000] [--clients 16] [--duration 8s] [--via-node] [--json]
   hutong bench search [--docs 100000] [--queries 2000] [--json]
   hutong bench cluster [--hubs 3] [--postgres URL] [--json]   hub processes on one PostgreSQL behind HAProxy, killed under load
+  hutong bench supervision [--seed 2] [--agreements 200] [--per-kind 8] [--live 30] [--json]   detectors on a labelled month
   hutong version
 
 Client commands talk to --hub (or $HUTONG_HUB, default http://localhost:8080) with
