@@ -55,7 +55,10 @@ type Dashboard struct {
 	// Entries opens ledger entries to their parties; without it the
 	// proof page shows commitments only.
 	Entries hutong.LedgerEntries
-	Logger  *slog.Logger
+	// Alerts are supervision's alerts; without it the alerts page says
+	// the feature is unavailable.
+	Alerts hutong.AlertService
+	Logger *slog.Logger
 
 	// SignIn checks a password and returns a session token as the API's
 	// sign-in does, throttle included; Auth.SignIn when nil.
@@ -160,6 +163,7 @@ func (d *Dashboard) build() {
 		{"GET /proof/bundle", false, d.handleProofBundle},
 		{"GET /environment", false, d.handleEnvironment},
 	}
+	routes = append(routes, d.alertRoutes()...)
 	for _, rt := range routes {
 		d.mux.Handle(rt.pattern, d.adapt(rt))
 		d.known.Handle(rt.pattern, http.NotFoundHandler())

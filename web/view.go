@@ -116,6 +116,7 @@ func (v *view) Nav() []navItem {
 		{"/feedback", "nav.feedback", dept || staff || u.Has(hutong.RoleAuditor)},
 		{"/proof", "nav.proof", true},
 		{"/environment", "nav.environment", true},
+		{"/alerts", "nav.alerts", seesAlerts(u)},
 	}
 	var out []navItem
 	for _, it := range items {

@@ -416,9 +416,6 @@ func (m *Main) Open(ctx context.Context) error {
 	m.HTTP.Ledger, m.HTTP.LedgerDir = m.Ledger, m.Ledger.Dir()
 	m.HTTP.Entries = sqlstore.NewLedgerEntries(m.DB)
 	m.HTTP.Health = m.Ledger.Health
-	if err := m.openSupervision(ctx, calendar.With(m.Config.Holidays, m.Config.Workdays)); err != nil {
-		return err
-	}
 	// The dashboard, on every path that is not the API's: the services as
 	// the API has them, plus statistics, the air-quality comparison
 	// (reading through the exchange's sources, audited on the ledger) and
@@ -437,6 +434,9 @@ func (m *Main) Open(ctx context.Context) error {
 		SignIn: m.HTTP.SignIn, AdmitBody: m.HTTP.AdmitBody, Observe: m.HTTP.Observe,
 	}
 	m.HTTP.Web = m.Web.Handler()
+	if err := m.openSupervision(ctx, calendar.With(m.Config.Holidays, m.Config.Workdays)); err != nil {
+		return err
+	}
 	if err := m.HTTP.Register(catalogGauge(catalog), ledgerGauge(m.Ledger, m.Witnesses)); err != nil {
 		return err
 	}

@@ -22,6 +22,9 @@ func (m *Main) openSupervision(ctx context.Context, calendar *hutong.Calendar) e
 	m.supervisionCalendar = calendar
 	m.Exchange.Suspensions = alerts
 	m.HTTP.Alerts = alerts
+	if m.Web != nil {
+		m.Web.Alerts = alerts
+	}
 	return nil
 }
 
