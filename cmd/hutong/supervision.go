@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/demo"
 	"github.com/hutong/hutong/sqlstore"
 	"github.com/hutong/hutong/supervision"
 )
@@ -44,4 +45,18 @@ func (m *Main) runSupervision(ctx context.Context) {
 			m.Logger.Error("supervision stopped", "err", err)
 		}
 	}()
+}
+
+// demoIncidents plays the demo's misuses after its month of use
+// (demo.Incidents), for supervision to find on the first run.
+func (m *Main) demoIncidents(ctx context.Context) error {
+	calls, err := demo.Incidents(ctx, demo.History{
+		Directory: m.HTTP.Directory, Catalog: m.HTTP.Catalog, Auth: m.HTTP.Auth, Requests: m.Requests, Exchange: m.Exchange,
+		Stats: sqlstore.NewStats(m.DB), SetClock: m.clock.at, Now: time.Now, Settle: m.Audit.FlushOutbox,
+		Seed: m.Config.Seed, Scale: m.Config.Scale,
+	})
+	if err == nil {
+		m.Logger.Info("demo incidents played for supervision", "calls", calls)
+	}
+	return err
 }
