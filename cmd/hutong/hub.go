@@ -87,6 +87,10 @@ type Config struct {
 	NodeURL     string `json:"node_url"`
 	NodeTimeout string `json:"node_timeout"`
 
+	// NoSupervision turns supervision off: no detectors, no alerts API,
+	// no suspension check in the exchange (to measure what it costs).
+	NoSupervision bool `json:"no_supervision"`
+
 	// Demo settings, used by `hutong demo`.
 	Seed  uint64  `json:"seed"`
 	Scale float64 `json:"scale"`

@@ -15,6 +15,9 @@ import (
 // agreements, and the API serving the alerts. The detectors start with
 // the background work (runSupervision).
 func (m *Main) openSupervision(ctx context.Context, calendar *hutong.Calendar) error {
+	if m.Config.NoSupervision {
+		return nil
+	}
 	alerts, err := sqlstore.NewAlerts(ctx, m.DB)
 	if err != nil {
 		return err
@@ -50,6 +53,9 @@ func (m *Main) runSupervision(ctx context.Context) {
 // demoIncidents plays the demo's misuses after its month of use
 // (demo.Incidents), for supervision to find on the first run.
 func (m *Main) demoIncidents(ctx context.Context) error {
+	if m.Config.NoSupervision {
+		return nil
+	}
 	calls, err := demo.Incidents(ctx, demo.History{
 		Directory: m.HTTP.Directory, Catalog: m.HTTP.Catalog, Auth: m.HTTP.Auth, Requests: m.Requests, Exchange: m.Exchange,
 		Stats: sqlstore.NewStats(m.DB), SetClock: m.clock.at, Now: time.Now, Settle: m.Audit.FlushOutbox,
