@@ -2,6 +2,13 @@ package hutong
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -242,4 +249,163 @@ type AlertRecorder interface {
 	// audited act. It fails (and stores nothing) when the audit outbox
 	// cannot take events; the caller retries the same entries.
 	Raise(ctx context.Context, alerts []*Alert, next uint64) error
+}
+
+// Webhook is an outbound receiver of alerts: every alert its owner's scope
+// sees is POSTed to URL as JSON, signed with HMAC-SHA256 under Secret,
+// retried with backoff until the receiver answers 2xx, each attempt
+// recorded. A steward's webhook has its department's scope, a region
+// administrator's its province's, a platform administrator's all.
+type Webhook struct {
+	ID         string    `json:"id"`
+	URL        string    `json:"url"`
+	Department string    `json:"department,omitempty"`
+	Region     string    `json:"region,omitempty"`
+	CreatedBy  string    `json:"created_by"`
+	CreatedAt  time.Time `json:"created_at"`
+	// Secret keys the signatures; it is shown once, when the webhook is
+	// created.
+	Secret string `json:"secret,omitempty"`
+	// Deliveries by state, and the last failure's reason.
+	Delivered int    `json:"delivered"`
+	Pending   int    `json:"pending"`
+	Failed    int    `json:"failed"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+// WebhookInput is what a webhook is created from.
+type WebhookInput struct {
+	URL string `json:"url"`
+}
+
+// Webhook delivery headers: the signature is "sha256=" and the hex
+// HMAC-SHA256, under the webhook's secret, of the timestamp (Unix
+// seconds), a dot and the body; a receiver checks it and refuses stale
+// timestamps.
+const (
+	WebhookSignatureHeader = "Hutong-Signature"
+	WebhookTimestampHeader = "Hutong-Timestamp"
+	WebhookDeliveryHeader  = "Hutong-Delivery"
+)
+
+// SignWebhook returns the signature header's value for body sent at ts.
+func SignWebhook(secret []byte, ts int64, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(strconv.FormatInt(ts, 10)))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// CheckWebhookURL checks where a webhook may send: an https URL with a
+// host and no credentials; http and private or loopback address literals
+// only when insecure is true (the demo) or the host is in allowed. It
+// returns EINVALID saying why not. Names are resolved, and their
+// addresses checked, when the delivery connects.
+func CheckWebhookURL(raw string, insecure bool, allowed []string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		return nil, Errorf(EINVALID, "url %q is not an absolute URL", ClipText(raw, 200))
+	case len(raw) > 2048:
+		return nil, Errorf(EINVALID, "url has more than 2048 bytes")
+	case u.User != nil:
+		return nil, Errorf(EINVALID, "url must not carry credentials")
+	}
+	listed := slices.Contains(allowed, u.Hostname())
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !insecure && !listed {
+			return nil, Errorf(EINVALID, "url must be https (http only in demo mode or for a host the hub's config allows)")
+		}
+	default:
+		return nil, Errorf(EINVALID, "url scheme %q: want https", u.Scheme)
+	}
+	if ip, err := netip.ParseAddr(u.Hostname()); err == nil && !insecure && !listed && !PublicAddr(ip) {
+		return nil, Errorf(EINVALID, "url host %s is not a public address", ip)
+	}
+	return u, nil
+}
+
+// PublicAddr reports whether ip is a public unicast address: not
+// loopback, private, link-local, unspecified, multicast or otherwise
+// reserved for a local network.
+func PublicAddr(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
+		return false
+	}
+	for _, p := range reservedPrefixes {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
+}
+
+// reservedPrefixes are the ranges beyond netip's predicates that must not
+// be reached from the hub: shared address space (CGNAT), benchmarking,
+// documentation, 0/8 and the IPv6 unique-local and NAT64 ranges.
+var reservedPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("240.0.0.0/4"), netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("fc00::/7"),
+}
+
+// MayOwnWebhook reports whether the actor may create webhooks: stewards
+// (for their department), region administrators (their province) and
+// platform administrators (everything).
+func (a *Actor) MayOwnWebhook() bool {
+	return a != nil && a.User != nil && (a.IsAdmin() || a.Has(RoleRegionAdmin) && a.User.Region != "" || a.Has(RoleSteward) && a.User.Department != "")
+}
+
+// WebhookSees reports whether webhook w's scope covers al.
+func WebhookSees(w *Webhook, al *Alert, p AlertParties) bool {
+	u := &User{Login: "webhook:" + w.ID}
+	switch {
+	case w.Department != "":
+		u.Department, u.Roles = w.Department, []Role{RoleSteward}
+	case w.Region != "":
+		u.Region, u.Roles = w.Region, []Role{RoleRegionAdmin}
+	default:
+		u.Roles = []Role{RoleAdmin}
+	}
+	return (&Actor{User: u}).MaySeeAlert(al, p)
+}
+
+// WebhookService keeps the actor's webhooks.
+type WebhookService interface {
+	// CreateWebhook creates a webhook of the actor's scope and returns it
+	// with its secret. A URL the hub may not send to is EINVALID; an actor
+	// who may not own webhooks EFORBIDDEN.
+	CreateWebhook(ctx context.Context, in WebhookInput) (*Webhook, error)
+	// Webhooks lists the webhooks of the actor's scope (all for a platform
+	// administrator), without secrets.
+	Webhooks(ctx context.Context) ([]*Webhook, error)
+	// DeleteWebhook deletes one; its pending deliveries are dropped. One
+	// outside the actor's scope is ENOTFOUND.
+	DeleteWebhook(ctx context.Context, id string) error
+}
+
+// WebhookDelivery is one alert due to one webhook.
+type WebhookDelivery struct {
+	ID       int64
+	Webhook  Webhook // with its secret
+	Alert    Alert
+	Attempts int
+}
+
+// WebhookOutbox is the durable queue of deliveries: Raise adds one for
+// each webhook whose scope sees an alert, in the alert's transaction, so
+// nothing is lost when a receiver or the hub is down.
+type WebhookOutbox interface {
+	// DueDeliveries returns up to limit pending deliveries due at now.
+	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]WebhookDelivery, error)
+	// Attempted records an attempt: its HTTP status (0 when none) and
+	// error; with retry set, the delivery is due again then; else it is
+	// finished, delivered when err is empty, failed otherwise.
+	Attempted(ctx context.Context, id int64, status int, err string, retry *time.Time) error
 }
