@@ -139,6 +139,8 @@ const (
 	AuditAlertResolve = "alert.resolve"
 	AuditSuspend      = "agreement.suspend"
 	AuditResume       = "agreement.resume"
+	AuditWebhook      = "webhook.create"
+	AuditWebhookDrop  = "webhook.delete"
 )
 
 // AlertFilter selects alerts; empty fields select all.

@@ -29,6 +29,11 @@ const supervisorCursor = "detectors"
 // audit outbox.
 type Alerts struct {
 	db *DB
+	// WebhookInsecure lets webhooks use http and private addresses (the
+	// demo); WebhookHosts are hosts allowed beyond the public https ones.
+	// Set them before use.
+	WebhookInsecure bool
+	WebhookHosts    []string
 
 	mu        sync.RWMutex
 	suspended map[string]*hutong.Suspension // by agreement
@@ -137,6 +142,11 @@ func (s *Alerts) Raise(ctx context.Context, alerts []*hutong.Alert, next uint64)
 			events = append(events, &hutong.AuditEvent{Time: now, Kind: hutong.AuditAlertOpen, Actor: "supervision",
 				Department: al.Consumer, Resource: al.Resource, Provider: al.Provider, Agreement: al.Agreement, Decision: "allow",
 				Reason: fmt.Sprintf("alert %s (%s, %s, score %.1f): %s", al.ID, al.Kind, al.Severity, al.Score, al.Explanation)})
+		}
+		if len(alerts) > 0 {
+			if err := s.queueDeliveries(ctx, tx, alerts, now); err != nil {
+				return nil, err
+			}
 		}
 		_, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO supervision_cursor (name, next_idx) VALUES (?, ?)
 			ON CONFLICT (name) DO UPDATE SET next_idx = excluded.next_idx`), supervisorCursor, int64(next))

@@ -180,3 +180,104 @@ func testAlerts(t *testing.T, open Opener) {
 		}
 	})
 }
+
+// testWebhooks checks webhooks: who keeps them and for which scope, the
+// URLs refused, and deliveries queued with the alerts they carry, due,
+// retried and finished.
+func testWebhooks(t *testing.T, open Opener) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	tj, bj, hb := Seed(t, s)
+	ctx := context.Background()
+	alerts, err := sqlstore.NewAlerts(ctx, s.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steward := func(dept string) context.Context { return As(ctx, dept, hutong.RoleSteward) }
+	hbAdmin := hutong.NewContextWithActor(ctx, &hutong.Actor{User: &hutong.User{Login: "ra", Region: "130000", Roles: []hutong.Role{hutong.RoleRegionAdmin}}})
+
+	if _, err := alerts.CreateWebhook(As(ctx, bj.ID, hutong.RoleConsumer), hutong.WebhookInput{URL: "https://hooks.example.gov.cn/a"}); hutong.ErrorCode(err) != hutong.EFORBIDDEN {
+		t.Fatalf("a consumer's webhook: %v, want forbidden", err)
+	}
+	for _, bad := range []string{"http://hooks.example.gov.cn/a", "https://10.0.0.1/a", "https://127.0.0.1/a", "nope"} {
+		if _, err := alerts.CreateWebhook(steward(tj.ID), hutong.WebhookInput{URL: bad}); hutong.ErrorCode(err) != hutong.EINVALID {
+			t.Errorf("webhook to %s: %v, want invalid", bad, err)
+		}
+	}
+	tjHook, err := alerts.CreateWebhook(steward(tj.ID), hutong.WebhookInput{URL: "https://hooks.example.gov.cn/tj"})
+	if err != nil || len(tjHook.Secret) != 64 || tjHook.Department != tj.ID {
+		t.Fatalf("CreateWebhook = %+v, %v", tjHook, err)
+	}
+	hbHook, err := alerts.CreateWebhook(hbAdmin, hutong.WebhookInput{URL: "https://hooks.example.gov.cn/hb"})
+	if err != nil || hbHook.Region != "130000" {
+		t.Fatalf("region admin's webhook = %+v, %v", hbHook, err)
+	}
+	allHook, err := alerts.CreateWebhook(Admin(ctx), hutong.WebhookInput{URL: "https://hooks.example.gov.cn/all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	al := &hutong.Alert{Kind: hutong.AlertVolume, Severity: hutong.SeverityMedium, Agreement: "agr_w", Consumer: bj.ID, Provider: tj.ID,
+		Explanation: "x", FirstAt: clock.Now(), DetectedAt: clock.Now()}
+	if err := alerts.Raise(ctx, []*hutong.Alert{al}, 5); err != nil {
+		t.Fatal(err)
+	}
+	due, err := alerts.DueDeliveries(ctx, clock.Now(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]hutong.WebhookDelivery{}
+	for _, d := range due {
+		got[d.Webhook.ID] = d
+	}
+	if len(due) != 2 || got[tjHook.ID].Alert.ID != al.ID || got[allHook.ID].Alert.ID != al.ID || got[tjHook.ID].Webhook.Secret != tjHook.Secret {
+		t.Fatalf("due deliveries %+v, want the alert to Tianjin's and the platform's webhooks", due)
+	}
+	if _, ok := got[hbHook.ID]; ok {
+		t.Errorf("Hebei's region webhook got an alert between Beijing and Tianjin")
+	}
+	retry := clock.Now().Add(time.Minute)
+	if err := alerts.Attempted(ctx, got[tjHook.ID].ID, 503, "503 Service Unavailable", &retry); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := alerts.DueDeliveries(ctx, clock.Now(), 10); len(due) != 1 || due[0].Webhook.ID != allHook.ID {
+		t.Fatalf("after a failed attempt due now: %+v, want the other alone", due)
+	}
+	if due, _ := alerts.DueDeliveries(ctx, retry, 10); len(due) != 2 || due[0].Webhook.ID != allHook.ID && due[1].Webhook.ID != allHook.ID {
+		t.Fatalf("due at the retry: %+v", due)
+	}
+	if err := alerts.Attempted(ctx, got[tjHook.ID].ID, 200, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := alerts.Attempted(ctx, got[allHook.ID].ID, 0, "connection refused", nil); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := alerts.DueDeliveries(ctx, retry.Add(time.Hour), 10); len(due) != 0 {
+		t.Fatalf("finished deliveries still due: %+v", due)
+	}
+	list, err := alerts.Webhooks(steward(tj.ID))
+	if err != nil || len(list) != 1 || list[0].Delivered != 1 || list[0].Secret != "" || list[0].LastError != "" {
+		t.Fatalf("Tianjin's webhooks = %+v, %v", list, err)
+	}
+	all, _ := alerts.Webhooks(Admin(ctx))
+	if len(all) != 3 {
+		t.Fatalf("all webhooks: %d, want 3", len(all))
+	}
+	for _, w := range all {
+		if w.ID == allHook.ID && (w.Failed != 1 || w.LastError != "connection refused") {
+			t.Errorf("the platform's webhook: %+v, want one failed delivery and its reason", *w)
+		}
+	}
+	if list, _ := alerts.Webhooks(steward(hb.ID)); len(list) != 0 {
+		t.Errorf("Hebei's steward sees %d webhooks", len(list))
+	}
+	if err := alerts.DeleteWebhook(steward(hb.ID), tjHook.ID); hutong.ErrorCode(err) != hutong.ENOTFOUND {
+		t.Errorf("deleting another's webhook: %v, want not found", err)
+	}
+	if err := alerts.DeleteWebhook(steward(tj.ID), tjHook.ID); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := alerts.Webhooks(steward(tj.ID)); len(list) != 0 {
+		t.Errorf("after deleting: %+v", list)
+	}
+}

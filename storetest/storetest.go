@@ -84,6 +84,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Nodes", func(t *testing.T) { testNodes(t, open) })
 	t.Run("Decisions", func(t *testing.T) { testDecisions(t, open) })
 	t.Run("Alerts", func(t *testing.T) { testAlerts(t, open) })
+	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, open) })
 }
 
 // Admin returns ctx acting as a platform admin.
