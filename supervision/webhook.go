@@ -62,7 +62,7 @@ func (d *Deliverer) init() {
 		client := func(control func(network, address string, c syscall.RawConn) error) *http.Client {
 			dialer := &net.Dialer{Timeout: timeout, Control: control}
 			return &http.Client{Timeout: timeout,
-				Transport: &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: timeout, MaxIdleConnsPerHost: 2},
+				Transport:     &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: timeout, MaxIdleConnsPerHost: 2},
 				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		}
 		d.anywhere = client(nil)
