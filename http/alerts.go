@@ -111,3 +111,62 @@ func (s *Server) handleResumeAlert(w http.ResponseWriter, r *http.Request) error
 		return svc.Resume(r.Context(), id, note)
 	})
 }
+
+// webhookRoutes are the routes of supervision's webhooks.
+func (s *Server) webhookRoutes() []route {
+	return []route{
+		{"POST /api/v1/webhooks", usersOnly, s.handleCreateWebhook, smallBody},
+		{"GET /api/v1/webhooks", usersOnly, s.handleWebhooks, smallBody},
+		{"DELETE /api/v1/webhooks/{id}", usersOnly, s.handleDeleteWebhook, smallBody},
+	}
+}
+
+// webhooks returns the webhook service, or the error a hub without one
+// answers.
+func (s *Server) webhooks() (hutong.WebhookService, error) {
+	if s.Webhooks == nil {
+		return nil, hutong.Errorf(hutong.ENOTFOUND, "this hub sends no webhooks")
+	}
+	return s.Webhooks, nil
+}
+
+func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request) error {
+	svc, err := s.webhooks()
+	if err != nil {
+		return err
+	}
+	var in hutong.WebhookInput
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	hook, err := svc.CreateWebhook(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/webhooks/"+hook.ID)
+	return writeJSON(w, http.StatusCreated, hook)
+}
+
+func (s *Server) handleWebhooks(w http.ResponseWriter, r *http.Request) error {
+	svc, err := s.webhooks()
+	if err != nil {
+		return err
+	}
+	list, err := svc.Webhooks(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, newList(list))
+}
+
+func (s *Server) handleDeleteWebhook(w http.ResponseWriter, r *http.Request) error {
+	svc, err := s.webhooks()
+	if err != nil {
+		return err
+	}
+	if err := svc.DeleteWebhook(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

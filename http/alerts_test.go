@@ -89,6 +89,25 @@ func alertCalls(t *testing.T, dc *docCheck, h *hubtest.Hub, agreement, key strin
 	do(apiCall{method: "POST", path: "/api/v1/alerts/alr_nope/resolve", token: h.Steward, contentType: appJSON, body: `{"note":"x"}`, status: 404})
 	do(apiCall{method: "POST", path: path + "/resolve", token: h.Steward, contentType: appJSON, body: `{"note":"已核实，系统迁移"}`, status: 200})
 	do(apiCall{method: "POST", path: path + "/resolve", token: h.Steward, contentType: appJSON, body: `{"note":"again"}`, status: 409})
+
+	// Webhooks: the steward's scope is its department.
+	var hook struct{ ID, Secret string }
+	a = do(apiCall{method: "POST", path: "/api/v1/webhooks", token: h.Steward, contentType: appJSON, body: `{"url":"https://hooks.example.gov.cn/tj"}`, status: 201})
+	a.json(t, &hook)
+	if hook.ID == "" || len(hook.Secret) != 64 || a.header.Get("Location") != "/api/v1/webhooks/"+hook.ID {
+		t.Errorf("created webhook: %s, Location %q", a.body, a.header.Get("Location"))
+	}
+	do(apiCall{method: "POST", path: "/api/v1/webhooks", token: h.Steward, contentType: appJSON, body: `{"url":"https://10.0.0.8/tj"}`, status: 400})
+	do(apiCall{method: "POST", path: "/api/v1/webhooks", token: h.Steward, contentType: appJSON, body: `{"link":"x"}`, status: 400, breaks: true})
+	do(apiCall{method: "POST", path: "/api/v1/webhooks", token: h.Consumer, contentType: appJSON, body: `{"url":"https://hooks.example.gov.cn/bj"}`, status: 403})
+	a = do(apiCall{method: "GET", path: "/api/v1/webhooks", token: h.Steward, status: 200})
+	if strings.Contains(string(a.body), hook.Secret) {
+		t.Errorf("the webhook list shows the secret")
+	}
+	do(apiCall{method: "GET", path: "/api/v1/webhooks", token: h.Consumer, status: 403})
+	do(apiCall{method: "DELETE", path: "/api/v1/webhooks/" + hook.ID, token: bjSteward, status: 404})
+	do(apiCall{method: "DELETE", path: "/api/v1/webhooks/" + hook.ID, token: h.Consumer, status: 403})
+	do(apiCall{method: "DELETE", path: "/api/v1/webhooks/" + hook.ID, token: h.Steward, status: 204})
 }
 
 // TestSupervisionEndToEnd: a consumer's key probes masked identity

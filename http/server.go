@@ -50,8 +50,10 @@ type Server struct {
 	// PolicyText renders an agreement's compiled policy for its readers.
 	PolicyText func(*hutong.Agreement) (string, error)
 	Feedback   hutong.FeedbackService
-	// Alerts are supervision's alerts; nil in a hub that runs none.
-	Alerts hutong.AlertService
+	// Alerts are supervision's alerts and Webhooks its outbound
+	// receivers; nil in a hub that runs none.
+	Alerts   hutong.AlertService
+	Webhooks hutong.WebhookService
 	// Nodes is the register of region nodes; nil in a hub that enrols none.
 	Nodes hutong.NodeService
 	// Refusals tallies refused enrolments with no valid token (see
@@ -174,6 +176,7 @@ func NewServer() *Server {
 		{"POST /api/v1/nodes/{region}/revoke", usersOnly, s.handleRevokeNode, smallBody},
 	}
 	s.routes = append(s.routes, s.supervisionRoutes()...)
+	s.routes = append(s.routes, s.webhookRoutes()...)
 	known := http.NewServeMux() // the routes alone, to tell 404 from 405
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.pattern, s.serve(rt))

@@ -90,6 +90,9 @@ type Config struct {
 	// NoSupervision turns supervision off: no detectors, no alerts API,
 	// no suspension check in the exchange (to measure what it costs).
 	NoSupervision bool `json:"no_supervision"`
+	// WebhookHosts are hosts supervision's webhooks may reach beyond
+	// public https addresses (an internal receiver, over http too).
+	WebhookHosts []string `json:"webhook_hosts"`
 
 	// Demo settings, used by `hutong demo`.
 	Seed  uint64  `json:"seed"`

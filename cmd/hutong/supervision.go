@@ -22,31 +22,41 @@ func (m *Main) openSupervision(ctx context.Context, calendar *hutong.Calendar) e
 	if err != nil {
 		return err
 	}
+	// The demo's webhooks may post to loopback http, a deployment's only
+	// to public https addresses and the configured hosts.
+	alerts.WebhookInsecure, alerts.WebhookHosts = m.demo, m.Config.WebhookHosts
 	m.Alerts = alerts
 	m.supervisionCalendar = calendar
 	m.Exchange.Suspensions = alerts
-	m.HTTP.Alerts = alerts
+	m.HTTP.Alerts, m.HTTP.Webhooks = alerts, alerts
 	if m.Web != nil {
 		m.Web.Alerts = alerts
 	}
 	return nil
 }
 
-// runSupervision runs the detectors over the journal until ctx ends.
-// Several hub processes on one database each run them; their alerts
-// would repeat, so only a hub that is not shared runs them for now.
+// runSupervision runs the detectors over the journal, and the webhook
+// deliverer, until ctx ends. Several hub processes on one database would
+// each run them and repeat alerts and deliveries, so only a hub that is
+// not shared runs them for now.
 func (m *Main) runSupervision(ctx context.Context) {
 	if m.Alerts == nil || m.DB.Shared() {
 		return
 	}
+	d := &supervision.Deliverer{Outbox: m.Alerts, Insecure: m.demo, AllowHosts: m.Config.WebhookHosts, Logger: m.Logger}
 	s := &supervision.Supervisor{Journal: m.Audit, Recorder: m.Alerts,
-		Detector: supervision.NewDetector(supervision.DefaultRules(), m.supervisionCalendar), Poll: time.Second, Logger: m.Logger}
-	m.bg.Add(1)
+		Detector: supervision.NewDetector(supervision.DefaultRules(), m.supervisionCalendar), Poll: time.Second, Logger: m.Logger,
+		Raised: func([]*hutong.Alert) { d.Wake() }}
+	m.bg.Add(2)
 	go func() {
 		defer m.bg.Done()
 		if err := s.Run(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.Error("supervision stopped", "err", err)
 		}
+	}()
+	go func() {
+		defer m.bg.Done()
+		d.Run(ctx)
 	}()
 }
 

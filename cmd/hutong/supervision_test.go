@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,10 +105,47 @@ func TestDemoSupervision(t *testing.T) {
 	if st, b := read(); st != 200 {
 		t.Fatalf("read before suspension: %d %s", st, b)
 	}
+	// The steward's webhook (loopback http: the demo allows it) will get
+	// the next alert in its scope, signed.
+	got := make(chan hutong.Alert, 10)
+	var secret atomic.Value
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ts, _ := strconv.ParseInt(r.Header.Get(hutong.WebhookTimestampHeader), 10, 64)
+		key, _ := secret.Load().(string)
+		if r.Header.Get(hutong.WebhookSignatureHeader) != hutong.SignWebhook([]byte(key), ts, body) {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var a hutong.Alert
+		json.Unmarshal(body, &a)
+		got <- a
+	}))
+	defer receiver.Close()
+	st, b := call("POST", "/api/v1/webhooks", steward, nil, `{"url":"`+receiver.URL+`/alerts"}`)
+	if st != 201 {
+		t.Fatalf("webhook: %d %s", st, b)
+	}
+	var hook hutong.Webhook
+	json.Unmarshal(b, &hook)
+	secret.Store(hook.Secret)
+
 	if st, b := call("POST", "/api/v1/alerts/"+probing.ID+"/suspend", steward, nil, `{"reason":"暂停待查"}`); st != 200 {
 		t.Fatalf("suspend: %d %s", st, b)
 	}
 	if st, b := read(); st != 403 || !strings.Contains(string(b), "暂停待查") {
 		t.Fatalf("read after suspension: %d %s, want 403 with the reason", st, b)
+	}
+	// The consumer insists: a refusal burst, delivered to the webhook.
+	for range 15 {
+		read()
+	}
+	select {
+	case a := <-got:
+		if a.Kind != hutong.AlertRefusals || a.Provider == "" {
+			t.Errorf("the webhook got %+v, want the refusal burst", a)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the webhook got nothing within 20 s")
 	}
 }

@@ -70,7 +70,7 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Alerts = alerts
+	s.Alerts, s.Webhooks = alerts, alerts
 	s.Exchange = &exchange.Service{Catalog: s.Catalog, Agreements: requests, Policy: policy.New(), Auditor: journal, Usage: journal,
 		Masker: &standard.Masker{Key: []byte("test key")}, Source: func(*hutong.Resource) (hutong.Source, error) { return rows, nil },
 		Suspensions: alerts}
