@@ -114,6 +114,10 @@ type Alert struct {
 	// Suspension is the agreement's suspension this alert led to, while
 	// it lasts.
 	Suspension *Suspension `json:"suspension,omitempty"`
+	// AutoSuspend asks Raise to suspend the alert's agreement with it, on
+	// supervision's own authority, pending the provider's steward's
+	// review (critical probing of level 3–4 data); not stored itself.
+	AutoSuspend bool `json:"-"`
 }
 
 // MaxAlertEvidence bounds the ledger indexes an alert keeps: the first
@@ -248,7 +252,8 @@ type AlertRecorder interface {
 
 	// Raise stores alerts (giving each an id, status open and OpenedAt)
 	// and moves the cursor to next, in one transaction, each alert an
-	// audited act. It fails (and stores nothing) when the audit outbox
+	// audited act; an alert with AutoSuspend suspends its agreement in
+	// the same transaction (unless it is suspended already). It fails (and stores nothing) when the audit outbox
 	// cannot take events; the caller retries the same entries.
 	Raise(ctx context.Context, alerts []*Alert, next uint64) error
 }

@@ -15,9 +15,11 @@ import (
 // finds something on a new demo's first run and a steward can try the
 // alerts page:
 //
-//   - probing: Beijing's medical insurance bureau checks 30 identity
+//   - probing: Beijing's medical insurance bureau checks 20 identity
 //     numbers against Tianjin's enrollees (masked equality filters)
-//     within two minutes, about 20 times its usual pace;
+//     within 80 seconds, many times its usual pace (a level 3 resource:
+//     below the three times its threshold at which supervision would
+//     suspend the agreement itself, so the steward decides);
 //   - purpose drift: Tianjin's market regulator, which looks up Beijing's
 //     enterprises one page at a time, exports the whole resource;
 //   - refusals: Hebei's medical insurance bureau calls Beijing's
@@ -37,13 +39,13 @@ func Incidents(ctx context.Context, h History) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for i := range 30 {
+	for i := range 20 {
 		first17 := fmt.Sprintf("120101198%d%02d%02d%03d", i%10, 1+i%12, 1+i%28, 101+2*i)
 		c, err := standard.CitizenIDCheck(first17)
 		if err != nil {
 			return calls, err
 		}
-		at(time.Duration(i) * 3 * time.Second)
+		at(time.Duration(i) * 4 * time.Second)
 		_, err = h.Exchange.Records(bjyb, hutong.RecordQuery{Resource: "120000-TJYB-03", Fields: []string{"姓名", "公民身份号码", "险种", "参保状态"},
 			Purpose: "异地就医直接结算", Filters: []hutong.Condition{{Field: "公民身份号码", Op: hutong.OpEq, Values: []string{first17 + string(c)}}}, Limit: 1})
 		if err != nil && hutong.ErrorCode(err) != hutong.ERATELIMITED {

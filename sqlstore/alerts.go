@@ -127,7 +127,9 @@ func (s *Alerts) Raise(ctx context.Context, alerts []*hutong.Alert, next uint64)
 	if len(alerts) == 0 {
 		do = s.db.revoke // moving the cursor alone records nothing: never refused
 	}
-	return do(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+	var held []*hutong.Suspension
+	err := do(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+		held = held[:0]
 		var events []*hutong.AuditEvent
 		for _, al := range alerts {
 			evidence, _ := json.Marshal(al.Evidence)
@@ -148,6 +150,28 @@ func (s *Alerts) Raise(ctx context.Context, alerts []*hutong.Alert, next uint64)
 				return nil, err
 			}
 		}
+		for _, al := range alerts {
+			if !al.AutoSuspend || al.Agreement == "" {
+				continue
+			}
+			sp := &hutong.Suspension{Agreement: al.Agreement, Alert: al.ID, By: "supervision", At: now,
+				Reason: fmt.Sprintf("suspended automatically by supervision, pending the provider's review: alert %s (%s, %s): %s", al.ID, al.Kind, al.Severity, al.Explanation)}
+			res, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO agreement_suspensions (agreement, alert, suspended_by, suspended_at, reason)
+				VALUES (?, ?, ?, ?, ?) ON CONFLICT (agreement) DO NOTHING`), sp.Agreement, sp.Alert, sp.By, sp.At, sp.Reason)
+			if err != nil {
+				return nil, internal(err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue // already suspended
+			}
+			if err := s.db.announce(ctx, tx, noticeSuspension, sp.Agreement); err != nil {
+				return nil, err
+			}
+			ev := alertEvent(ctx, hutong.AuditSuspend, al, "suspended pending review: "+sp.Reason)
+			ev.Actor, ev.Decision = "supervision", "deny"
+			events = append(events, ev)
+			held = append(held, sp)
+		}
 		_, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO supervision_cursor (name, next_idx) VALUES (?, ?)
 			ON CONFLICT (name) DO UPDATE SET next_idx = excluded.next_idx`), supervisorCursor, int64(next))
 		if err != nil {
@@ -155,6 +179,17 @@ func (s *Alerts) Raise(ctx context.Context, alerts []*hutong.Alert, next uint64)
 		}
 		return events, nil
 	})
+	if err != nil {
+		return err
+	}
+	if len(held) > 0 {
+		s.mu.Lock()
+		for _, sp := range held {
+			s.suspended[sp.Agreement] = sp
+		}
+		s.mu.Unlock()
+	}
+	return nil
 }
 
 func orEmptyParams(p map[string]string) map[string]string {

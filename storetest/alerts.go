@@ -281,3 +281,43 @@ func testWebhooks(t *testing.T, open Opener) {
 		t.Errorf("after deleting: %+v", list)
 	}
 }
+
+// testAutoSuspend checks that an alert raised with AutoSuspend suspends
+// its agreement in the same transaction, once, as supervision.
+func testAutoSuspend(t *testing.T, open Opener) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	tj, bj, _ := Seed(t, s)
+	ctx := context.Background()
+	alerts, err := sqlstore.NewAlerts(ctx, s.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func() *hutong.Alert {
+		return &hutong.Alert{Kind: hutong.AlertProbing, Severity: hutong.SeverityCritical, Agreement: "agr_auto", Consumer: bj.ID, Provider: tj.ID,
+			Explanation: "probing goes on", FirstAt: clock.Now(), DetectedAt: clock.Now(), AutoSuspend: true}
+	}
+	first := mk()
+	if err := alerts.Raise(ctx, []*hutong.Alert{first}, 3); err != nil {
+		t.Fatal(err)
+	}
+	sp := alerts.Suspended("agr_auto")
+	if sp == nil || sp.By != "supervision" || sp.Alert != first.ID || !strings.Contains(sp.Reason, "automatically") {
+		t.Fatalf("Suspended = %+v, want supervision's suspension", sp)
+	}
+	if err := alerts.Raise(ctx, []*hutong.Alert{mk()}, 4); err != nil {
+		t.Fatalf("a second automatic suspension of a suspended agreement: %v", err)
+	}
+	// The steward resumes it from the alert.
+	if _, err := alerts.Resume(As(ctx, tj.ID, hutong.RoleSteward), first.ID, "checked"); err != nil {
+		t.Fatal(err)
+	}
+	s2 := s.Reopen(t)
+	alerts2, err := sqlstore.NewAlerts(ctx, s2.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alerts2.Suspended("agr_auto") != nil {
+		t.Fatal("resumed, yet suspended after a restart")
+	}
+}

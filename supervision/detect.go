@@ -80,6 +80,15 @@ type Rules struct {
 	// Cooldown is how long after an alert the same detector stays quiet
 	// about the same agreement (or key).
 	Cooldown time.Duration
+
+	// StrictLevel: resources of this level and above (3 and 4 by
+	// default: 就高从严) are judged with half the floors of probing, cursor
+	// walks, off-hours pulls and dormant agreements, their alerts are one
+	// severity higher, and, with AutoSuspend, a probing alert critical
+	// before that raise (three times its threshold) suspends the
+	// agreement at once, pending the steward's review.
+	StrictLevel int
+	AutoSuspend bool
 }
 
 // DefaultRules returns the thresholds the hub runs with.
@@ -94,7 +103,8 @@ func DefaultRules() Rules {
 		LearnDays: 14, LearnCalls: 50,
 		RefusedPer2: 15, RefusedPer5: 30, DeptRefusedPer5: 60,
 		DormantDays: 21, WakeCalls: 30, WakeWindow: 2 * time.Hour,
-		Cooldown: 6 * time.Hour,
+		Cooldown:    6 * time.Hour,
+		StrictLevel: 3, AutoSuspend: true,
 	}
 }
 
@@ -104,7 +114,13 @@ var volumeWindows = [4]int64{2, 5, 15, 60}
 // Detector holds the profiles and raises alerts. It is not safe for
 // concurrent use: one goroutine feeds it the journal in order.
 type Detector struct {
+	// Level, when set, returns a resource's level (1–4, 0 when unknown);
+	// the detector asks once per agreement. Set it before the first
+	// Observe.
+	Level func(resource string) int
+
 	rules    Rules
+	strict   Rules // for resources at StrictLevel and above
 	calendar *hutong.Calendar
 
 	agreements map[string]*agreementState
@@ -120,7 +136,11 @@ func NewDetector(rules Rules, calendar *hutong.Calendar) *Detector {
 	if calendar == nil {
 		calendar = hutong.NewCalendar(nil, nil)
 	}
-	return &Detector{rules: rules, calendar: calendar, agreements: map[string]*agreementState{},
+	strict := rules
+	half := func(n int64) int64 { return max(1, (n+1)/2) }
+	strict.ProbeMin2, strict.ProbeMin10, strict.WalkPages = half(rules.ProbeMin2), half(rules.ProbeMin10), half(rules.WalkPages)
+	strict.OffHoursPages, strict.OffHoursRows, strict.WakeCalls = half(rules.OffHoursPages), half(rules.OffHoursRows), half(rules.WakeCalls)
+	return &Detector{rules: rules, strict: strict, calendar: calendar, agreements: map[string]*agreementState{},
 		keys: map[string]*refusalState{}, depts: map[string]*refusalState{}, purposes: map[string]*consumerState{},
 		dayTypes: map[int64]int{}}
 }
@@ -267,6 +287,8 @@ func (r *recent) since(from int64, flags uint8) []uint64 {
 // agreementState is an agreement's profile.
 type agreementState struct {
 	id, consumer, provider, resource, actor string
+	level                                   int
+	rules                                   *Rules // the detector's, or its strict ones
 
 	first, last time.Time
 	calls       int64 // all allowed calls seen
@@ -299,6 +321,7 @@ type agreementState struct {
 	wokeFrom           time.Time // its last call before
 	wokeCalls          int64
 	cooldown           map[hutong.AlertKind]time.Time
+	escalated          time.Time // until when probing is not escalated again
 	// The last closed day: its calls, the median of the past days of its
 	// type before it, and its day number (-1 once judged).
 	lastDayCalls   int64
@@ -358,7 +381,13 @@ func (d *Detector) agreement(e *hutong.AuditEvent) *agreementState {
 	st := d.agreements[e.Agreement]
 	if st == nil {
 		st = &agreementState{id: e.Agreement, consumer: e.Department, provider: e.Provider, resource: e.Resource,
-			combos: map[string]bool{}, cooldown: map[hutong.AlertKind]time.Time{}}
+			combos: map[string]bool{}, cooldown: map[hutong.AlertKind]time.Time{}, rules: &d.rules}
+		if d.Level != nil {
+			st.level = d.Level(e.Resource)
+		}
+		if d.rules.StrictLevel > 0 && st.level >= d.rules.StrictLevel {
+			st.rules = &d.strict
+		}
 		d.agreements[e.Agreement] = st
 	}
 	if st.provider == "" {
@@ -374,14 +403,32 @@ func (d *Detector) alert(st *agreementState, kind hutong.AlertKind, sev hutong.S
 		return nil
 	}
 	st.cooldown[kind] = at.Add(d.rules.Cooldown)
+	strict := st.rules == &d.strict
+	auto := strict && d.rules.AutoSuspend && kind == hutong.AlertProbing && sev == hutong.SeverityCritical
+	if strict {
+		sev = raise(sev)
+		explain += fmt.Sprintf(" [a level %d resource: stricter thresholds, one severity higher (就高从严)]", st.level)
+	}
 	return &hutong.Alert{Kind: kind, Severity: sev, Score: math.Round(score*10) / 10, Agreement: st.id, Consumer: st.consumer,
 		Provider: st.provider, Resource: st.resource, Actor: st.actor, Evidence: evidence, Explanation: explain,
-		Params: params, FirstAt: first, DetectedAt: at}
+		Params: params, FirstAt: first, DetectedAt: at,
+		AutoSuspend: auto}
+}
+
+// raise returns the severity one step above sev.
+func raise(sev hutong.Severity) hutong.Severity {
+	switch sev {
+	case hutong.SeverityLow:
+		return hutong.SeverityMedium
+	case hutong.SeverityMedium:
+		return hutong.SeverityHigh
+	}
+	return hutong.SeverityCritical
 }
 
 func (d *Detector) call(idx uint64, e *hutong.AuditEvent) []*hutong.Alert {
-	r := &d.rules
 	st := d.agreement(e)
+	r := st.rules
 	st.actor = e.Actor
 	t := e.Time
 	if st.first.IsZero() {
@@ -533,7 +580,7 @@ func (d *Detector) baseline(st *agreementState) {
 }
 
 func (d *Detector) volume(st *agreementState, idx uint64, t time.Time, m int64) *hutong.Alert {
-	r := &d.rules
+	r := st.rules
 	for i, w := range volumeWindows {
 		got := st.min.sum(w).calls
 		if got < r.VolumeMin[i] {
@@ -600,7 +647,7 @@ func firstOf(st *agreementState, evidence []uint64) time.Time {
 }
 
 func (d *Detector) offHours(st *agreementState, idx uint64, t time.Time, m int64, export bool) *hutong.Alert {
-	r := &d.rules
+	r := st.rules
 	hour := t.In(hutong.ChinaTime).Hour()
 	dt := dayTypeNames[d.dayType(dayOfHour(st.hour))]
 	if export && int(st.exportHours[hour])+int(st.exportHours[(hour+1)%24])+int(st.exportHours[(hour+23)%24]) < 2 {
@@ -627,7 +674,7 @@ func (d *Detector) offHours(st *agreementState, idx uint64, t time.Time, m int64
 }
 
 func (d *Detector) probing(st *agreementState, t time.Time, m int64, e *hutong.AuditEvent) *hutong.Alert {
-	r := &d.rules
+	r := st.rules
 	if e.Probes > 0 {
 		for i, w := range [2]int64{2, 10} {
 			got := st.min.sum(w).probes
@@ -650,10 +697,26 @@ func (d *Detector) probing(st *agreementState, t time.Time, m int64, e *hutong.A
 				sev = hutong.SeverityCritical
 			}
 			evidence := st.ev.since(m-w+1, flagProbe)
-			return d.alert(st, hutong.AlertProbing, sev, score, firstOf(st, evidence), t, evidence,
-				map[string]string{"probes": strconv.FormatInt(got, 10), "minutes": strconv.FormatInt(w, 10), "threshold": strconv.FormatFloat(threshold, 'f', 0, 64)},
-				fmt.Sprintf("%d equality filters on masked fields in %d minutes; usual at this hour is %.1f (median of past days %.0f an hour); threshold %.0f (%.0f× usual tolerated plus %.0f deviations, at least %d)",
-					got, w, exp, st.probeMed, threshold, r.ProbeTolerance, r.ProbeZ, floor))
+			params := map[string]string{"probes": strconv.FormatInt(got, 10), "minutes": strconv.FormatInt(w, 10), "threshold": strconv.FormatFloat(threshold, 'f', 0, 64)}
+			explain := fmt.Sprintf("%d equality filters on masked fields in %d minutes; usual at this hour is %.1f (median of past days %.0f an hour); threshold %.0f (%.0f× usual tolerated plus %.0f deviations, at least %d)",
+				got, w, exp, st.probeMed, threshold, r.ProbeTolerance, r.ProbeZ, floor)
+			if a := d.alert(st, hutong.AlertProbing, sev, score, firstOf(st, evidence), t, evidence, params, explain); a != nil {
+				if a.AutoSuspend {
+					st.escalated = t.Add(d.rules.Cooldown)
+				}
+				return a
+			}
+			// Cooling down: probing of level 3–4 data that goes on to
+			// three times its threshold is raised again, once, and
+			// suspends the agreement (就高从严).
+			if st.rules == &d.strict && d.rules.AutoSuspend && sev == hutong.SeverityCritical && !t.Before(st.escalated) {
+				st.escalated = t.Add(d.rules.Cooldown)
+				return &hutong.Alert{Kind: hutong.AlertProbing, Severity: hutong.SeverityCritical, Score: math.Round(score*10) / 10,
+					Agreement: st.id, Consumer: st.consumer, Provider: st.provider, Resource: st.resource, Actor: st.actor,
+					Evidence: evidence, Params: params, FirstAt: firstOf(st, evidence), DetectedAt: t, AutoSuspend: true,
+					Explanation: fmt.Sprintf("probing goes on, three times past its threshold: %s [a level %d resource: the agreement is suspended automatically pending review (就高从严)]", explain, st.level)}
+			}
+			return nil
 		}
 	}
 	if e.Paged && st.calls > 0 && float64(st.paged) < r.WalkShare*float64(st.calls) {
@@ -669,7 +732,7 @@ func (d *Detector) probing(st *agreementState, t time.Time, m int64, e *hutong.A
 }
 
 func (d *Detector) drift(st *agreementState, idx uint64, e *hutong.AuditEvent, export bool) *hutong.Alert {
-	r := &d.rules
+	r := st.rules
 	learn := time.Duration(r.LearnDays) * 24 * time.Hour
 	cs := d.purposes[st.consumer]
 	if cs == nil {

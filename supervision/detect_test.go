@@ -314,3 +314,46 @@ func TestDormant(t *testing.T) {
 		s.want(t, hutong.AlertDormant, 0)
 	})
 }
+
+func TestStricterForLevelThreeAndFour(t *testing.T) {
+	probes := func(s *stream, n int) {
+		for k := range n {
+			e := call(cst(17, 11, 0, 0).Add(time.Duration(k) * 2 * time.Second))
+			e.Probes = 1
+			s.feed(e)
+		}
+	}
+	t.Run("ten probes of level 1 data do not fire", func(t *testing.T) {
+		s := newStream()
+		s.d.Level = func(string) int { return 1 }
+		probes(s, 10)
+		s.want(t, hutong.AlertProbing, 0)
+	})
+	t.Run("ten probes of level 3 data fire, one severity higher", func(t *testing.T) {
+		s := newStream()
+		s.d.Level = func(string) int { return 3 }
+		probes(s, 10)
+		s.want(t, hutong.AlertProbing, 1)
+		if a := s.first(hutong.AlertProbing); a.Severity != hutong.SeverityCritical || a.AutoSuspend || !strings.Contains(a.Explanation, "就高从严") {
+			t.Errorf("alert %+v", a)
+		}
+	})
+	t.Run("probing of level 4 data that goes on suspends, once", func(t *testing.T) {
+		s := newStream()
+		s.d.Level = func(string) int { return 4 }
+		probes(s, 60) // two minutes of one every 2 s: 60 in the window, past three times 8
+		s.want(t, hutong.AlertProbing, 2)
+		var auto int
+		for _, a := range s.alerts {
+			if a.AutoSuspend {
+				auto++
+				if !strings.Contains(a.Explanation, "suspended automatically") || a.Severity != hutong.SeverityCritical {
+					t.Errorf("escalation %+v", a)
+				}
+			}
+		}
+		if auto != 1 || s.alerts[0].AutoSuspend {
+			t.Errorf("%d alerts suspend; want the second alone", auto)
+		}
+	})
+}

@@ -44,8 +44,16 @@ func (m *Main) runSupervision(ctx context.Context) {
 		return
 	}
 	d := &supervision.Deliverer{Outbox: m.Alerts, Insecure: m.demo, AllowHosts: m.Config.WebhookHosts, Logger: m.Logger}
-	s := &supervision.Supervisor{Journal: m.Audit, Recorder: m.Alerts,
-		Detector: supervision.NewDetector(supervision.DefaultRules(), m.supervisionCalendar), Poll: time.Second, Logger: m.Logger,
+	det := supervision.NewDetector(supervision.DefaultRules(), m.supervisionCalendar)
+	staff := hutong.NewContextWithActor(ctx, &hutong.Actor{User: &hutong.User{Login: "supervision", Roles: []hutong.Role{hutong.RoleAdmin}}})
+	det.Level = func(code string) int { // 就高从严: level 3–4 resources are judged more strictly
+		r, err := m.HTTP.Catalog.Resource(staff, code)
+		if err != nil {
+			return 0
+		}
+		return r.Level
+	}
+	s := &supervision.Supervisor{Journal: m.Audit, Recorder: m.Alerts, Detector: det, Poll: time.Second, Logger: m.Logger,
 		Raised: func([]*hutong.Alert) { d.Wake() }}
 	m.bg.Add(2)
 	go func() {

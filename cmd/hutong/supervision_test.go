@@ -82,7 +82,7 @@ func TestDemoSupervision(t *testing.T) {
 			}
 		}
 	}
-	if len(probing.Evidence) < 15 || probing.Agreement == "" || probing.Explanation == "" {
+	if len(probing.Evidence) < 8 || probing.Agreement == "" || probing.Explanation == "" {
 		t.Fatalf("probing alert %+v", probing)
 	}
 	// The refusal burst is there too, for the administrators.
