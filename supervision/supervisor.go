@@ -76,6 +76,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		next = entries[len(entries)-1].Index + 1
 	}
 	next := cursor
+	var saved time.Time // when the cursor was last stored
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	for {
@@ -93,10 +94,17 @@ func (s *Supervisor) Run(ctx context.Context) error {
 				raised = append(raised, as...)
 			}
 			end := entries[len(entries)-1].Index + 1
-			if _, err := retryCall(ctx, log, "storing alerts", func() (struct{}, error) {
-				return struct{}{}, s.Recorder.Raise(ctx, raised, end)
-			}); err != nil {
-				return err
+			// Entries that raised nothing move the stored cursor at most
+			// once a second: after a restart they are judged again from
+			// the older cursor and raise nothing again, since a detector
+			// is a function of the events.
+			if len(raised) > 0 || time.Since(saved) >= time.Second {
+				if _, err := retryCall(ctx, log, "storing alerts", func() (struct{}, error) {
+					return struct{}{}, s.Recorder.Raise(ctx, raised, end)
+				}); err != nil {
+					return err
+				}
+				saved = time.Now()
 			}
 			next = end
 			if len(raised) > 0 && s.Raised != nil {
