@@ -36,6 +36,17 @@ var alertMessages = map[string][2]string{
 	"alerts.done.suspend": {"告警 %s 对应的协议已暂停，使用方的下一次调用将被拒绝。", "The agreement of alert %s is suspended: the consumer's next call is refused."},
 	"alerts.done.resume":  {"告警 %s 对应的协议已恢复。", "The agreement of alert %s is resumed."},
 
+	"alert.why.volume":         {"%[2]s 分钟内调用 %[1]s 次；该时段常态约 %[3]s 次，阈值 %[4]s 次。", "%[1]s calls in %[2]s minutes; usual about %[3]s, threshold %[4]s."},
+	"alert.why.sustained":      {"一天调用 %s 次，同类日常态中位数 %s 次，连续多日超出。", "%s calls in a day against a usual %s, several days in a row."},
+	"alert.why.export":         {"在使用方不常调用的时段（%s 时）导出整个资源。", "An export of the whole resource at %s:00, an hour the consumer hardly uses."},
+	"alert.why.pages":          {"在使用方不常调用的时段（%s 时）连续翻页 %s 页、%s 行。", "%[2]s pages and %[3]s rows at %[1]s:00, an hour the consumer hardly uses."},
+	"alert.why.probes":         {"%[2]s 分钟内对脱敏字段等值查询 %[1]s 次，阈值 %[3]s 次。", "%[1]s equality filters on masked fields in %[2]s minutes, threshold %[3]s."},
+	"alert.why.walk":           {"游标遍历：5 分钟内翻页 %s 页，而该协议以往翻页仅占 %s%%。", "A cursor walk: %s pages in 5 minutes; pages were %s%% of its past calls."},
+	"alert.why.purpose":        {"使用方首次以新用途调用：%s。", "A purpose the consumer never used: %s."},
+	"alert.why.firstexport":    {"以往 %s 次均为单条查询，首次出现整体导出。", "The first export after %s single lookups."},
+	"alert.why.fields":         {"出现以往未请求过的字段组合：%s。", "A field combination never asked before: %s."},
+	"alert.why.refusals":       {"%[3]s 在 %[2]s 分钟内被拒绝 %[1]s 次。", "%[3]s refused %[1]s times in %[2]s minutes."},
+	"alert.why.dormant":        {"协议闲置 %s 天后突然调用 %s 次。", "Unused for %s days, then %s calls."},
 	"alert.kind.volume":        {"调用量异常", "Volume"},
 	"alert.kind.off_hours":     {"非工作时段批量获取", "Off-hours pull"},
 	"alert.kind.probing":       {"脱敏字段探测", "Probing"},
@@ -81,6 +92,41 @@ func (v *view) OpenAlerts() int {
 		return 0
 	}
 	return len(list)
+}
+
+// Why words an alert's finding in the page's language: from its params in
+// Chinese, its explanation (which names every threshold) in English or
+// when the params do not say enough.
+func (v *view) Why(a *hutong.Alert) string {
+	p := a.Params
+	if v.Lang == langEn || p == nil {
+		return a.Explanation
+	}
+	switch {
+	case a.Kind == hutong.AlertVolume && p["minutes"] != "":
+		return v.T("alert.why.volume", p["calls"], p["minutes"], p["usual"], p["threshold"])
+	case a.Kind == hutong.AlertVolume:
+		return v.T("alert.why.sustained", p["calls"], p["usual"])
+	case a.Kind == hutong.AlertOffHours && p["what"] == "export":
+		return v.T("alert.why.export", p["hour"])
+	case a.Kind == hutong.AlertOffHours:
+		return v.T("alert.why.pages", p["hour"], p["pages"], p["rows"])
+	case a.Kind == hutong.AlertProbing && p["probes"] != "":
+		return v.T("alert.why.probes", p["probes"], p["minutes"], p["threshold"])
+	case a.Kind == hutong.AlertProbing:
+		return v.T("alert.why.walk", p["pages"], p["share"])
+	case a.Kind == hutong.AlertPurposeDrift && p["purpose"] != "":
+		return v.T("alert.why.purpose", p["purpose"])
+	case a.Kind == hutong.AlertPurposeDrift && p["what"] == "export":
+		return v.T("alert.why.firstexport", p["calls"])
+	case a.Kind == hutong.AlertPurposeDrift:
+		return v.T("alert.why.fields", p["fields"])
+	case a.Kind == hutong.AlertRefusals:
+		return v.T("alert.why.refusals", p["refused"], p["minutes"], p["who"])
+	case a.Kind == hutong.AlertDormant:
+		return v.T("alert.why.dormant", p["idle_days"], p["calls"])
+	}
+	return a.Explanation
 }
 
 // alertRow is one alert with what the user may do with it.

@@ -45,7 +45,8 @@ func TestAlertsPage(t *testing.T) {
 	}
 	now := time.Now()
 	al := &hutong.Alert{Kind: hutong.AlertOffHours, Severity: hutong.SeverityHigh, Score: 1, Agreement: req.AgreementID, Consumer: h.BJ.ID,
-		Provider: h.TJ.ID, Resource: res.Code, Evidence: []uint64{3, 4, 5, 6}, Explanation: "an export at 02:13 on a working day", FirstAt: now, DetectedAt: now}
+		Provider: h.TJ.ID, Resource: res.Code, Evidence: []uint64{3, 4, 5, 6}, Explanation: "an export at 02:13 on a working day",
+		Params: map[string]string{"what": "export", "hour": "2"}, FirstAt: now, DetectedAt: now}
 	if err := h.Alerts.Raise(ctx, []*hutong.Alert{al}, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func TestAlertsPage(t *testing.T) {
 	signIn(b, "tjyb-steward", "password-1")
 	resp, page := b.Do("GET", "/alerts", nil, nil)
 	if resp.StatusCode != 200 || !strings.Contains(page, `id="alert-`+al.ID+`"`) || !strings.Contains(page, "非工作时段批量获取") ||
-		!strings.Contains(page, `href="/proof?index=3"`) || !strings.Contains(page, `id="alert-count"`) || !strings.Contains(page, "1 条待处理告警") {
+		!strings.Contains(page, `href="/proof?index=3"`) || !strings.Contains(page, "在使用方不常调用的时段（2 时）导出整个资源") || !strings.Contains(page, `id="alert-count"`) || !strings.Contains(page, "1 条待处理告警") {
 		t.Fatalf("alerts page: %d %s", resp.StatusCode, page)
 	}
 	csrf := formclient.CSRF(t, page)
@@ -91,7 +92,7 @@ func TestAlertsPage(t *testing.T) {
 		t.Fatalf("resolve: %d", resp.StatusCode)
 	}
 	_, page = b.Do("GET", "/alerts?status=resolved&lang=en", nil, nil)
-	if !strings.Contains(page, "Off-hours pull") || !strings.Contains(page, "Resolved") || strings.Contains(page, `id="alert-count"`) {
+	if !strings.Contains(page, "Off-hours pull") || !strings.Contains(page, "Resolved") || !strings.Contains(page, "an export at 02:13") || strings.Contains(page, `id="alert-count"`) {
 		t.Errorf("English, resolved: %s", page)
 	}
 

@@ -49,7 +49,7 @@ func TestDashboardAlerts(t *testing.T) {
 	}
 	b.do("open the alerts from the header", chromedp.Click(chromedp.CSS("#alert-count")), chromedp.WaitVisible(chromedp.CSS("#alert-"+probing.ID)))
 	row := "#alert-" + probing.ID
-	if s := b.text(row); !strings.Contains(s, "脱敏字段探测") || !strings.Contains(s, "equality filters on masked fields") {
+	if s := b.text(row); !strings.Contains(s, "脱敏字段探测") || !strings.Contains(s, "对脱敏字段等值查询") {
 		t.Errorf("alert row says %q", s)
 	}
 	if n := eval[int](b, `document.querySelectorAll('`+row+` a.proof-link').length`); n != 3 {
