@@ -416,3 +416,20 @@ type WebhookOutbox interface {
 	// finished, delivered when err is empty, failed otherwise.
 	Attempted(ctx context.Context, id int64, status int, err string, retry *time.Time) error
 }
+
+// SecurityEvent is one event of the hub's private security stream: a
+// failed or throttled sign-in. It is not a ledger entry (it would tell
+// strangers who tries which account); supervision watches it for bursts
+// per account and per address.
+type SecurityEvent struct {
+	Time   time.Time
+	Kind   string // SecuritySignInFailed or SecuritySignInThrottled
+	Login  string
+	Source string // the client's address (hutong.SourceOf)
+}
+
+// Security event kinds.
+const (
+	SecuritySignInFailed    = "signin.failed"
+	SecuritySignInThrottled = "signin.throttled"
+)

@@ -54,6 +54,10 @@ type Server struct {
 	// receivers; nil in a hub that runs none.
 	Alerts   hutong.AlertService
 	Webhooks hutong.WebhookService
+	// Security, when set, is told of every failed and throttled sign-in
+	// (the hub's private security stream, which supervision watches). It
+	// must not block.
+	Security func(hutong.SecurityEvent)
 	// Nodes is the register of region nodes; nil in a hub that enrols none.
 	Nodes hutong.NodeService
 	// Refusals tallies refused enrolments with no valid token (see

@@ -70,6 +70,10 @@ type Rules struct {
 	// minutes, RefusedPer5 in five minutes, or DeptRefusedPer5 of one
 	// department in five minutes.
 	RefusedPer2, RefusedPer5, DeptRefusedPer5 int64
+	// Sign-ins (the private security stream): SignInFailuresPerLogin
+	// failed or throttled sign-ins of one account in five minutes, or
+	// SignInFailuresPerSource from one address.
+	SignInFailuresPerLogin, SignInFailuresPerSource int64
 
 	// Dormant: an agreement seen for at least DormantDays, unused for
 	// DormantDays, that makes WakeCalls calls within WakeWindow.
@@ -101,7 +105,7 @@ func DefaultRules() Rules {
 		ProbeMin2: 15, ProbeMin10: 40, ProbeTolerance: 2, ProbeZ: 5,
 		WalkPages: 20, WalkShare: 0.1,
 		LearnDays: 14, LearnCalls: 50,
-		RefusedPer2: 15, RefusedPer5: 30, DeptRefusedPer5: 60,
+		RefusedPer2: 15, RefusedPer5: 30, SignInFailuresPerLogin: 10, SignInFailuresPerSource: 20, DeptRefusedPer5: 60,
 		DormantDays: 21, WakeCalls: 30, WakeWindow: 2 * time.Hour,
 		Cooldown:    6 * time.Hour,
 		StrictLevel: 3, AutoSuspend: true,
@@ -127,7 +131,9 @@ type Detector struct {
 	keys       map[string]*refusalState // by actor
 	depts      map[string]*refusalState // by department
 	purposes   map[string]*consumerState
-	dayTypes   map[int64]int // day number → 0 working, 1 rest
+	signIns    map[string]*refusalState // by "login:…" and "source:…"
+
+	dayTypes map[int64]int // day number → 0 working, 1 rest
 }
 
 // NewDetector returns a detector with rules and calendar (weekends only
@@ -141,7 +147,7 @@ func NewDetector(rules Rules, calendar *hutong.Calendar) *Detector {
 	strict.ProbeMin2, strict.ProbeMin10, strict.WalkPages = half(rules.ProbeMin2), half(rules.ProbeMin10), half(rules.WalkPages)
 	strict.OffHoursPages, strict.OffHoursRows, strict.WakeCalls = half(rules.OffHoursPages), half(rules.OffHoursRows), half(rules.WakeCalls)
 	return &Detector{rules: rules, strict: strict, calendar: calendar, agreements: map[string]*agreementState{},
-		keys: map[string]*refusalState{}, depts: map[string]*refusalState{}, purposes: map[string]*consumerState{},
+		keys: map[string]*refusalState{}, depts: map[string]*refusalState{}, purposes: map[string]*consumerState{}, signIns: map[string]*refusalState{},
 		dayTypes: map[int64]int{}}
 }
 
@@ -828,6 +834,49 @@ func (d *Detector) refused(idx uint64, e *hutong.AuditEvent) []*hutong.Alert {
 		}
 	} else if e.Department != "" {
 		count(d.depts, e.Department)
+	}
+	return out
+}
+
+// ObserveSecurity feeds the detector one event of the hub's private
+// security stream (failed and throttled sign-ins) and returns the alerts
+// it raises: bursts per account and per address. These alerts name no
+// ledger entries (the stream is not in the ledger); their subject is the
+// account or the address, for auditors and platform administrators.
+func (d *Detector) ObserveSecurity(e hutong.SecurityEvent) []*hutong.Alert {
+	r := &d.rules
+	m := minuteOf(e.Time)
+	var out []*hutong.Alert
+	check := func(key, who string, limit int64) {
+		if key == "" || limit <= 0 {
+			return
+		}
+		rs := d.signIns[key]
+		if rs == nil {
+			rs = &refusalState{}
+			d.signIns[key] = rs
+		}
+		rs.min.at(m).calls++
+		got := rs.min.sum(5).calls
+		if got < limit || e.Time.Before(rs.cooldown) {
+			return
+		}
+		rs.cooldown = e.Time.Add(r.Cooldown)
+		score := float64(got) / float64(limit)
+		sev := hutong.SeverityMedium
+		if score >= 3 {
+			sev = hutong.SeverityHigh
+		}
+		out = append(out, &hutong.Alert{Kind: hutong.AlertRefusals, Severity: sev, Score: math.Round(score*10) / 10, Actor: key,
+			Evidence: []uint64{}, FirstAt: time.Unix((m-4)*60-chinaOffset, 0), DetectedAt: e.Time,
+			Params:      map[string]string{"refused": strconv.FormatInt(got, 10), "minutes": "5", "who": who},
+			Explanation: fmt.Sprintf("%d failed or throttled sign-ins of %s in 5 minutes (threshold %d); from the hub's security stream, not the ledger", got, who, limit)})
+	}
+	if e.Login != "" {
+		check("login:"+e.Login, "account "+e.Login, r.SignInFailuresPerLogin)
+	}
+	if e.Source != "" {
+		check("source:"+e.Source, "address "+e.Source, r.SignInFailuresPerSource)
 	}
 	return out
 }

@@ -357,3 +357,35 @@ func TestStricterForLevelThreeAndFour(t *testing.T) {
 		}
 	})
 }
+
+func TestSignInBursts(t *testing.T) {
+	at := func(k int, every time.Duration) time.Time { return cst(17, 11, 0, 0).Add(time.Duration(k) * every) }
+	t.Run("ten failures of one account fire", func(t *testing.T) {
+		d := NewDetector(DefaultRules(), nil)
+		var alerts []*hutong.Alert
+		for k := range 12 {
+			alerts = append(alerts, d.ObserveSecurity(hutong.SecurityEvent{Time: at(k, 10*time.Second), Kind: hutong.SecuritySignInFailed, Login: "tjyb-steward", Source: fmt.Sprintf("203.0.113.%d", k)})...)
+		}
+		if len(alerts) != 1 || alerts[0].Actor != "login:tjyb-steward" || alerts[0].Kind != hutong.AlertRefusals {
+			t.Fatalf("alerts %+v", alerts)
+		}
+	})
+	t.Run("twenty accounts tried from one address fire", func(t *testing.T) {
+		d := NewDetector(DefaultRules(), nil)
+		var alerts []*hutong.Alert
+		for k := range 20 {
+			alerts = append(alerts, d.ObserveSecurity(hutong.SecurityEvent{Time: at(k, 5*time.Second), Kind: hutong.SecuritySignInFailed, Login: fmt.Sprintf("user%d", k), Source: "198.51.100.7"})...)
+		}
+		if len(alerts) != 1 || alerts[0].Actor != "source:198.51.100.7" {
+			t.Fatalf("alerts %+v", alerts)
+		}
+	})
+	t.Run("forgotten passwords over an hour do not", func(t *testing.T) {
+		d := NewDetector(DefaultRules(), nil)
+		for k := range 12 {
+			if a := d.ObserveSecurity(hutong.SecurityEvent{Time: at(k, 6*time.Minute), Kind: hutong.SecuritySignInFailed, Login: "tjyb-steward", Source: "203.0.113.1"}); len(a) != 0 {
+				t.Fatalf("alert %+v", a[0])
+			}
+		}
+	})
+}

@@ -33,6 +33,10 @@ type Supervisor struct {
 	// Raised, when set, is called with each batch of alerts once stored
 	// (e.g. to deliver them to webhooks). It must not block.
 	Raised func([]*hutong.Alert)
+	// Security, when set, is the hub's private security stream (failed
+	// and throttled sign-ins), judged as it arrives; it is not replayed
+	// after a restart, since it is kept nowhere.
+	Security <-chan hutong.SecurityEvent
 	// Poll is how often the journal is read when no commit wakes the
 	// supervisor; 1 s when 0.
 	Poll   time.Duration
@@ -119,6 +123,18 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			return ctx.Err()
 		case <-s.Journal.Committed():
 		case <-tick.C:
+		case ev := <-s.Security:
+			if raised := s.Detector.ObserveSecurity(ev); len(raised) > 0 {
+				if _, err := retryCall(ctx, log, "storing alerts", func() (struct{}, error) {
+					return struct{}{}, s.Recorder.Raise(ctx, raised, next)
+				}); err != nil {
+					return err
+				}
+				saved = time.Now()
+				if s.Raised != nil {
+					s.Raised(raised)
+				}
+			}
 		}
 	}
 }

@@ -171,6 +171,7 @@ type Main struct {
 	// Alerts are supervision's alerts and suspended agreements.
 	Alerts              *sqlstore.Alerts
 	supervisionCalendar *hutong.Calendar
+	security            chan hutong.SecurityEvent // failed sign-ins, for supervision
 
 	clock      *shiftClock // the hub's clock; shifted only while the demo replays its history
 	demo       bool

@@ -29,6 +29,15 @@ func (m *Main) openSupervision(ctx context.Context, calendar *hutong.Calendar) e
 	m.supervisionCalendar = calendar
 	m.Exchange.Suspensions = alerts
 	m.HTTP.Alerts, m.HTTP.Webhooks = alerts, alerts
+	// Failed sign-ins reach the detectors through a bounded queue: a
+	// flood of guesses is dropped past it, never waited for.
+	m.security = make(chan hutong.SecurityEvent, 1024)
+	m.HTTP.Security = func(e hutong.SecurityEvent) {
+		select {
+		case m.security <- e:
+		default:
+		}
+	}
 	if m.Web != nil {
 		m.Web.Alerts = alerts
 	}
@@ -54,7 +63,7 @@ func (m *Main) runSupervision(ctx context.Context) {
 		return r.Level
 	}
 	s := &supervision.Supervisor{Journal: m.Audit, Recorder: m.Alerts, Detector: det, Poll: time.Second, Logger: m.Logger,
-		Raised: func([]*hutong.Alert) { d.Wake() }}
+		Raised: func([]*hutong.Alert) { d.Wake() }, Security: m.security}
 	m.bg.Add(2)
 	go func() {
 		defer m.bg.Done()

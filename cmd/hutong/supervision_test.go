@@ -148,4 +148,19 @@ func TestDemoSupervision(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the webhook got nothing within 20 s")
 	}
+
+	// Someone guesses a password: the security stream's burst is an alert
+	// for the administrators (not a ledger entry).
+	for range 10 {
+		call("POST", "/api/v1/sessions", "", nil, `{"login":"tjyb-steward","password":"guess"}`)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, b := call("GET", "/api/v1/alerts?status=open", creds.AdminToken, nil, "")
+		if strings.Contains(string(b), `"actor":"login:tjyb-steward"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no sign-in alert within 20 s: %s", b)
+		}
+	}
 }
