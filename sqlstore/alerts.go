@@ -280,10 +280,20 @@ func (s *Alerts) Alerts(ctx context.Context, f hutong.AlertFilter) ([]*hutong.Al
 	if f.Department != "" {
 		where, args = append(where, "(consumer = ? OR provider = ?)"), append(args, f.Department, f.Department)
 	}
-	if !a.IsAdmin() && !a.Has(hutong.RoleAuditor) && !a.Has(hutong.RoleRegionAdmin) {
-		// A steward sees its own department's alerts only: narrow in SQL.
+	if !a.IsAdmin() && !a.Has(hutong.RoleAuditor) {
+		// Narrow in SQL to the departments the actor may see alerts of:
+		// its own and, for a region admin, its province's. Alerts of no
+		// department (sign-ins) are for auditors and administrators.
 		dept := a.Department()
-		where, args = append(where, "(consumer = ? OR provider = ?)"), append(args, dept, dept)
+		depts := s.db.departmentsWhere(func(d *hutong.Department) bool {
+			return d.ID == dept || a.Has(hutong.RoleRegionAdmin) && a.AdministersRegion(d.Region)
+		})
+		if len(depts) == 0 {
+			return []*hutong.Alert{}, nil
+		}
+		in := "IN (" + placeholders(len(depts)) + ")"
+		where = append(where, "(consumer "+in+" OR provider "+in+")")
+		args = appendStrings(appendStrings(args, depts), depts)
 	}
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
