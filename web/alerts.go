@@ -71,8 +71,8 @@ func init() {
 // alertRoutes are the alerts page and its actions.
 func (d *Dashboard) alertRoutes() []dashRoute {
 	return []dashRoute{
-		{"GET /alerts", false, d.handleAlerts},
-		{"POST /alerts/{id}/{action}", false, d.handleAlertAction},
+		{"GET /alerts", false, d.handleAlerts, false},
+		{"POST /alerts/{id}/{action}", false, d.handleAlertAction, false},
 	}
 }
 

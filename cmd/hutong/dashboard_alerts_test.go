@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,17 @@ func TestDashboardAlerts(t *testing.T) {
 		t.Errorf("the row links %d evidence entries, want 3 (then …)", n)
 	}
 	b.shot("20-alerts")
+	for _, width := range []int64{1440, 390} {
+		b.do("viewport", viewport(width, 900))
+		for _, lang := range []string{"en", "zh"} {
+			b.open("/alerts?lang=" + lang)
+			if w := eval[int](b, `document.documentElement.scrollWidth`); w > int(width)+1 {
+				t.Errorf("alerts at %d px (%s) is %d px wide: it scrolls sideways", width, lang, w)
+			}
+			b.shot(fmt.Sprintf("w%d-%s-alerts", width, lang)) // axe checks each
+		}
+	}
+	b.do("viewport", viewport(1280, 800))
 	b.do("suspend", chromedp.SendKeys(chromedp.CSS(row+" form[action$='/suspend'] input[name=note]"), "暂停待查"),
 		chromedp.Click(chromedp.CSS(row+" button.suspend")), chromedp.WaitVisible(chromedp.CSS("#flash .alert.ok")),
 		chromedp.WaitVisible(chromedp.CSS(row+" .held")))
