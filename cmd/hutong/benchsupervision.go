@@ -136,5 +136,5 @@ func liveLag(ctx context.Context, bursts int) (float64, error) {
 	}
 	slices.Sort(lags)
 	p99 := lags[max(0, int(math.Ceil(0.99*float64(len(lags))))-1)]
-	return math.Round(p99*1000) / 1000, nil
+	return math.Round(p99*1e6) / 1e6, nil
 }
