@@ -85,7 +85,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		entries, err := s.Journal.Entries(ctx, next, chunk)
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			log.Error("supervision: reading the journal", "from", next, "err", err)
 		}
 		if len(entries) > 0 {
