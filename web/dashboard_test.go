@@ -468,3 +468,85 @@ func TestImportRowsPage(t *testing.T) {
 		t.Errorf("a consumer's import: %d, want 403", resp.StatusCode)
 	}
 }
+
+func TestCatalogImportPage(t *testing.T) {
+	h := hubtest.New(t, nil)
+	b := formclient.New(t, h.URL)
+	signIn(b, "admin", "password-1")
+	_, page := b.Do("GET", "/catalog/import", nil, nil)
+	csrf := formclient.CSRF(t, page)
+	head := "资源代码,资源名称,资源提供方,资源摘要,信息项,共享类型,更新周期\n"
+	good := head + "130000-HBHJ-11,河北省交通流量," + h.HB.ID + ",路段小时流量,\"道路编码(road_code);车流量(vehicle_count)\",无条件共享,每小时\n"
+	bad := good + "130000-HBHJ-12,河北省车流,nobody,路段,\"道路编码(no_such_element)\",无条件共享,每小时\n"
+	resp, body := upload(b, "/catalog/import", [][3]string{{"csrf", "", csrf}, {"file", "sheet.csv", bad}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="import-violations"`) || !strings.Contains(body, `<td class="num">3</td>`) {
+		t.Errorf("bad sheet: %d %.3000s", resp.StatusCode, body)
+	}
+	if _, err := h.Server.Catalog.Resource(context.Background(), "130000-HBHJ-11"); hutong.ErrorCode(err) != hutong.ENOTFOUND {
+		t.Errorf("a rejected sheet published its good row: %v", err)
+	}
+	resp, body = upload(b, "/catalog/import", [][3]string{{"csrf", "", csrf}, {"file", "sheet.csv", good}})
+	if resp.StatusCode != 200 || !strings.Contains(body, `href="/catalog/130000-HBHJ-11"`) {
+		t.Errorf("good sheet: %d %.500s", resp.StatusCode, body)
+	}
+	if resp, _ := upload(b, "/catalog/import", [][3]string{{"csrf", "", csrf}, {"file", "sheet.pdf", "%PDF"}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a PDF catalog: %d", resp.StatusCode)
+	}
+	c := formclient.New(t, h.URL)
+	signIn(c, "bjsj-consumer", "password-1")
+	if resp, _ := c.Do("GET", "/catalog/import", nil, nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a consumer opens the catalog import: %d", resp.StatusCode)
+	}
+}
+
+func TestPublishPage(t *testing.T) {
+	h := hubtest.New(t, nil)
+	b := formclient.New(t, h.URL)
+	csrf := signIn(b, "tjyb-steward", "password-1")
+	resp, page := b.Do("GET", "/catalog/new", nil, nil)
+	if resp.StatusCode != 200 || !strings.Contains(page, `id="publish-form"`) {
+		t.Fatalf("publish form: %d", resp.StatusCode)
+	}
+	form := url.Values{"csrf": {csrf}, "code": {"120000-TJYB-31"}, "name": {"天津市异地就医备案信息"}, "provider": {h.TJ.ID},
+		"summary": {"异地就医备案人员登记"}, "share_type": {"conditional"}, "share_conditions": {"限异地就医结算"}, "update_cycle": {"daily"},
+		"level": {"2"}, "tags": {"医保、异地就医"},
+		"items": {"姓名 | person_name | name | 必填\n公民身份号码 | citizen_id | | 必填\n手机号码 | no_such_element\n乱写的一行"}}
+	resp, body := b.Do("POST", "/catalog/new", form, nil)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="publish-problems"`) ||
+		!strings.Contains(body, "乱写的一行") || !strings.Contains(body, "天津市异地就医备案信息") {
+		t.Errorf("bad items: %d %.3000s", resp.StatusCode, body)
+	}
+	form.Set("items", "姓名 | person_name | name | 必填\n公民身份号码 | no_such_element")
+	resp, body = b.Do("POST", "/catalog/new", form, nil)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "no_such_element") {
+		t.Errorf("unknown element: %d %.3000s", resp.StatusCode, body)
+	}
+	form.Set("items", "姓名 | person_name | name | 必填\n公民身份号码 | citizen_id | | 必填\n手机号码 | mobile")
+	if resp, _ := b.Do("POST", "/catalog/new", form, nil); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/catalog/120000-TJYB-31" {
+		t.Fatalf("publish: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	r, err := h.Server.Catalog.Resource(context.Background(), "120000-TJYB-31")
+	if err != nil || len(r.Items) != 3 || r.Items[0].Masking != hutong.MaskName || !r.Items[1].Required || r.Level < 2 || len(r.Tags) != 2 { // personal items may raise the level (就高从严)
+		t.Fatalf("published %+v, %v", r, err)
+	}
+	// Edit: the form comes filled in; a change is saved.
+	_, page = b.Do("GET", "/catalog/120000-TJYB-31/edit", nil, nil)
+	if !strings.Contains(page, "公民身份号码 | citizen_id") {
+		t.Errorf("the edit form does not hold the items: %.2000s", page)
+	}
+	form.Set("summary", "异地就医备案人员登记（2026 版）")
+	if resp, _ := b.Do("POST", "/catalog/120000-TJYB-31/edit", form, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("edit: %d", resp.StatusCode)
+	}
+	if r, _ := h.Server.Catalog.Resource(context.Background(), "120000-TJYB-31"); r.Summary != "异地就医备案人员登记（2026 版）" {
+		t.Errorf("summary after edit %q", r.Summary)
+	}
+	// Another department's steward may not edit it; a consumer may not publish.
+	c := formclient.New(t, h.URL)
+	signIn(c, "bjsj-consumer", "password-1")
+	for _, p := range []string{"/catalog/new", "/catalog/120000-TJYB-31/edit"} {
+		if resp, _ := c.Do("GET", p, nil, nil); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("a consumer opens %s: %d", p, resp.StatusCode)
+		}
+	}
+}

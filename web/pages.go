@@ -178,6 +178,7 @@ type resourceData struct {
 	// Import is the report of the import just made.
 	CanImport bool
 	Import    *importReport
+	CanEdit   bool
 }
 
 // requestForm is the "request access" form as filled in.
@@ -227,7 +228,8 @@ func (d *Dashboard) resourceData(r *http.Request, v *view, code string) (*resour
 	default:
 		data.RequestNote = v.T("res.request.nodept")
 	}
-	data.CanImport = d.Rows != nil && res.Hosted == hutong.HostedHub && hutong.ActorFromContext(ctx).CanManage(res.Provider, res.Region)
+	data.CanEdit = hutong.ActorFromContext(ctx).CanManage(res.Provider, res.Region)
+	data.CanImport = d.Rows != nil && res.Hosted == hutong.HostedHub && data.CanEdit
 	// 最小必要: no field is ticked until the consumer picks what it needs.
 	data.Form.ValidUntil = time.Now().In(hutong.ChinaTime).AddDate(1, 0, 0).Format(time.DateOnly)
 	return data, nil
@@ -683,6 +685,11 @@ type feedbackData struct {
 	ChooseDept  bool
 	Departments []hutong.Department
 	Feedback    *hutong.Feedback
+	// The period's totals and its use summed by consumer and by resource,
+	// with a chart of calls by consumer.
+	Total                  feedbackSum
+	ByConsumer, ByResource []feedbackSum
+	Chart                  *chart
 }
 
 // parseDayInput reads a date input (YYYY-MM-DD, China Standard Time).
@@ -738,6 +745,10 @@ func (d *Dashboard) handleFeedback(w http.ResponseWriter, r *http.Request, v *vi
 		switch code := hutong.ErrorCode(err); code {
 		case "":
 			data.Feedback = fb
+			if q.Get("format") == "csv" {
+				return writeFeedbackCSV(w, fb)
+			}
+			data.summarise(v)
 		case hutong.EINVALID, hutong.ENOTFOUND:
 			v.Error, status = hutong.ErrorMessage(err), http.StatusUnprocessableEntity
 		default:

@@ -431,6 +431,13 @@ func TestDashboard(t *testing.T) {
 		b.signIn("hbhj-steward")
 		b.open("/feedback")
 		b.do("feedback lines", chromedp.WaitVisible(chromedp.CSS("#feedback a.proof-link")))
+		b.charts()
+		if n := eval[int](b, `document.querySelectorAll('#feedback-resources tbody tr').length`); n == 0 {
+			t.Errorf("feedback has no summary by resource")
+		}
+		if csv := evalAsync[string](b, `fetch(document.querySelector('#feedback-export').href).then(r => r.text())`); !strings.Contains(csv, "ledger_entries") || strings.Count(csv, "\n") < 2 {
+			t.Errorf("feedback export: %.300q", csv)
+		}
 		b.shot("07-feedback")
 		href := eval[string](b, `document.querySelector('#feedback a.proof-link').getAttribute('href')`)
 		if !strings.HasPrefix(href, "/proof?index=") {
@@ -531,7 +538,8 @@ func TestDashboard(t *testing.T) {
 		b.signIn("tjyb-steward")
 		pages := map[string]string{"overview": "/", "catalog": "/catalog", "resource": "/catalog/120000-TJYB-03", "requests": "/requests",
 			"agreements": "/agreements", "feedback": "/feedback", "contributions": "/contributions", "proof": "/proof", "environment": "/environment",
-			"cockpit": "/cockpit", "alerts": "/alerts"}
+			"cockpit": "/cockpit", "catalog-import": "/catalog/import",
+			"publish": "/catalog/new", "edit": "/catalog/120000-TJYB-03/edit", "alerts": "/alerts"}
 		// The cockpit is for a wall screen: 1920×1080 without scrolling.
 		b.do("wall screen", viewport(1920, 1080))
 		b.open("/cockpit")

@@ -87,12 +87,17 @@ type Config struct {
 	NodeURL     string `json:"node_url"`
 	NodeTimeout string `json:"node_timeout"`
 
+	// Subscriptions (issue 20): NATS is the URL of an external NATS
+	// cluster with JetStream; empty, the hub embeds a server listening on
+	// NATSListen ("127.0.0.1:4222", a free port when taken). WebhookHosts
+	// are hosts a webhook may name on any scheme and address.
+	NATS       string `json:"nats"`
+	NATSListen string `json:"nats_listen"`
 	// NoSupervision turns supervision off: no detectors, no alerts API,
 	// no suspension check in the exchange (to measure what it costs).
-	NoSupervision bool `json:"no_supervision"`
-	// WebhookHosts are hosts supervision's webhooks may reach beyond
-	// public https addresses (an internal receiver, over http too).
-	WebhookHosts []string `json:"webhook_hosts"`
+	// Supervision's webhooks may also reach the WebhookHosts.
+	NoSupervision bool     `json:"no_supervision"`
+	WebhookHosts  []string `json:"webhook_hosts"`
 
 	// Demo settings, used by `hutong demo`.
 	Seed  uint64  `json:"seed"`
@@ -168,6 +173,8 @@ type Main struct {
 	Nodes *regionNodes
 	// Refusals tallies the refusals of callers who proved no identity.
 	Refusals *hutong.RefusalTally
+	// Events delivers subscriptions (events.go).
+	Events *eventsParts
 	// Alerts are supervision's alerts and suspended agreements.
 	Alerts              *sqlstore.Alerts
 	supervisionCalendar *hutong.Calendar
@@ -200,6 +207,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "demo seed (default 2260)")
 	scale := fs.Float64("scale", 0, "demo row-count scale (default 1: more than 100,000 rows)")
 	nodeAddr := fs.String("node-addr", "", "listen address of the node API (mutual TLS; default :8443)")
+	natsURL := fs.String("nats", "", "URL of an external NATS cluster with JetStream for subscriptions; embedded when empty")
 	proxies := fs.String("trusted-proxies", "", "comma-separated CIDRs of the reverse proxies whose X-Forwarded-For is believed")
 	var nodes *bool
 	if m.demo {
@@ -240,6 +248,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	set(*pg, &m.Config.Postgres)
 	set(*logLevel, &m.Config.LogLevel)
 	set(*nodeAddr, &m.Config.NodeAddr)
+	set(*natsURL, &m.Config.NATS)
 	if nodes != nil {
 		m.demoNodes = *nodes
 	}
@@ -444,6 +453,9 @@ func (m *Main) Open(ctx context.Context) error {
 		SignIn: m.HTTP.SignIn, AdmitBody: m.HTTP.AdmitBody, Observe: m.HTTP.Observe,
 	}
 	m.HTTP.Web = m.Web.Handler()
+	if err := m.openEvents(ctx); err != nil {
+		return err
+	}
 	if err := m.openSupervision(ctx, calendar.With(m.Config.Holidays, m.Config.Workdays)); err != nil {
 		return err
 	}
@@ -586,6 +598,7 @@ func (m *Main) startBackground() {
 		defer m.bg.Done()
 		m.Refusals.Run(ctx, func(err error) { m.Logger.Error("recording tallied refusals", "err", err) })
 	}()
+	m.startEvents(ctx)
 	m.runSupervision(ctx)
 	m.bg.Add(1)
 	go func() {
@@ -678,6 +691,7 @@ func (m *Main) Close() error {
 		m.stop()
 		m.bg.Wait()
 	}
+	m.closeEvents()
 	if m.Ledger != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -66,6 +66,7 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 		t.Fatal(err)
 	}
 	s.Requests, s.PolicyText = requests, policy.Text
+	s.Subscriptions = sqlstore.NewSubscriptions(db, requests, hutong.SubscriptionRules{AllowedHosts: []string{"hooks.example.test"}})
 	alerts, err := sqlstore.NewAlerts(ctx, db)
 	if err != nil {
 		t.Fatal(err)
