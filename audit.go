@@ -38,6 +38,9 @@ type AuditEvent struct {
 	// Count is how many like events one entry stands for: refusals of
 	// callers who proved no identity are tallied per source and minute.
 	Count int64 `json:"count,omitempty"`
+	// Paged is set on a read that continued a cursor: one page of a walk
+	// through a resource, which supervision counts.
+	Paged bool `json:"paged,omitempty"`
 }
 
 // Audit event kinds.

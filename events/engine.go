@@ -27,8 +27,12 @@ type Engine struct {
 	Broker     *Broker
 	Feed       hutong.ChangeFeed
 	Agreements hutong.AgreementFinder
-	Auditor    hutong.Auditor
-	Masker     *standard.Masker
+	// Suspensions names the agreements supervision suspended: their
+	// subscriptions hold (nothing is delivered, nothing lost) until the
+	// provider resumes them. Nil: no agreement is suspended.
+	Suspensions hutong.Suspensions
+	Auditor     hutong.Auditor
+	Masker      *standard.Masker
 	// Webhook posts batches to webhooks; a client refusing private
 	// addresses (NewWebhookClient) when nil.
 	Webhook *http.Client
@@ -393,6 +397,9 @@ func (d *deliverer) isPaused() bool {
 var (
 	errEnded  = errors.New("subscription ended")
 	errPaused = errors.New("subscription paused")
+	// errSuspended gives a batch back while supervision holds the
+	// agreement; it is tried again until the provider resumes it.
+	errSuspended = errors.New("agreement suspended")
 )
 
 func (d *deliverer) run(ctx context.Context) {
@@ -517,6 +524,11 @@ func (d *deliverer) deliver(ctx context.Context, msgs []*nats.Msg) error {
 		return errEnded
 	}
 
+	if e.Suspensions != nil {
+		if sp := e.Suspensions.Suspended(ag.ID); sp != nil {
+			return fmt.Errorf("%w: %s", errSuspended, sp.Reason)
+		}
+	}
 	out := Governed(e.Masker, sub, ag, changes)
 	if len(out) == 0 {
 		return nil // nothing this subscription may see: acknowledged unreleased

@@ -46,8 +46,11 @@ type Service struct {
 	// CursorKey keys the MACs of the cursors the exchange issues; a random
 	// key per process when empty (cursors then end with the process).
 	CursorKey []byte
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// Suspensions, when set, names the agreements supervision suspended
+	// pending review: a call under one is refused (403) with the reason.
+	Suspensions hutong.Suspensions
+	Now         func() time.Time
+	Logger      *slog.Logger
 
 	// Subjects, when set, notes a keyed hash (under SubjectKey) of each
 	// subject identifier among the rows of every release read from a
@@ -94,7 +97,7 @@ func (x *Service) authorize(ctx context.Context, q hutong.RecordQuery, action st
 	now := x.now()
 	a := hutong.ActorFromContext(ctx)
 	ev := &hutong.AuditEvent{Time: now, Kind: auditKind(action), Actor: a.String(), Department: a.Department(),
-		Resource: q.Resource, Purpose: q.Purpose, Fields: q.Fields, Decision: "deny"}
+		Resource: q.Resource, Purpose: q.Purpose, Fields: q.Fields, Decision: "deny", Paged: q.Cursor != ""}
 	c, err := x.plan(ctx, q, action, now, ev)
 	if err != nil {
 		ev.Reason = hutong.ErrorMessage(err)
@@ -155,6 +158,9 @@ func (x *Service) plan(ctx context.Context, q hutong.RecordQuery, action string,
 	}
 	covers, err := covering(candidates, dept, res.Code, q.Purpose, now)
 	if err != nil {
+		return nil, err
+	}
+	if covers, err = x.unsuspended(covers); err != nil {
 		return nil, err
 	}
 	// Several agreements may cover one purpose; the newest names the
@@ -255,6 +261,31 @@ func (x *Service) plan(ctx context.Context, q hutong.RecordQuery, action string,
 	c.query = hutong.SourceQuery{Fields: fields, Where: where, After: after,
 		ID: queryID(), Agreement: ag, Department: dept, Purpose: q.Purpose, Masks: masks}
 	return c, nil
+}
+
+// unsuspended returns the agreements of covers that are not suspended, or
+// the refusal that names the suspension when all are.
+func (x *Service) unsuspended(covers []*hutong.Agreement) ([]*hutong.Agreement, error) {
+	if x.Suspensions == nil {
+		return covers, nil
+	}
+	var held *hutong.Suspension
+	var out []*hutong.Agreement // a new slice: covers may be the store's
+	for _, a := range covers {
+		if sp := x.Suspensions.Suspended(a.ID); sp != nil {
+			held = sp
+			continue
+		}
+		out = append(out, a)
+	}
+	switch {
+	case held == nil:
+		return covers, nil
+	case len(out) == 0:
+		return nil, hutong.Errorf(hutong.EFORBIDDEN, "agreement %s is suspended pending review since %s: %s",
+			held.Agreement, held.At.In(hutong.ChinaTime).Format(time.RFC3339), held.Reason)
+	}
+	return out, nil
 }
 
 // queryID returns a fresh id for a planned query.

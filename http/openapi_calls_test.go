@@ -412,6 +412,9 @@ func TestOpenAPIAnswers(t *testing.T) {
 	receipts(t, dc, lg, key.Key, purpose, receipt.Index)
 	bundleUnavailable(t, dc, key.Key, purpose)
 
+	// Supervision's alerts; a suspension stops the next call.
+	alertCalls(t, dc, h, approved.AgreementID, key.Key, purpose)
+
 	// Revocation stops the next call.
 	subscriptionCalls(t, dc, h, approved.AgreementID)
 	do(apiCall{method: "POST", path: "/api/v1/agreements/" + approved.AgreementID + "/revoke", token: consumer, contentType: appJSON, body: `{"reason":"x"}`, status: 403})

@@ -59,6 +59,14 @@ type Server struct {
 	// MaxUploadBytes bounds a file added to an application;
 	// hutong.MaxUploadBytes when 0 (tests lower it).
 	MaxUploadBytes int64
+	// Alerts are supervision's alerts and Webhooks its outbound
+	// receivers; nil in a hub that runs none.
+	Alerts   hutong.AlertService
+	Webhooks hutong.WebhookService
+	// Security, when set, is told of every failed and throttled sign-in
+	// (the hub's private security stream, which supervision watches). It
+	// must not block.
+	Security func(hutong.SecurityEvent)
 	// Nodes is the register of region nodes; nil in a hub that enrols none.
 	Nodes hutong.NodeService
 	// Refusals tallies refused enrolments with no valid token (see
@@ -210,6 +218,8 @@ func NewServer() *Server {
 		{"POST /api/v1/applications/{id}/uploads", usersOnly, s.handleAddUpload, uploadBody},
 		{"GET /api/v1/applications/{id}/uploads/{n}", usersOnly, s.handleUpload, smallBody},
 	}
+	s.routes = append(s.routes, s.supervisionRoutes()...)
+	s.routes = append(s.routes, s.webhookRoutes()...)
 	known := http.NewServeMux() // the routes alone, to tell 404 from 405
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.pattern, s.serve(rt))

@@ -157,6 +157,7 @@ func (s *Server) now() time.Time {
 func (s *Server) signIn(r *http.Request, login string, check func() error) error {
 	k := throttleKeyOf(login, s.clientAddr(r))
 	if wait := s.throttle.begin(k, s.now()); wait > 0 {
+		s.security(hutong.SecuritySignInThrottled, login, r)
 		secs := int((wait + time.Second - 1) / time.Second)
 		return &hutong.Error{Code: hutong.ERATELIMITED, RetryAfter: secs,
 			Message: "too many failed sign-ins of this login from this address; try again in " + formatSeconds(secs)}
@@ -168,6 +169,7 @@ func (s *Server) signIn(r *http.Request, login string, check func() error) error
 		o = signedIn
 	case hutong.ErrorCode(err) == hutong.EUNAUTHORIZED:
 		o = failed
+		s.security(hutong.SecuritySignInFailed, login, r)
 	}
 	s.throttle.end(k, s.now(), o)
 	return err
@@ -233,4 +235,17 @@ func (s *Server) trusted(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// security passes a sign-in's failure to the hub's private security
+// stream (Server.Security), when one listens.
+func (s *Server) security(kind, login string, r *http.Request) {
+	if s.Security == nil {
+		return
+	}
+	source := ""
+	if a := s.clientAddr(r); a.IsValid() {
+		source = hutong.SourceOf(a.String())
+	}
+	s.Security(hutong.SecurityEvent{Time: s.now(), Kind: kind, Login: hutong.ClipText(login, 128), Source: source})
 }

@@ -91,6 +91,9 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Subscriptions", func(t *testing.T) { testSubscriptions(t, open) })
 	t.Run("Services", func(t *testing.T) { testServices(t, open) })
 	t.Run("DataUses", func(t *testing.T) { testDataUses(t, open) })
+	t.Run("Alerts", func(t *testing.T) { testAlerts(t, open) })
+	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, open) })
+	t.Run("AutoSuspend", func(t *testing.T) { testAutoSuspend(t, open) })
 }
 
 // Admin returns ctx acting as a platform admin.

@@ -67,7 +67,10 @@ type Dashboard struct {
 	// Entries opens ledger entries to their parties; without it the
 	// proof page shows commitments only.
 	Entries hutong.LedgerEntries
-	Logger  *slog.Logger
+	// Alerts are supervision's alerts; without it the alerts page says
+	// the feature is unavailable.
+	Alerts hutong.AlertService
+	Logger *slog.Logger
 	// Applications runs cross-province services (nil: their pages say
 	// the feature is unavailable).
 	Applications hutong.ApplicationService
@@ -202,6 +205,7 @@ func (d *Dashboard) build() {
 		{"POST /applications/{id}/decision", false, d.handleDecisionPage, false},
 		{"GET /my-data", false, d.handleMyData, false},
 	}
+	routes = append(routes, d.alertRoutes()...)
 	for _, rt := range routes {
 		d.mux.Handle(rt.pattern, d.adapt(rt))
 		d.known.Handle(rt.pattern, http.NotFoundHandler())

@@ -122,6 +122,7 @@ func (v *view) Nav() []navItem {
 		{"/environment", "nav.environment", true},
 		{"/services", "nav.services", u.Has(hutong.RoleApplicant) || u.Has(hutong.RoleWindowOfficer) || u.Has(hutong.RoleHandlingOfficer) || u.Has(hutong.RoleAdmin)},
 		{"/my-data", "nav.mydata", u.Has(hutong.RoleApplicant)},
+		{"/alerts", "nav.alerts", seesAlerts(u)},
 	}
 	var out []navItem
 	for _, it := range items {

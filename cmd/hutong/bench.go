@@ -12,7 +12,7 @@ import (
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("bench: want exchange, search or cluster")
+		return errors.New("bench: want exchange, search, cluster or supervision")
 	}
 	switch args[0] {
 	case "exchange":
@@ -23,6 +23,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runBenchSubscriptions(ctx, args[1:], stdout, stderr)
 	case "services":
 		return runBenchServices(ctx, args[1:], stdout, stderr)
+	case "supervision":
+		return runBenchSupervision(ctx, args[1:], stdout, stderr)
 	case "search":
 		fs := flag.NewFlagSet("bench search", flag.ContinueOnError)
 		fs.SetOutput(stderr)

@@ -134,6 +134,7 @@ func runBenchExchange(ctx context.Context, args []string, stdout, stderr io.Writ
 	pg := fs.String("postgres", "", "run the hub on a fresh database made on this PostgreSQL server instead of SQLite (as a cluster's hubs run)")
 	fs.StringVar(pg, "store", "", "the same as --postgres (a postgres:// URL)")
 	subjects := fs.Bool("subjects", true, "note whose rows each release returns (数据使用记录); false measures the exchange without")
+	supervised := fs.Bool("supervision", true, "run the hub with supervision (detectors over the journal, suspension checks); false to measure its cost")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -162,6 +163,7 @@ func runBenchExchange(ctx context.Context, args []string, stdout, stderr io.Writ
 	m := NewMain()
 	m.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	m.Config.Addr, m.Config.Data = "127.0.0.1:0", dir
+	m.Config.NoSupervision = !*supervised
 	if *pg != "" {
 		dsn, drop, err := freshDatabase(ctx, *pg, "hutong_bench")
 		if err != nil {

@@ -539,7 +539,7 @@ func TestDashboard(t *testing.T) {
 		pages := map[string]string{"overview": "/", "catalog": "/catalog", "resource": "/catalog/120000-TJYB-03", "requests": "/requests",
 			"agreements": "/agreements", "feedback": "/feedback", "contributions": "/contributions", "proof": "/proof", "environment": "/environment",
 			"cockpit": "/cockpit", "catalog-import": "/catalog/import",
-			"publish": "/catalog/new", "edit": "/catalog/120000-TJYB-03/edit"}
+			"publish": "/catalog/new", "edit": "/catalog/120000-TJYB-03/edit", "alerts": "/alerts"}
 		// The cockpit is for a wall screen: 1920×1080 without scrolling.
 		b.do("wall screen", viewport(1920, 1080))
 		b.open("/cockpit")

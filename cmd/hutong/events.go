@@ -52,7 +52,7 @@ func (m *Main) openEvents(ctx context.Context) error {
 		return err
 	}
 	m.Events = &eventsParts{Subscriptions: subs, Broker: b, Engine: &events.Engine{
-		Broker: b, Feed: subs, Agreements: m.Requests, Auditor: m.Ledger, Masker: m.Exchange.Masker,
+		Broker: b, Feed: subs, Agreements: m.Requests, Suspensions: m.Exchange.Suspensions, Auditor: m.Ledger, Masker: m.Exchange.Masker,
 		Rules: rules, Now: m.clock.Now, Logger: m.Logger.With("component", "events"),
 	}}
 	m.HTTP.Subscriptions, m.HTTP.SubscriptionNATSURL, m.HTTP.SubscriptionNATSGrant = subs, b.URL, b.Grant

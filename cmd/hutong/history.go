@@ -32,6 +32,7 @@ func (m *Main) replayHistory(ctx context.Context) error {
 	})
 	if err == nil && calls > 0 {
 		m.Logger.Info("demo history replayed", "calls", calls, "days", demo.HistoryDays, "took", time.Since(start).Round(time.Millisecond))
+		err = m.demoIncidents(ctx)
 	}
 	return err
 }

@@ -92,9 +92,13 @@ type Config struct {
 	// cluster with JetStream; empty, the hub embeds a server listening on
 	// NATSListen ("127.0.0.1:4222", a free port when taken). WebhookHosts
 	// are hosts a webhook may name on any scheme and address.
-	NATS         string   `json:"nats"`
-	NATSListen   string   `json:"nats_listen"`
-	WebhookHosts []string `json:"webhook_hosts"`
+	NATS       string `json:"nats"`
+	NATSListen string `json:"nats_listen"`
+	// NoSupervision turns supervision off: no detectors, no alerts API,
+	// no suspension check in the exchange (to measure what it costs).
+	// Supervision's webhooks may also reach the WebhookHosts.
+	NoSupervision bool     `json:"no_supervision"`
+	WebhookHosts  []string `json:"webhook_hosts"`
 
 	// Demo settings, used by `hutong demo`.
 	Seed  uint64  `json:"seed"`
@@ -172,6 +176,10 @@ type Main struct {
 	Refusals *hutong.RefusalTally
 	// Events delivers subscriptions (events.go).
 	Events *eventsParts
+	// Alerts are supervision's alerts and suspended agreements.
+	Alerts              *sqlstore.Alerts
+	supervisionCalendar *hutong.Calendar
+	security            chan hutong.SecurityEvent // failed sign-ins, for supervision
 
 	// Applications is the evidence broker of cross-province services.
 	Applications *services.Broker
@@ -457,6 +465,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.openEvents(ctx); err != nil {
 		return err
 	}
+	if err := m.openSupervision(ctx, calendar.With(m.Config.Holidays, m.Config.Workdays)); err != nil {
+		return err
+	}
 	if err := m.HTTP.Register(catalogGauge(catalog), ledgerGauge(m.Ledger, m.Witnesses)); err != nil {
 		return err
 	}
@@ -597,6 +608,7 @@ func (m *Main) startBackground() {
 		m.Refusals.Run(ctx, func(err error) { m.Logger.Error("recording tallied refusals", "err", err) })
 	}()
 	m.startEvents(ctx)
+	m.runSupervision(ctx)
 	m.bg.Add(1)
 	go func() {
 		defer m.bg.Done()

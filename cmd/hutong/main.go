@@ -105,6 +105,7 @@ Usage:
   hutong bench search [--docs 100000] [--queries 2000] [--json]
   hutong bench cluster [--hubs 3] [--postgres URL] [--json]   hub processes on one PostgreSQL behind HAProxy, killed under load
   hutong bench subscriptions [--resources 10] [--subscriptions 100] [--rows 5000] [--json]   change feeds over JetStream
+  hutong bench supervision [--seed 2] [--agreements 200] [--per-kind 8] [--live 30] [--json]   detectors on a labelled month
   hutong version
 
 Client commands talk to --hub (or $HUTONG_HUB, default http://localhost:8080) with

@@ -39,6 +39,10 @@ type Hub struct {
 	// that wire more of the hub (a ledger, the node register) around it.
 	DB      *sqlstore.DB
 	Journal *sqlstore.Journal
+	// Alerts are supervision's alerts and suspensions, served by the API
+	// and checked by the exchange; no supervisor runs unless a test
+	// starts one.
+	Alerts *sqlstore.Alerts
 }
 
 // New starts a hub; configure, when not nil, changes the server before it
@@ -67,13 +71,19 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 	}
 	s.Requests, s.PolicyText = requests, policy.Text
 	s.Subscriptions = sqlstore.NewSubscriptions(db, requests, hutong.SubscriptionRules{AllowedHosts: []string{"hooks.example.test"}})
+	alerts, err := sqlstore.NewAlerts(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Alerts, s.Webhooks = alerts, alerts
 	s.Exchange = &exchange.Service{Catalog: s.Catalog, Agreements: requests, Policy: policy.New(), Auditor: journal, Usage: journal,
-		Masker: &standard.Masker{Key: []byte("test key")}, Source: func(*hutong.Resource) (hutong.Source, error) { return rows, nil }}
+		Masker: &standard.Masker{Key: []byte("test key")}, Source: func(*hutong.Resource) (hutong.Source, error) { return rows, nil },
+		Suspensions: alerts}
 	store, uses := sqlstore.NewServices(db), sqlstore.NewDataUses(db)
 	x := s.Exchange.(*exchange.Service)
 	x.Subjects, x.SubjectKey = uses, []byte("test subject key")
 	s.Applications = &services.Broker{Store: store, Exchange: s.Exchange, Calendar: hutong.OfficialCalendar(), Uses: uses, SubjectKey: x.SubjectKey}
-	d := &web.Dashboard{Directory: s.Directory, Catalog: s.Catalog, Auth: s.Auth, Requests: requests, Logger: s.Logger,
+	d := &web.Dashboard{Directory: s.Directory, Catalog: s.Catalog, Auth: s.Auth, Requests: requests, Logger: s.Logger, Alerts: alerts,
 		Contributions: sqlstore.NewContributions(db), Exchange: s.Exchange, Usage: journal, PolicyText: policy.Text, Rows: rows,
 		SignIn: s.SignIn, AdmitBody: s.AdmitBody, Observe: s.Observe}
 	d.Applications = s.Applications
@@ -89,7 +99,7 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 		journal.Close()
 		db.Close()
 	})
-	h := &Hub{Server: s, Web: d, URL: s.URL(), DB: db, Journal: journal, Services: store}
+	h := &Hub{Server: s, Web: d, URL: s.URL(), DB: db, Journal: journal, Services: store, Alerts: alerts}
 	h.TJ, h.BJ, h.HB = storetest.Seed(t, storetest.Store{Directory: s.Directory})
 	admin := storetest.Admin(ctx)
 	token := func(u *hutong.User) string {
