@@ -28,6 +28,7 @@ var (
 		"pki":      nil,
 		"httperr":  nil,
 		"sqlplan":  nil,
+		"hj212":    nil,
 		"sheet":    {"github.com/xuri/excelize/v2", "golang.org/x/text"},
 	}
 	adapters = map[string]struct{ pkgs, mods []string }{
