@@ -1,0 +1,30 @@
+-- Monitoring stations (HJ 212) and their readings (sqlstore.Sensors). A
+-- reading's time is Unix seconds; period is rtd, minute, hour or day.
+
+-- +goose Up
+CREATE TABLE sensor_stations (
+    mn TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    region TEXT NOT NULL,
+    department TEXT NOT NULL,
+    longitude DOUBLE PRECISION NOT NULL,
+    latitude DOUBLE PRECISION NOT NULL,
+    pollutants TEXT NOT NULL,
+    pw_hash TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX sensor_stations_region ON sensor_stations (region);
+CREATE TABLE sensor_readings (
+    mn TEXT NOT NULL,
+    pollutant TEXT NOT NULL,
+    period TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    value DOUBLE PRECISION NOT NULL,
+    flag TEXT NOT NULL,
+    PRIMARY KEY (mn, pollutant, period, at)
+);
+
+-- +goose Down
+DROP TABLE sensor_readings;
+DROP TABLE sensor_stations;

@@ -1,0 +1,331 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hutong/hutong"
+)
+
+// stationIterations is the PBKDF2 work factor of stations' HJ 212
+// passwords: lower than people's (pbkdf2Iterations) because every
+// station's connection checks one, and a verified password is then
+// remembered as its SHA-256 (Sensors.verified) so packets cost a hash.
+const stationIterations = 20_000
+
+// readingsChunk is how many readings one INSERT statement carries.
+const readingsChunk = 500
+
+// Sensors implements hutong.StationService and hutong.ReadingStore: the
+// monitoring stations and their readings as a time series. Stations'
+// registrations go through the audit outbox; readings do not (they are
+// data, at up to 100,000 a second, not changes of the sharing flow).
+// Safe for concurrent use.
+type Sensors struct {
+	db *DB
+
+	mu       sync.Mutex
+	verified map[string][32]byte // MN → SHA-256 of the password last verified
+}
+
+var (
+	_ hutong.StationService = (*Sensors)(nil)
+	_ hutong.ReadingStore   = (*Sensors)(nil)
+)
+
+// NewSensors returns the sensors' store on db.
+func NewSensors(db *DB) *Sensors {
+	return &Sensors{db: db, verified: map[string][32]byte{}}
+}
+
+// authorise checks that the actor manages the station's owner department
+// and that the station stands in the department's province.
+func (s *Sensors) authorise(ctx context.Context, st *hutong.Station) error {
+	d := s.db.department(st.Department)
+	if d == nil {
+		return hutong.Invalid("invalid station", []hutong.Violation{{Field: "department", Rule: "unknown", Message: fmt.Sprintf("department %s is not registered", st.Department)}})
+	}
+	if !hutong.ActorFromContext(ctx).CanManage(d.ID, d.Region) {
+		return hutong.Errorf(hutong.EFORBIDDEN, "only a steward of %s, its province's region admin or a platform admin registers its stations", d.Name)
+	}
+	if hutong.ProvinceOf(st.Region) != hutong.ProvinceOf(d.Region) || !s.db.isMember(st.Region) {
+		return hutong.Invalid("invalid station", []hutong.Violation{{Field: "region", Rule: "outside", Message: fmt.Sprintf("region %s is not in the province of %s", st.Region, d.Name)}})
+	}
+	return nil
+}
+
+// CreateStation implements hutong.StationService.
+func (s *Sensors) CreateStation(ctx context.Context, st *hutong.Station) error {
+	if err := hutong.ValidateStation(st, true); err != nil {
+		return err
+	}
+	if err := s.authorise(ctx, st); err != nil {
+		return err
+	}
+	now := utc(s.db.now())
+	pollutants, _ := json.Marshal(st.Pollutants)
+	hash := hashStationPassword(st.Password)
+	err := s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+		_, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO sensor_stations (mn, name, region, department, longitude, latitude, pollutants, pw_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			st.MN, st.Name, st.Region, st.Department, st.Longitude, st.Latitude, string(pollutants), hash, now, now)
+		if err != nil {
+			if s.db.d.IsUniqueViolation(err) {
+				return nil, hutong.Errorf(hutong.ECONFLICT, "station %s already exists", st.MN)
+			}
+			return nil, internal(err)
+		}
+		return []*hutong.AuditEvent{{Kind: hutong.AuditStationCreate, Department: st.Department, Reason: "station " + st.MN + " in " + st.Region}}, nil
+	})
+	if err != nil {
+		return err
+	}
+	st.Password = ""
+	st.CreatedAt, st.UpdatedAt = now, now
+	return nil
+}
+
+// UpdateStation implements hutong.StationService.
+func (s *Sensors) UpdateStation(ctx context.Context, mn string, st *hutong.Station) error {
+	st.MN = mn
+	if err := hutong.ValidateStation(st, false); err != nil {
+		return err
+	}
+	old, _, err := s.station(ctx, mn)
+	if err != nil {
+		return err
+	}
+	if err := s.authorise(ctx, old); err != nil {
+		return err
+	}
+	if err := s.authorise(ctx, st); err != nil {
+		return err
+	}
+	now := utc(s.db.now())
+	pollutants, _ := json.Marshal(st.Pollutants)
+	err = s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+		q := `UPDATE sensor_stations SET name = ?, region = ?, department = ?, longitude = ?, latitude = ?, pollutants = ?, updated_at = ?`
+		args := []any{st.Name, st.Region, st.Department, st.Longitude, st.Latitude, string(pollutants), now}
+		reason := "station " + mn
+		if st.Password != "" {
+			q += `, pw_hash = ?`
+			args = append(args, hashStationPassword(st.Password))
+			reason += ", new password"
+		}
+		res, err := tx.ExecContext(ctx, s.db.q(q+` WHERE mn = ?`), append(args, mn)...)
+		if err != nil {
+			return nil, internal(err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, hutong.Errorf(hutong.ENOTFOUND, "no station %s", mn)
+		}
+		return []*hutong.AuditEvent{{Kind: hutong.AuditStationUpdate, Department: st.Department, Reason: reason}}, nil
+	})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.verified, mn)
+	s.mu.Unlock()
+	st.Password = ""
+	st.CreatedAt, st.UpdatedAt = old.CreatedAt, now
+	return nil
+}
+
+const stationColumns = `mn, name, region, department, longitude, latitude, pollutants, created_at, updated_at, pw_hash`
+
+func scanStation(row interface{ Scan(...any) error }) (*hutong.Station, string, error) {
+	var st hutong.Station
+	var pollutants, hash string
+	if err := row.Scan(&st.MN, &st.Name, &st.Region, &st.Department, &st.Longitude, &st.Latitude, &pollutants, &st.CreatedAt, &st.UpdatedAt, &hash); err != nil {
+		return nil, "", err
+	}
+	if err := json.Unmarshal([]byte(pollutants), &st.Pollutants); err != nil {
+		return nil, "", fmt.Errorf("station %s's pollutants: %w", st.MN, err)
+	}
+	st.CreatedAt, st.UpdatedAt = st.CreatedAt.UTC(), st.UpdatedAt.UTC()
+	return &st, hash, nil
+}
+
+func (s *Sensors) station(ctx context.Context, mn string) (*hutong.Station, string, error) {
+	st, hash, err := scanStation(s.db.ro.QueryRowContext(ctx, s.db.q(`SELECT `+stationColumns+` FROM sensor_stations WHERE mn = ?`), mn))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", hutong.Errorf(hutong.ENOTFOUND, "no station %s", clipMN(mn))
+	}
+	if err != nil {
+		return nil, "", internal(err)
+	}
+	return st, hash, nil
+}
+
+func clipMN(mn string) string {
+	if len(mn) > 32 {
+		return mn[:32] + "…"
+	}
+	return mn
+}
+
+// Stations implements hutong.StationService.
+func (s *Sensors) Stations(ctx context.Context, f hutong.StationFilter) ([]hutong.Station, error) {
+	if hutong.ActorFromContext(ctx) == nil {
+		return nil, hutong.Errorf(hutong.EUNAUTHORIZED, "sign in to list stations")
+	}
+	rows, err := s.db.ro.QueryContext(ctx, `SELECT `+stationColumns+` FROM sensor_stations ORDER BY mn`)
+	if err != nil {
+		return nil, internal(err)
+	}
+	defer rows.Close()
+	out := []hutong.Station{}
+	for rows.Next() {
+		st, _, err := scanStation(rows)
+		if err != nil {
+			return nil, internal(err)
+		}
+		if f.Region == "" || hutong.RegionContains(f.Region, st.Region) || f.Region == st.Region {
+			out = append(out, *st)
+		}
+	}
+	return out, internal(rows.Err())
+}
+
+// AuthenticateStation implements hutong.ReadingStore. A password once
+// verified is remembered (as its SHA-256) until the station is updated
+// through this store.
+func (s *Sensors) AuthenticateStation(ctx context.Context, mn, pw string) (*hutong.Station, error) {
+	st, hash, err := s.station(ctx, mn)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(pw))
+	s.mu.Lock()
+	known, ok := s.verified[mn]
+	s.mu.Unlock()
+	if ok && known == sum {
+		return st, nil
+	}
+	if !checkPassword(hash, pw) {
+		return nil, hutong.Errorf(hutong.EUNAUTHORIZED, "wrong password for station %s", mn)
+	}
+	s.mu.Lock()
+	s.verified[mn] = sum
+	s.mu.Unlock()
+	return st, nil
+}
+
+func hashStationPassword(pw string) string {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	key, _ := pbkdf2.Key(sha256.New, pw, salt, stationIterations, 32)
+	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", stationIterations,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+// AppendReadings implements hutong.ReadingStore: one transaction of
+// multi-row INSERTs, a reading already stored replaced by the new one.
+func (s *Sensors) AppendReadings(ctx context.Context, rs []hutong.Reading) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	for i := range rs {
+		if err := hutong.ValidateReading(&rs[i]); err != nil {
+			return err
+		}
+	}
+	err := s.db.tx(ctx, func(tx *sql.Tx) error {
+		for len(rs) > 0 {
+			n := min(len(rs), readingsChunk)
+			if _, err := tx.ExecContext(ctx, s.insertReadings(n), readingArgs(rs[:n])...); err != nil {
+				return err
+			}
+			rs = rs[n:]
+		}
+		return nil
+	})
+	return internal(err)
+}
+
+func readingArgs(rs []hutong.Reading) []any {
+	args := make([]any, 0, 6*len(rs))
+	for _, r := range rs {
+		args = append(args, r.Station, r.Pollutant, r.Period, r.Time.Unix(), r.Value, r.Flag)
+	}
+	return args
+}
+
+// insertReadings returns the INSERT of n readings.
+func (s *Sensors) insertReadings(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO sensor_readings (mn, pollutant, period, at, value, flag) VALUES `)
+	p := 0
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for j := range 6 {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			if p++; s.db.d.Dollar {
+				b.WriteString("$" + strconv.Itoa(p))
+			} else {
+				b.WriteByte('?')
+			}
+		}
+		b.WriteByte(')')
+	}
+	b.WriteString(` ON CONFLICT (mn, pollutant, period, at) DO UPDATE SET value = excluded.value, flag = excluded.flag`)
+	return b.String()
+}
+
+// Readings implements hutong.ReadingStore.
+func (s *Sensors) Readings(ctx context.Context, f hutong.ReadingFilter) ([]hutong.Reading, error) {
+	q := `SELECT mn, pollutant, period, at, value, flag FROM sensor_readings WHERE 1 = 1`
+	var args []any
+	for _, c := range []struct{ col, v string }{{"mn", f.Station}, {"pollutant", f.Pollutant}, {"period", f.Period}} {
+		if c.v != "" {
+			q += ` AND ` + c.col + ` = ?`
+			args = append(args, c.v)
+		}
+	}
+	if !f.From.IsZero() {
+		q += ` AND at >= ?`
+		args = append(args, f.From.Unix())
+	}
+	if !f.To.IsZero() {
+		q += ` AND at < ?`
+		args = append(args, f.To.Unix())
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 100_000 {
+		limit = 1000
+	}
+	q += ` ORDER BY at DESC, mn, pollutant, period LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.db.ro.QueryContext(ctx, s.db.q(q), args...)
+	if err != nil {
+		return nil, internal(err)
+	}
+	defer rows.Close()
+	out := []hutong.Reading{}
+	for rows.Next() {
+		var r hutong.Reading
+		var at int64
+		if err := rows.Scan(&r.Station, &r.Pollutant, &r.Period, &at, &r.Value, &r.Flag); err != nil {
+			return nil, internal(err)
+		}
+		r.Time = time.Unix(at, 0).UTC()
+		out = append(out, r)
+	}
+	return out, internal(rows.Err())
+}

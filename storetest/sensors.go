@@ -1,0 +1,154 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/sqlstore"
+)
+
+// testSensors checks the stations' register (who may register, what a
+// valid station is, passwords stored hashed and checked, changes audited)
+// and the readings' time series (durable, replaced on a repeat, read back
+// by station, pollutant, period and time).
+func testSensors(t *testing.T, open Opener) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	_, bj, hb := Seed(t, s)
+	sensors := sqlstore.NewSensors(s.DB)
+	ctx := context.Background()
+	hbSteward := As(ctx, hb.ID, hutong.RoleSteward)
+	station := func(mn string) *hutong.Station {
+		return &hutong.Station{MN: mn, Name: "石家庄市世纪公园", Region: "130100", Department: hb.ID,
+			Longitude: 114.53, Latitude: 38.02, Pollutants: []string{hutong.PollutantPM25, hutong.PollutantPM10}, Password: "123456"}
+	}
+
+	t.Run("register", func(t *testing.T) {
+		st := station("130100A0000001")
+		if err := sensors.CreateStation(hbSteward, st); err != nil {
+			t.Fatalf("CreateStation: %v", err)
+		}
+		if st.Password != "" || st.CreatedAt.IsZero() {
+			t.Errorf("after CreateStation: %+v", st)
+		}
+		wantCode(t, sensors.CreateStation(hbSteward, station("130100A0000001")), hutong.ECONFLICT)
+		// Another department's steward, a consumer and a stranger may not.
+		wantCode(t, sensors.CreateStation(As(ctx, bj.ID, hutong.RoleSteward), station("130100A0000002")), hutong.EFORBIDDEN)
+		wantCode(t, sensors.CreateStation(As(ctx, hb.ID, hutong.RoleConsumer), station("130100A0000002")), hutong.EFORBIDDEN)
+		wantCode(t, sensors.CreateStation(ctx, station("130100A0000002")), hutong.EFORBIDDEN)
+		// Hebei's department cannot place a station in Beijing.
+		outside := station("110100A0000002")
+		outside.Region = "110105"
+		err := sensors.CreateStation(hbSteward, outside)
+		wantCode(t, err, hutong.EINVALID)
+		wantViolation(t, err, 0, "region", "outside")
+		// Each broken rule names its field.
+		bad := &hutong.Station{MN: "A;B", Region: "13", Department: hb.ID, Longitude: 10, Latitude: 38, Pollutants: []string{"x"}}
+		err = sensors.CreateStation(hbSteward, bad)
+		for _, field := range []string{"mn", "name", "region", "longitude", "pollutants", "password"} {
+			wantViolation(t, err, 0, field, "")
+		}
+		list, err := sensors.Stations(hbSteward, hutong.StationFilter{Region: "130000"})
+		if err != nil || len(list) != 1 || list[0].MN != "130100A0000001" || list[0].Password != "" {
+			t.Fatalf("Stations: %+v, %v", list, err)
+		}
+		if list, _ := sensors.Stations(hbSteward, hutong.StationFilter{Region: "110000"}); len(list) != 0 {
+			t.Errorf("Stations in Beijing: %+v", list)
+		}
+	})
+
+	t.Run("authenticate", func(t *testing.T) {
+		if _, err := sensors.AuthenticateStation(ctx, "130100A0000001", "123456"); err != nil {
+			t.Fatalf("AuthenticateStation: %v", err)
+		}
+		// Twice: the second check is the remembered one.
+		if _, err := sensors.AuthenticateStation(ctx, "130100A0000001", "123456"); err != nil {
+			t.Fatalf("AuthenticateStation again: %v", err)
+		}
+		_, err := sensors.AuthenticateStation(ctx, "130100A0000001", "654321")
+		wantCode(t, err, hutong.EUNAUTHORIZED)
+		_, err = sensors.AuthenticateStation(ctx, "130100A9999999", "123456")
+		wantCode(t, err, hutong.ENOTFOUND)
+		// A new password replaces the remembered one.
+		st := station("ignored")
+		st.Name, st.Password = "石家庄市人民会堂", "s3cret"
+		if err := sensors.UpdateStation(hbSteward, "130100A0000001", st); err != nil {
+			t.Fatalf("UpdateStation: %v", err)
+		}
+		_, err = sensors.AuthenticateStation(ctx, "130100A0000001", "123456")
+		wantCode(t, err, hutong.EUNAUTHORIZED)
+		got, err := sensors.AuthenticateStation(ctx, "130100A0000001", "s3cret")
+		if err != nil || got.Name != "石家庄市人民会堂" {
+			t.Fatalf("AuthenticateStation with the new password: %+v, %v", got, err)
+		}
+		wantCode(t, sensors.UpdateStation(hbSteward, "130100A7777777", station("x")), hutong.ENOTFOUND)
+		wantCode(t, sensors.UpdateStation(As(ctx, bj.ID, hutong.RoleSteward), "130100A0000001", station("x")), hutong.EFORBIDDEN)
+	})
+
+	t.Run("audited", func(t *testing.T) {
+		flush, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := s.Audit.FlushOutbox(flush); err != nil {
+			t.Fatal(err)
+		}
+		es, err := s.Audit.Entries(ctx, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds := map[string]int{}
+		for _, e := range es {
+			var ev hutong.AuditEvent
+			json.Unmarshal(e.Data, &ev)
+			kinds[ev.Kind]++
+		}
+		if kinds[hutong.AuditStationCreate] != 1 || kinds[hutong.AuditStationUpdate] != 1 {
+			t.Errorf("journal kinds %v, want one station.create and one station.update", kinds)
+		}
+	})
+
+	t.Run("readings", func(t *testing.T) {
+		at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+		var rs []hutong.Reading
+		for i := range 1200 { // more than one INSERT
+			rs = append(rs, hutong.Reading{Station: "130100A0000001", Pollutant: hutong.PollutantPM25, Period: hutong.PeriodMinute,
+				Time: at.Add(time.Duration(i) * time.Minute), Value: float64(i % 300), Flag: "N"})
+		}
+		if err := sensors.AppendReadings(ctx, rs); err != nil {
+			t.Fatalf("AppendReadings: %v", err)
+		}
+		// Sent again after a lost acknowledgement, with a corrected value.
+		again := []hutong.Reading{rs[5]}
+		again[0].Value = 99.5
+		if err := sensors.AppendReadings(ctx, again); err != nil {
+			t.Fatal(err)
+		}
+		got, err := sensors.Readings(ctx, hutong.ReadingFilter{Station: "130100A0000001", Pollutant: hutong.PollutantPM25, Period: hutong.PeriodMinute,
+			From: at, To: at.Add(10 * time.Minute), Limit: 100})
+		if err != nil || len(got) != 10 {
+			t.Fatalf("Readings: %d readings, %v; want 10", len(got), err)
+		}
+		if !got[0].Time.Equal(at.Add(9*time.Minute)) || got[4] != (hutong.Reading{Station: "130100A0000001", Pollutant: hutong.PollutantPM25,
+			Period: hutong.PeriodMinute, Time: at.Add(5 * time.Minute), Value: 99.5, Flag: "N"}) {
+			t.Errorf("Readings: %+v", got[:5])
+		}
+		all, err := sensors.Readings(ctx, hutong.ReadingFilter{Limit: 5000})
+		if err != nil || len(all) != 1200 {
+			t.Errorf("all readings: %d, %v; want 1200", len(all), err)
+		}
+		for _, bad := range []hutong.Reading{
+			{Station: "130100A0000001", Pollutant: "a99999", Period: hutong.PeriodMinute, Time: at, Value: 1, Flag: "N"},
+			{Station: "130100A0000001", Pollutant: hutong.PollutantPM25, Period: hutong.PeriodMinute, Time: at, Value: -1, Flag: "N"},
+			{Station: "130100A0000001", Pollutant: hutong.PollutantPM25, Period: hutong.PeriodMinute, Time: at, Value: 1, Flag: "Q"},
+			{Station: "130100A0000001", Pollutant: hutong.PollutantPM25, Period: "week", Time: at, Value: 1, Flag: "N"},
+		} {
+			wantCode(t, sensors.AppendReadings(ctx, []hutong.Reading{rs[0], bad}), hutong.EINVALID)
+		}
+		// Nothing of a refused batch is stored.
+		if n, _ := sensors.Readings(ctx, hutong.ReadingFilter{Limit: 5000}); len(n) != 1200 {
+			t.Errorf("after refused batches: %d readings, want 1200", len(n))
+		}
+	})
+}
