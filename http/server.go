@@ -55,6 +55,9 @@ type Server struct {
 	// Refusals tallies refused enrolments with no valid token (see
 	// hutong.RefusalTally); nil records none.
 	Refusals *hutong.RefusalTally
+	// Stations is the register of monitoring stations (sensors); nil in
+	// a hub that takes no readings.
+	Stations hutong.StationService
 
 	// Ledger serves receipts and keys; LedgerDir holds its public files
 	// (checkpoint, tiles, bundles); Witnesses are the in-process witnesses
@@ -171,6 +174,7 @@ func NewServer() *Server {
 		{"GET /api/v1/nodes", usersOnly, s.handleNodes, smallBody},
 		{"POST /api/v1/nodes/{region}/revoke", usersOnly, s.handleRevokeNode, smallBody},
 	}
+	s.routes = append(s.routes, s.sensorRoutes()...)
 	known := http.NewServeMux() // the routes alone, to tell 404 from 405
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.pattern, s.serve(rt))
