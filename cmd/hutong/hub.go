@@ -87,6 +87,11 @@ type Config struct {
 	NodeURL     string `json:"node_url"`
 	NodeTimeout string `json:"node_timeout"`
 
+	// HJ212Addr is where monitoring stations send HJ 212-2017 packets over
+	// TCP: ":9212" when empty (a free port when that one is taken), "off"
+	// for none.
+	HJ212Addr string `json:"hj212_addr"`
+
 	// Demo settings, used by `hutong demo`.
 	Seed  uint64  `json:"seed"`
 	Scale float64 `json:"scale"`
@@ -161,6 +166,8 @@ type Main struct {
 	Nodes *regionNodes
 	// Refusals tallies the refusals of callers who proved no identity.
 	Refusals *hutong.RefusalTally
+	// Sensors are the monitoring stations' register and HJ 212 listener.
+	Sensors *sensorHub
 
 	clock      *shiftClock // the hub's clock; shifted only while the demo replays its history
 	demo       bool
@@ -189,6 +196,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "demo seed (default 2260)")
 	scale := fs.Float64("scale", 0, "demo row-count scale (default 1: more than 100,000 rows)")
 	nodeAddr := fs.String("node-addr", "", "listen address of the node API (mutual TLS; default :8443)")
+	hj212Addr := fs.String("hj212-addr", "", "listen address of HJ 212 stations over TCP (default :9212, a free port when taken; off for none)")
 	proxies := fs.String("trusted-proxies", "", "comma-separated CIDRs of the reverse proxies whose X-Forwarded-For is believed")
 	var nodes *bool
 	if m.demo {
@@ -229,6 +237,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	set(*pg, &m.Config.Postgres)
 	set(*logLevel, &m.Config.LogLevel)
 	set(*nodeAddr, &m.Config.NodeAddr)
+	set(*hj212Addr, &m.Config.HJ212Addr)
 	if nodes != nil {
 		m.demoNodes = *nodes
 	}
@@ -413,6 +422,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.HTTP.Ledger, m.HTTP.LedgerDir = m.Ledger, m.Ledger.Dir()
 	m.HTTP.Entries = sqlstore.NewLedgerEntries(m.DB)
 	m.HTTP.Health = m.Ledger.Health
+	m.Sensors = &sensorHub{Store: sqlstore.NewSensors(m.DB)}
+	m.HTTP.Stations = m.Sensors.Store
 	// The dashboard, on every path that is not the API's: the services as
 	// the API has them, plus statistics, the air-quality comparison
 	// (reading through the exchange's sources, audited on the ledger) and
@@ -444,6 +455,9 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	if err := m.serveNodes(catalog, key); err != nil {
+		return err
+	}
+	if err := m.openSensors(); err != nil {
 		return err
 	}
 	m.startBackground()
@@ -657,6 +671,7 @@ func (m *Main) Close() error {
 		defer cancel()
 		errs = append(errs, m.HTTP.Close(ctx))
 	}
+	errs = append(errs, m.closeSensors(context.Background()))
 	if m.stop != nil {
 		m.stop()
 		m.bg.Wait()
@@ -699,6 +714,9 @@ func runHub(ctx context.Context, args []string, withDemo bool, stdout, stderr io
 		}
 	}
 	fmt.Fprintf(stdout, "  region nodes enrol at %s (hutong nodes token --region CODE)\n", m.Nodes.URL)
+	if m.Sensors != nil && m.Sensors.Addr != "" {
+		fmt.Fprintf(stdout, "  monitoring stations send HJ 212 packets to tcp://%s\n", m.Sensors.Addr)
+	}
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "shutting down")
 	return m.Close()

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/hj212"
+	hhttp "github.com/hutong/hutong/http"
+)
+
+// TestSensorsEndToEnd registers a station through the API of a demo hub
+// and sends it an HJ 212 packet over TCP: the hub answers 9014 once the
+// readings are stored, and refuses a wrong password with QnRtn=3.
+func TestSensorsEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots a demo hub; the sensors package tests the listener")
+	}
+	t.Parallel() // its own hub on :0 in its own directory
+	dir := t.TempDir()
+	m := NewMain()
+	m.demo = true
+	m.Logger = slog.New(slog.DiscardHandler)
+	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data", dir, "--scale", "0.02", "--hj212-addr", "127.0.0.1:0"}, os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Open(context.Background()); err != nil {
+		m.Close()
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx := context.Background()
+	creds := readCreds(t, dir)
+	admin := hhttp.NewClient(creds.Hub, creds.AdminToken)
+	depts, err := admin.Departments(ctx, hutong.DepartmentFilter{Region: "130000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env string
+	for _, d := range depts {
+		if strings.Contains(d.Name, "生态环境") {
+			env = d.ID
+		}
+	}
+	st := &hutong.Station{MN: "130100E2E00001", Name: "石家庄高新区", Region: "130100", Department: env, Longitude: 114.6, Latitude: 38.04,
+		Pollutants: []string{hutong.PollutantPM25}, Password: "pw-e2e"}
+	if err := m.Sensors.Store.CreateStation(hutong.NewContextWithActor(ctx, &hutong.Actor{User: &hutong.User{Login: "admin", Roles: []hutong.Role{hutong.RoleAdmin}}}), st); err != nil {
+		t.Fatal(err)
+	}
+
+	c, err := net.Dial("tcp", m.Sensors.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	at := time.Now().Truncate(time.Hour)
+	send := func(pw string) *hj212.Packet {
+		t.Helper()
+		p := &hj212.Packet{QN: hj212.QN(at), ST: hj212.STAir, CN: hj212.CNHourly, PW: pw, MN: st.MN, Flag: 5,
+			CP: hj212.DataCP(at, "Avg", []hj212.Measure{{Code: hutong.PollutantPM25, Value: 42, Flag: "N"}})}
+		b, _ := p.Encode()
+		c.Write(b)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := hj212.Decode([]byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	if a := send("pw-e2e"); a.CN != hj212.CNDataAck {
+		t.Fatalf("answer %+v, want 9014", a)
+	}
+	rs, err := m.Sensors.Store.Readings(ctx, hutong.ReadingFilter{Station: st.MN})
+	if err != nil || len(rs) != 1 || rs[0].Value != 42 {
+		t.Fatalf("stored %+v, %v", rs, err)
+	}
+	if a := send("wrong"); a.CN != hj212.CNRequest || a.CP != "QnRtn=3" {
+		t.Fatalf("answer %+v, want 9011 QnRtn=3", a)
+	}
+
+	// An address the configuration names that is taken is an error.
+	m2 := NewMain()
+	m2.Logger = slog.New(slog.DiscardHandler)
+	if err := m2.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--hj212-addr", m.Sensors.Addr}, os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+	err = m2.Open(ctx)
+	m2.Close()
+	if err == nil || !strings.Contains(err.Error(), "hj212_addr") {
+		t.Errorf("Open with a taken hj212 address: %v, want an error naming hj212_addr", err)
+	}
+}
