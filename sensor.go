@@ -228,3 +228,69 @@ const (
 	// MN or a wrong password (tallied per source and minute).
 	AuditStationRefuse = "station.refuse"
 )
+
+// LiveCity is one city's air as the readings stand: the hourly AQI (HJ 633
+// 实时报) of its latest hour with data, the 24-hour AQI ending then, and
+// whether it is a hot spot.
+type LiveCity struct {
+	Region   string    `json:"region"` // GB/T 2260 code of the city (a municipality's province code)
+	Hour     time.Time `json:"hour"`   // the start of the hour the AQI is of
+	AQI      int       `json:"aqi"`
+	Primary  []string  `json:"primary,omitempty"`
+	DailyAQI int       `json:"daily_aqi"`
+	// NeighboursAQI is the mean hourly AQI of the adjacent cities with
+	// data in the same hour; -1 when none has.
+	NeighboursAQI float64 `json:"neighbours_aqi"`
+	// Baseline is the city's mean hourly AQI over the 7 days before Hour;
+	// -1 before it has a day of history.
+	Baseline float64 `json:"baseline"`
+	HotSpot  bool    `json:"hot_spot"`
+	Stations int     `json:"stations"`
+}
+
+// HourAQI is a city's AQI in one hour.
+type HourAQI struct {
+	Hour time.Time `json:"hour"`
+	AQI  int       `json:"aqi"`
+}
+
+// AirEpisode is a cross-border pollution episode (跨界污染过程): two
+// adjacent cities of different provinces both above the episode AQI
+// within the same 3 hours. It is an alert to both provinces' environment
+// departments.
+type AirEpisode struct {
+	Cities      [2]string    `json:"cities"`
+	Provinces   [2]string    `json:"provinces"`
+	Departments [2]string    `json:"departments"` // the departments owning the cities' stations
+	AQI         [2]int       `json:"aqi"`
+	Hours       [2]time.Time `json:"hours"`
+	Threshold   int          `json:"threshold"`
+	DetectedAt  time.Time    `json:"detected_at"`
+}
+
+// LiveAir is the live air picture: every city's current AQI, its hourly
+// AQI over the last 72 hours, and the episodes detected.
+type LiveAir struct {
+	// AsOf is the time of the latest reading taken (数据截至).
+	AsOf     time.Time            `json:"as_of"`
+	Cities   []LiveCity           `json:"cities"`
+	History  map[string][]HourAQI `json:"history"`
+	Episodes []AirEpisode         `json:"episodes"`
+	// Margin is how far above its neighbours' mean a hot spot is.
+	Margin float64 `json:"margin"`
+}
+
+// LiveAirService gives the live air picture.
+type LiveAirService interface {
+	// LiveAir returns the picture as it stands.
+	LiveAir(ctx context.Context) (*LiveAir, error)
+	// Changed returns a channel closed at the picture's next change.
+	Changed() <-chan struct{}
+}
+
+// AuditAirEpisode records a cross-border episode and its notices.
+const AuditAirEpisode = "air.episode"
+
+// NotifyAirEpisode: a cross-border air pollution episode involving the
+// department's province.
+const NotifyAirEpisode = "air_episode"

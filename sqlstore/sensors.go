@@ -329,3 +329,48 @@ func (s *Sensors) Readings(ctx context.Context, f hutong.ReadingFilter) ([]huton
 	}
 	return out, internal(rows.Err())
 }
+
+// StationsByMN returns every station by MN, for the hub's own use (the
+// live air picture places readings by their station's region); it checks
+// no actor.
+func (s *Sensors) StationsByMN(ctx context.Context) (map[string]hutong.Station, error) {
+	rows, err := s.db.ro.QueryContext(ctx, `SELECT `+stationColumns+` FROM sensor_stations`)
+	if err != nil {
+		return nil, internal(err)
+	}
+	defer rows.Close()
+	out := map[string]hutong.Station{}
+	for rows.Next() {
+		st, _, err := scanStation(rows)
+		if err != nil {
+			return nil, internal(err)
+		}
+		out[st.MN] = *st
+	}
+	return out, internal(rows.Err())
+}
+
+// RecordEpisode notifies the environment departments of both provinces
+// of a cross-border episode (a notification each, which their users and
+// their provinces' region admins see) and records it, in one change.
+func (s *Sensors) RecordEpisode(ctx context.Context, ep *hutong.AirEpisode) error {
+	now := utc(s.db.now())
+	return s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+		for i := range 2 {
+			j := 1 - i
+			params, _ := json.Marshal(map[string]string{
+				"city": ep.Cities[i], "aqi": strconv.Itoa(ep.AQI[i]), "other_city": ep.Cities[j], "other_aqi": strconv.Itoa(ep.AQI[j]),
+				"threshold": strconv.Itoa(ep.Threshold), "hour": ep.Hours[i].UTC().Format(time.RFC3339),
+			})
+			_, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO notifications (region, department, kind, request_id, params, message, created_at) VALUES (?, ?, ?, '', ?, '', ?)`),
+				ep.Provinces[i], ep.Departments[i], hutong.NotifyAirEpisode, string(params), now)
+			if err != nil {
+				return nil, internal(err)
+			}
+		}
+		return []*hutong.AuditEvent{{Kind: hutong.AuditAirEpisode, Actor: "system:sensors",
+			Reason: fmt.Sprintf("cross-border episode: %s AQI %d at %s, %s AQI %d at %s, above %d; notified %s and %s",
+				ep.Cities[0], ep.AQI[0], ep.Hours[0].UTC().Format(time.RFC3339), ep.Cities[1], ep.AQI[1], ep.Hours[1].UTC().Format(time.RFC3339),
+				ep.Threshold, ep.Departments[0], ep.Departments[1])}}, nil
+	})
+}
