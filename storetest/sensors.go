@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,6 +89,24 @@ func testSensors(t *testing.T, open Opener) {
 		wantCode(t, sensors.UpdateStation(As(ctx, bj.ID, hutong.RoleSteward), "130100A0000001", station("x")), hutong.EFORBIDDEN)
 	})
 
+	t.Run("episode", func(t *testing.T) {
+		h := time.Date(2026, 11, 2, 2, 0, 0, 0, time.UTC)
+		ep := &hutong.AirEpisode{Cities: [2]string{"110000", "131000"}, Provinces: [2]string{"110000", "130000"}, Departments: [2]string{bj.ID, hb.ID},
+			AQI: [2]int{210, 172}, Hours: [2]time.Time{h, h.Add(-2 * time.Hour)}, Threshold: 150}
+		if err := sensors.RecordEpisode(ctx, ep); err != nil {
+			t.Fatalf("RecordEpisode: %v", err)
+		}
+		for _, who := range []context.Context{As(ctx, bj.ID, hutong.RoleSteward), As(ctx, hb.ID, hutong.RoleConsumer)} {
+			ns, err := s.Requests.Notifications(who)
+			if err != nil || len(ns) != 1 || ns[0].Kind != hutong.NotifyAirEpisode || !strings.Contains(ns[0].Message, "Cross-border") {
+				t.Errorf("Notifications: %+v, %v; want the episode", ns, err)
+			}
+		}
+		if ns, _ := s.Requests.Notifications(As(ctx, USCC(t, "120000", 77), hutong.RoleSteward)); len(ns) != 0 {
+			t.Errorf("another department sees %+v", ns)
+		}
+	})
+
 	t.Run("audited", func(t *testing.T) {
 		flush, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
@@ -104,8 +123,8 @@ func testSensors(t *testing.T, open Opener) {
 			json.Unmarshal(e.Data, &ev)
 			kinds[ev.Kind]++
 		}
-		if kinds[hutong.AuditStationCreate] != 1 || kinds[hutong.AuditStationUpdate] != 1 {
-			t.Errorf("journal kinds %v, want one station.create and one station.update", kinds)
+		if kinds[hutong.AuditStationCreate] != 1 || kinds[hutong.AuditStationUpdate] != 1 || kinds[hutong.AuditAirEpisode] != 1 {
+			t.Errorf("journal kinds %v, want one station.create, one station.update and one air.episode", kinds)
 		}
 	})
 
