@@ -463,6 +463,7 @@ func TestOpenAPIAnswers(t *testing.T) {
 	do(apiCall{method: "POST", path: "/api/v1/nodes/120000/revoke", token: admin, status: 200})
 
 	stationCalls(t, do, h)
+	liveAirCalls(t, do, h)
 
 	// What every operation answers alike, from the document itself.
 	sweeps(t, dc, h, key.Key)

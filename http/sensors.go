@@ -15,6 +15,7 @@ func (s *Server) sensorRoutes() []route {
 		{"GET /api/v1/stations", anyActor, s.handleStations, smallBody},
 		{"POST /api/v1/stations", usersOnly, s.handleCreateStation, smallBody},
 		{"PUT /api/v1/stations/{mn}", usersOnly, s.handleUpdateStation, smallBody},
+		{"GET /api/v1/air/live", anyActor, s.handleLiveAir, smallBody},
 	}
 }
 
@@ -85,4 +86,15 @@ func (s *Server) handleUpdateStation(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	return writeJSON(w, http.StatusOK, in)
+}
+
+func (s *Server) handleLiveAir(w http.ResponseWriter, r *http.Request) error {
+	if s.LiveAir == nil {
+		return hutong.Errorf(hutong.EUNAVAILABLE, "this hub takes no sensor readings")
+	}
+	la, err := s.LiveAir.LiveAir(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, la)
 }

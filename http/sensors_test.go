@@ -1,12 +1,15 @@
 package http_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hutong/hutong"
 	"github.com/hutong/hutong/internal/hubtest"
+	"github.com/hutong/hutong/sensors"
 )
 
 // stationCalls drives the stations' register for TestOpenAPIAnswers.
@@ -57,4 +60,21 @@ func stationCalls(t *testing.T, do func(apiCall) answer, h *hubtest.Hub) {
 	do(apiCall{method: "PUT", path: "/api/v1/stations/130100A0000001", token: h.Steward, contentType: appJSON, body: js(changed), status: 403})
 	changed.MN = "130100A0000003"
 	do(apiCall{method: "PUT", path: "/api/v1/stations/130100A0000001", token: h.Admin, contentType: appJSON, body: js(changed), status: 400})
+}
+
+// liveAirCalls drives the live air picture for TestOpenAPIAnswers.
+func liveAirCalls(t *testing.T, do func(apiCall) answer, h *hubtest.Hub) {
+	t.Helper()
+	do(apiCall{method: "GET", path: "/api/v1/air/live", token: h.Consumer, status: 503})
+	air := &sensors.Air{Stations: func(context.Context) (map[string]hutong.Station, error) {
+		return map[string]hutong.Station{"BJ1": {MN: "BJ1", Region: "110105"}}, nil
+	}}
+	air.Add([]hutong.Reading{{Station: "BJ1", Pollutant: hutong.PollutantPM25, Period: hutong.PeriodHour, Time: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), Value: 80, Flag: "N"}})
+	h.Server.LiveAir = air // no request is in flight
+	a := do(apiCall{method: "GET", path: "/api/v1/air/live", token: h.Consumer, status: 200})
+	var la hutong.LiveAir
+	a.json(t, &la)
+	if len(la.Cities) != 1 || la.Cities[0].Region != "110000" || la.Cities[0].AQI != 107 {
+		t.Errorf("live air %s", a.body)
+	}
 }

@@ -58,6 +58,8 @@ type Server struct {
 	// Stations is the register of monitoring stations (sensors); nil in
 	// a hub that takes no readings.
 	Stations hutong.StationService
+	// LiveAir is the stations' live air picture; nil without sensors.
+	LiveAir hutong.LiveAirService
 
 	// Ledger serves receipts and keys; LedgerDir holds its public files
 	// (checkpoint, tiles, bundles); Witnesses are the in-process witnesses

@@ -51,6 +51,9 @@ type Dashboard struct {
 	Feedback   hutong.FeedbackService
 	Stats      hutong.StatsService
 	AirQuality hutong.AirQualityService
+	// LiveAir is the monitoring stations' live air picture (sensors); the
+	// environment page leaves out its live section when nil.
+	LiveAir    hutong.LiveAirService
 	LedgerView hutong.LedgerView
 	// Entries opens ledger entries to their parties; without it the
 	// proof page shows commitments only.
@@ -159,6 +162,7 @@ func (d *Dashboard) build() {
 		{"GET /proof", false, d.handleProof},
 		{"GET /proof/bundle", false, d.handleProofBundle},
 		{"GET /environment", false, d.handleEnvironment},
+		{"GET /environment/live", false, d.handleLiveAir},
 	}
 	for _, rt := range routes {
 		d.mux.Handle(rt.pattern, d.adapt(rt))

@@ -48,6 +48,9 @@ func (v *view) Notify(n hutong.Notification) string {
 	switch n.Kind {
 	case hutong.NotifyOverdue:
 		return v.T("notify."+n.Kind, n.RequestID, p["consumer"], p["resource_name"], p["due"])
+	case hutong.NotifyAirEpisode:
+		hour, _ := time.Parse(time.RFC3339, p["hour"])
+		return v.T("notify."+n.Kind, v.Region(p["city"]), p["aqi"], v.Region(p["other_city"]), p["other_aqi"], p["threshold"], v.DateTime(hour))
 	}
 	return n.Describe()
 }

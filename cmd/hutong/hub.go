@@ -422,8 +422,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.HTTP.Ledger, m.HTTP.LedgerDir = m.Ledger, m.Ledger.Dir()
 	m.HTTP.Entries = sqlstore.NewLedgerEntries(m.DB)
 	m.HTTP.Health = m.Ledger.Health
-	m.Sensors = &sensorHub{Store: sqlstore.NewSensors(m.DB)}
-	m.HTTP.Stations = m.Sensors.Store
+	m.Sensors = newSensorHub(m.DB, m.Logger)
+	m.HTTP.Stations, m.HTTP.LiveAir = m.Sensors.Store, m.Sensors.Air
 	// The dashboard, on every path that is not the API's: the services as
 	// the API has them, plus statistics, the air-quality comparison
 	// (reading through the exchange's sources, audited on the ledger) and
@@ -441,6 +441,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Logger: m.Logger,
 		SignIn: m.HTTP.SignIn, AdmitBody: m.HTTP.AdmitBody, Observe: m.HTTP.Observe,
 	}
+	m.Web.LiveAir = m.Sensors.Air
 	m.HTTP.Web = m.Web.Handler()
 	if err := m.HTTP.Register(catalogGauge(catalog), ledgerGauge(m.Ledger, m.Witnesses)); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"syscall"
 
@@ -19,9 +20,17 @@ const DefaultHJ212Addr = ":9212"
 // and time series in the store, the HJ 212 listener and where it listens.
 type sensorHub struct {
 	Store    *sqlstore.Sensors
+	Air      *sensors.Air
 	Listener *sensors.Listener
 	// Addr is the HJ 212 listener's address, "" when it does not listen.
 	Addr string
+}
+
+// newSensorHub returns the stations' store and the live air picture
+// over db; the picture records episodes through the store.
+func newSensorHub(db *sqlstore.DB, logger *slog.Logger) *sensorHub {
+	store := sqlstore.NewSensors(db)
+	return &sensorHub{Store: store, Air: &sensors.Air{Stations: store.StationsByMN, Episodes: store, Logger: logger.With("component", "air")}}
 }
 
 // openSensors starts the HJ 212 listener. An address the configuration names that is taken is an
@@ -48,7 +57,7 @@ func (m *Main) openSensors() error {
 	if err != nil {
 		return fmt.Errorf("hj212_addr: %w", err)
 	}
-	m.Sensors.Listener = &sensors.Listener{Store: store, Tally: m.Refusals, Logger: m.Logger.With("component", "hj212")}
+	m.Sensors.Listener = &sensors.Listener{Store: store, Tally: m.Refusals, Stored: m.Sensors.Air.Add, Logger: m.Logger.With("component", "hj212")}
 	m.Sensors.Addr = ln.Addr().String()
 	go func() {
 		if err := m.Sensors.Listener.Serve(ln); err != nil {
