@@ -46,8 +46,8 @@ type EpisodeRecorder interface {
 // Set the fields before the first Add. Safe for concurrent use.
 type Air struct {
 	// Stations returns every station by MN; called at the first Add and
-	// again when a reading names a station not yet known (at most every
-	// 5 seconds).
+	// again when a reading names a station not yet known (at most once a
+	// batch).
 	Stations func(ctx context.Context) (map[string]hutong.Station, error)
 	// Episodes records episodes; none are recorded when nil.
 	Episodes EpisodeRecorder
@@ -65,9 +65,7 @@ type Air struct {
 
 	once sync.Once
 	mu   sync.Mutex
-	// stations by MN, and when they were last loaded
-	stations map[string]hutong.Station
-	loadedAt time.Time
+	stations map[string]hutong.Station // by MN
 	cities   map[string]*cityState
 	asOf     time.Time
 	episodes []hutong.AirEpisode
@@ -163,15 +161,17 @@ func (a *Air) Changed() <-chan struct{} {
 }
 
 // station returns the station mn, loading the stations again when it is
-// not known and they were not loaded in the last 5 seconds. a.mu is held.
-func (a *Air) station(mn string) (hutong.Station, bool) {
+// not known: readings come from stations the listener authenticated, so
+// an unknown one was registered since the last load. *reloaded limits
+// that to once per batch. a.mu is held.
+func (a *Air) station(mn string, reloaded *bool) (hutong.Station, bool) {
 	if st, ok := a.stations[mn]; ok {
 		return st, true
 	}
-	if a.Stations == nil || a.Now().Sub(a.loadedAt).Abs() < 5*time.Second {
+	if a.Stations == nil || *reloaded {
 		return hutong.Station{}, false
 	}
-	a.loadedAt = a.Now()
+	*reloaded = true
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	m, err := a.Stations(ctx)
@@ -187,7 +187,14 @@ func (a *Air) station(mn string) (hutong.Station, bool) {
 // Add takes readings that are stored; the picture includes them when it
 // returns. Readings of stations it cannot place and daily readings are
 // left out.
-func (a *Air) Add(rs []hutong.Reading) {
+func (a *Air) Add(rs []hutong.Reading) { a.add(rs, true) }
+
+// Restore takes readings stored before the hub started, as Add does, but
+// records no episode it finds in them: they were recorded when the
+// readings first arrived. Call it before the first Add.
+func (a *Air) Restore(rs []hutong.Reading) { a.add(rs, false) }
+
+func (a *Air) add(rs []hutong.Reading, record bool) {
 	a.init()
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -196,12 +203,13 @@ func (a *Air) Add(rs []hutong.Reading) {
 		hour int64
 	}
 	touched := map[cityHourKey]bool{}
+	reloaded := false
 	for _, r := range rs {
 		rank := periodRank(r.Period)
 		if rank == 0 || r.Flag != "N" {
 			continue // daily values and flagged values do not make the hourly AQI
 		}
-		st, ok := a.station(r.Station)
+		st, ok := a.station(r.Station, &reloaded)
 		if !ok {
 			continue
 		}
@@ -248,7 +256,7 @@ func (a *Air) Add(rs []hutong.Reading) {
 		a.cities[k.city].hours[k.hour].compute()
 	}
 	for k := range touched {
-		a.detectEpisodes(k.city, k.hour)
+		a.detectEpisodes(k.city, k.hour, record)
 	}
 	a.prune()
 	close(a.changed)
@@ -290,8 +298,9 @@ func (a *Air) prune() {
 func province(city string) string { return city[:2] + "0000" }
 
 // detectEpisodes looks for an episode of city in hour with a neighbour
-// of another province. a.mu is held.
-func (a *Air) detectEpisodes(city string, hour int64) {
+// of another province, and records a new one when record is set. a.mu is
+// held.
+func (a *Air) detectEpisodes(city string, hour int64, record bool) {
 	h := a.cities[city].hours[hour]
 	if h.aqi.AQI <= a.EpisodeAQI {
 		return
@@ -328,6 +337,9 @@ func (a *Air) detectEpisodes(city string, hour int64) {
 			a.episodes = append(a.episodes, ep)
 			if len(a.episodes) > 100 {
 				a.episodes = a.episodes[len(a.episodes)-100:]
+			}
+			if !record {
+				break
 			}
 			select {
 			case a.queue <- &ep:
@@ -470,3 +482,7 @@ func dailyAQI(c *cityState, hour int64) int {
 	}
 	return hutong.AQI(cs).AQI
 }
+
+// RestoreWindow is how far back Restore should be given readings: the
+// hours the picture keeps (the 7-day baseline and the 72-hour history).
+const RestoreWindow = historyKept

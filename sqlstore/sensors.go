@@ -374,3 +374,26 @@ func (s *Sensors) RecordEpisode(ctx context.Context, ep *hutong.AirEpisode) erro
 				ep.Threshold, ep.Departments[0], ep.Departments[1])}}, nil
 	})
 }
+
+// EachReading calls fn with every reading of period taken at or after
+// since, in time order, for the hub's own use (the live air picture
+// rebuilt at start); it checks no actor. fn's error stops the walk.
+func (s *Sensors) EachReading(ctx context.Context, period string, since time.Time, fn func(hutong.Reading) error) error {
+	rows, err := s.db.ro.QueryContext(ctx, s.db.q(`SELECT mn, pollutant, period, at, value, flag FROM sensor_readings WHERE period = ? AND at >= ? ORDER BY at`), period, since.Unix())
+	if err != nil {
+		return internal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r hutong.Reading
+		var at int64
+		if err := rows.Scan(&r.Station, &r.Pollutant, &r.Period, &at, &r.Value, &r.Flag); err != nil {
+			return internal(err)
+		}
+		r.Time = time.Unix(at, 0).UTC()
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return internal(rows.Err())
+}

@@ -175,6 +175,9 @@ type Main struct {
 	localNodes []*node.Node       // region nodes running in this process
 	stop       context.CancelFunc // stops the background work
 	bg         sync.WaitGroup
+
+	// demoSensors is `hutong demo --sensors`: run the simulated monitoring stations.
+	demoSensors bool
 }
 
 // NewMain returns a Main with the default configuration.
@@ -201,6 +204,10 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	var nodes *bool
 	if m.demo {
 		nodes = fs.Bool("nodes", false, "run Beijing, Tianjin and Hebei as region nodes in this process, each keeping a dataset at its source")
+	}
+	var simulate *bool
+	if m.demo {
+		simulate = fs.Bool("sensors", true, "run the 13 cities' simulated monitoring stations, reporting over HJ 212")
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -240,6 +247,9 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	set(*hj212Addr, &m.Config.HJ212Addr)
 	if nodes != nil {
 		m.demoNodes = *nodes
+	}
+	if simulate != nil {
+		m.demoSensors = *simulate
 	}
 	if *members != "" {
 		m.Config.Members = strings.Split(*members, ",")

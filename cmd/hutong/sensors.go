@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"syscall"
+	"time"
 
+	"github.com/hutong/hutong"
+	"github.com/hutong/hutong/demo"
 	"github.com/hutong/hutong/sensors"
 	"github.com/hutong/hutong/sqlstore"
 )
@@ -24,6 +27,9 @@ type sensorHub struct {
 	Listener *sensors.Listener
 	// Addr is the HJ 212 listener's address, "" when it does not listen.
 	Addr string
+
+	stopSim context.CancelFunc // stops the demo's simulator
+	simDone chan struct{}
 }
 
 // newSensorHub returns the stations' store and the live air picture
@@ -33,11 +39,42 @@ func newSensorHub(db *sqlstore.DB, logger *slog.Logger) *sensorHub {
 	return &sensorHub{Store: store, Air: &sensors.Air{Stations: store.StationsByMN, Episodes: store, Logger: logger.With("component", "air")}}
 }
 
-// openSensors starts the HJ 212 listener. An address the configuration names that is taken is an
+// restore rebuilds the live air picture from the stored readings of the
+// hours it keeps (hourly and minute readings, and the last two hours'
+// real-time ones), before the listener adds new ones.
+func (h *sensorHub) restore(ctx context.Context, now time.Time) error {
+	for _, p := range []struct {
+		period string
+		since  time.Time
+	}{{hutong.PeriodHour, now.Add(-sensors.RestoreWindow)}, {hutong.PeriodMinute, now.Add(-sensors.RestoreWindow)}, {hutong.PeriodRealtime, now.Add(-2 * time.Hour)}} {
+		batch := make([]hutong.Reading, 0, 10_000)
+		err := h.Store.EachReading(ctx, p.period, p.since, func(r hutong.Reading) error {
+			if batch = append(batch, r); len(batch) == cap(batch) {
+				h.Air.Restore(batch)
+				batch = batch[:0]
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		h.Air.Restore(batch)
+	}
+	return nil
+}
+
+// openSensors rebuilds the live air picture, starts the HJ 212 listener
+// and, in the demo, the simulator. An address the configuration names that is taken is an
 // error; when the default (:9212) is taken, a free port is taken instead
 // and logged.
 func (m *Main) openSensors() error {
 	store := m.Sensors.Store
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	err := m.Sensors.restore(ctx, m.clock.Now())
+	cancel()
+	if err != nil {
+		return fmt.Errorf("sensors: rebuilding the live air picture: %w", err)
+	}
 	if m.Config.HJ212Addr == "off" {
 		return nil
 	}
@@ -64,7 +101,30 @@ func (m *Main) openSensors() error {
 			m.Logger.Error("HJ 212 listener stopped", "err", err)
 		}
 	}()
+	if m.demo && m.demoSensors {
+		m.startSimulator()
+	}
 	return nil
+}
+
+// startSimulator runs the demo's stations in the background: they
+// register, fill the last 72 hours and report every 10 seconds, over HJ
+// 212 to the listener, so the demo opens without waiting for them.
+func (m *Main) startSimulator() {
+	ctx, cancel := context.WithCancel(context.Background())
+	h := m.Sensors
+	h.stopSim, h.simDone = cancel, make(chan struct{})
+	addr := h.Addr
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "" || host == "::" || host == "0.0.0.0") {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	sim := &demo.Simulator{Addr: addr, Stations: h.Store, Readings: h.Store, Seed: m.Config.Seed, Logger: m.Logger.With("component", "simulator")}
+	go func() {
+		defer close(h.simDone)
+		if err := sim.Run(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Error("the demo's station simulator stopped", "err", err)
+		}
+	}()
 }
 
 // closeSensors stops the listener once its packets in flight are stored
@@ -72,6 +132,10 @@ func (m *Main) openSensors() error {
 func (m *Main) closeSensors(context.Context) error {
 	if m.Sensors == nil || m.Sensors.Listener == nil {
 		return nil
+	}
+	if m.Sensors.stopSim != nil {
+		m.Sensors.stopSim()
+		<-m.Sensors.simDone
 	}
 	return m.Sensors.Listener.Close()
 }

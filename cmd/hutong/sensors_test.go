@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -89,6 +91,50 @@ func TestSensorsEndToEnd(t *testing.T) {
 		t.Fatalf("answer %+v, want 9011 QnRtn=3", a)
 	}
 
+	// The simulator's 26 stations filled the last 72 hours, whose episode
+	// crossed the Beijing–Hebei border: both provinces' environment
+	// departments were told.
+	deadline := time.Now().Add(30 * time.Second)
+	var live *hutong.LiveAir
+	crossed := false
+	for !crossed && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		if live, err = m.Sensors.Air.LiveAir(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, ep := range live.Episodes {
+			crossed = crossed || ep.Provinces == [2]string{"110000", "130000"}
+		}
+	}
+	if !crossed {
+		t.Errorf("episodes %+v: none crosses the Beijing–Hebei border", live.Episodes)
+	}
+	if len(live.Cities) != 13 || len(live.History["110000"]) < 24 {
+		t.Errorf("live air has %d cities and %d hours of Beijing, want 13 and more than a day", len(live.Cities), len(live.History["110000"]))
+	}
+	for _, s := range creds.Stewards {
+		if !strings.HasSuffix(s.Login, "hj-steward") {
+			continue
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			ns := notifications(t, creds.Hub, s.Token)
+			n := 0
+			for _, x := range ns {
+				if x.Kind == hutong.NotifyAirEpisode {
+					n++
+				}
+			}
+			if n > 0 || time.Now().After(deadline) {
+				if n == 0 {
+					t.Errorf("%s has no episode notice", s.Login)
+				}
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+
 	// An address the configuration names that is taken is an error.
 	m2 := NewMain()
 	m2.Logger = slog.New(slog.DiscardHandler)
@@ -100,4 +146,23 @@ func TestSensorsEndToEnd(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "hj212_addr") {
 		t.Errorf("Open with a taken hj212 address: %v, want an error naming hj212_addr", err)
 	}
+}
+
+// notifications returns the notifications the token's user sees.
+func notifications(t *testing.T, hub, token string) []hutong.Notification {
+	t.Helper()
+	req, _ := http.NewRequest("GET", hub+"/api/v1/notifications", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Items []hutong.Notification `json:"items"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		t.Fatal(err)
+	}
+	return list.Items
 }
