@@ -204,7 +204,7 @@ func (s *Simulator) values(st *SimStation, t time.Time) []hj212.Measure {
 	night := 1 + 0.35*math.Cos(2*math.Pi*(hour-23)/24)
 	pm25 := c.pm25 * night
 	if !math.IsNaN(c.plume) {
-		dt := t.Sub(s.EpisodeStart.Add(time.Duration(c.plume*float64(time.Hour)))).Hours()
+		dt := t.Sub(s.EpisodeStart.Add(time.Duration(c.plume * float64(time.Hour)))).Hours()
 		pm25 += 190 * math.Exp(-dt*dt/(2*4.5*4.5))
 	}
 	n := func(what string, sd float64) float64 { return 1 + sd*(noise(st.MN, what, t)-0.5)*2 }

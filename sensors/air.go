@@ -63,8 +63,8 @@ type Air struct {
 	// Now returns the time; time.Now when nil.
 	Now func() time.Time
 
-	once sync.Once
-	mu   sync.Mutex
+	once     sync.Once
+	mu       sync.Mutex
 	stations map[string]hutong.Station // by MN
 	cities   map[string]*cityState
 	asOf     time.Time
