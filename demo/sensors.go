@@ -221,6 +221,13 @@ func (s *Simulator) values(st *SimStation, t time.Time) []hj212.Measure {
 	}
 }
 
+// SimValues returns the station's concentrations at t, with the
+// episode's plume starting 30 hours before t's hour.
+func SimValues(st *SimStation, t time.Time) []hj212.Measure {
+	s := &Simulator{EpisodeStart: t.Truncate(time.Hour).Add(-30 * time.Hour)}
+	return s.values(st, t)
+}
+
 // noise returns a number in [0, 1) drawn from the station, the quantity
 // and the minute: the same on every run.
 func noise(mn, what string, t time.Time) float64 {

@@ -56,6 +56,7 @@ type Listener struct {
 
 	once    sync.Once
 	pending chan *submission
+	stored  chan []hutong.Reading // batches for Stored
 	done    chan struct{}
 	closing atomic.Bool
 	wg      sync.WaitGroup
@@ -98,7 +99,11 @@ func (l *Listener) init() {
 		if l.Now == nil {
 			l.Now = time.Now
 		}
+		l.stored = make(chan []hutong.Reading, 4)
 		go l.commit()
+		if l.Stored != nil {
+			go l.announce()
+		}
 	})
 }
 
@@ -431,14 +436,32 @@ func (l *Listener) commit() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		err := l.Store.AppendReadings(ctx, rs)
 		cancel()
+		for _, s := range group {
+			s.done <- err
+		}
 		if err == nil {
 			l.readings.Add(int64(len(rs)))
 			if l.Stored != nil {
-				l.Stored(rs)
+				// The live picture takes the batch while the next one
+				// commits; should it fall behind, the committer waits.
+				select {
+				case l.stored <- rs:
+				case <-l.done:
+					return
+				}
 			}
 		}
-		for _, s := range group {
-			s.done <- err
+	}
+}
+
+// announce hands stored batches to Stored, in commit order.
+func (l *Listener) announce() {
+	for {
+		select {
+		case rs := <-l.stored:
+			l.Stored(rs)
+		case <-l.done:
+			return
 		}
 	}
 }

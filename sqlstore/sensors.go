@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,15 +25,17 @@ import (
 // remembered as its SHA-256 (Sensors.verified) so packets cost a hash.
 const stationIterations = 20_000
 
-// readingsChunk is how many readings one INSERT statement carries.
-const readingsChunk = 500
-
 // Sensors implements hutong.StationService and hutong.ReadingStore: the
 // monitoring stations and their readings as a time series. Stations'
 // registrations go through the audit outbox; readings do not (they are
 // data, at up to 100,000 a second, not changes of the sharing flow).
 // Safe for concurrent use.
 type Sensors struct {
+	// Iterations is the PBKDF2 work factor of the passwords it stores
+	// (stationIterations when 0); a benchmark registering thousands of
+	// stations lowers it.
+	Iterations int
+
 	db *DB
 
 	mu       sync.Mutex
@@ -75,7 +78,7 @@ func (s *Sensors) CreateStation(ctx context.Context, st *hutong.Station) error {
 	}
 	now := utc(s.db.now())
 	pollutants, _ := json.Marshal(st.Pollutants)
-	hash := hashStationPassword(st.Password)
+	hash := s.hashPassword(st.Password)
 	err := s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
 		_, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO sensor_stations (mn, name, region, department, longitude, latitude, pollutants, pw_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			st.MN, st.Name, st.Region, st.Department, st.Longitude, st.Latitude, string(pollutants), hash, now, now)
@@ -119,7 +122,7 @@ func (s *Sensors) UpdateStation(ctx context.Context, mn string, st *hutong.Stati
 		reason := "station " + mn
 		if st.Password != "" {
 			q += `, pw_hash = ?`
-			args = append(args, hashStationPassword(st.Password))
+			args = append(args, s.hashPassword(st.Password))
 			reason += ", new password"
 		}
 		res, err := tx.ExecContext(ctx, s.db.q(q+` WHERE mn = ?`), append(args, mn)...)
@@ -222,16 +225,29 @@ func (s *Sensors) AuthenticateStation(ctx context.Context, mn, pw string) (*huto
 	return st, nil
 }
 
-func hashStationPassword(pw string) string {
+func (s *Sensors) hashPassword(pw string) string {
+	n := s.Iterations
+	if n <= 0 {
+		n = stationIterations
+	}
+	return hashStationPassword(pw, n)
+}
+
+func hashStationPassword(pw string, iterations int) string {
 	salt := make([]byte, 16)
 	rand.Read(salt)
-	key, _ := pbkdf2.Key(sha256.New, pw, salt, stationIterations, 32)
-	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", stationIterations,
+	key, _ := pbkdf2.Key(sha256.New, pw, salt, iterations, 32)
+	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", iterations,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 
 // AppendReadings implements hutong.ReadingStore: one transaction of
 // multi-row INSERTs, a reading already stored replaced by the new one.
+// The commit reaches the disk before it returns: PostgreSQL's commit
+// waits for its WAL flush (synchronous_commit on), and on SQLite, whose
+// catalog commits skip the WAL's fsync (synchronous NORMAL), this
+// transaction runs with synchronous FULL, so an acknowledged reading
+// survives a power loss.
 func (s *Sensors) AppendReadings(ctx context.Context, rs []hutong.Reading) error {
 	if len(rs) == 0 {
 		return nil
@@ -241,38 +257,131 @@ func (s *Sensors) AppendReadings(ctx context.Context, rs []hutong.Reading) error
 			return err
 		}
 	}
-	err := s.db.tx(ctx, func(tx *sql.Tx) error {
-		for len(rs) > 0 {
-			n := min(len(rs), readingsChunk)
-			if _, err := tx.ExecContext(ctx, s.insertReadings(n), readingArgs(rs[:n])...); err != nil {
-				return err
-			}
-			rs = rs[n:]
+	conn, err := s.db.rw.Conn(ctx)
+	if err != nil {
+		return internal(err)
+	}
+	defer conn.Close()
+	if s.db.d.Name == "sqlite" {
+		if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
+			return internal(err)
 		}
-		return nil
-	})
-	return internal(err)
+		defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = NORMAL`)
+	}
+	samples := toSamples(rs)
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return internal(err)
+	}
+	defer tx.Rollback()
+	if len(samples) >= samplesChunk {
+		// One statement prepared for the full chunks, then the rest.
+		stmt, err := tx.PrepareContext(ctx, s.insertSamples(samplesChunk))
+		if err != nil {
+			return internal(err)
+		}
+		defer stmt.Close()
+		for len(samples) >= samplesChunk {
+			if _, err := stmt.ExecContext(ctx, sampleArgs(samples[:samplesChunk])...); err != nil {
+				return internal(err)
+			}
+			samples = samples[samplesChunk:]
+		}
+	}
+	if len(samples) > 0 {
+		if _, err := tx.ExecContext(ctx, s.insertSamples(len(samples)), sampleArgs(samples)...); err != nil {
+			return internal(err)
+		}
+	}
+	return internal(tx.Commit())
 }
 
-func readingArgs(rs []hutong.Reading) []any {
-	args := make([]any, 0, 6*len(rs))
+// sample is one row of sensor_samples: a station's values of one period
+// at one time.
+type sample struct {
+	mn, period string
+	at         int64
+	vals       []byte
+}
+
+// toSamples groups readings by station, period and time, in order of
+// first appearance; a later value of a code follows the earlier one.
+func toSamples(rs []hutong.Reading) []sample {
+	type key struct {
+		mn, period string
+		at         int64
+	}
+	index := map[key]int{}
+	var out []sample
 	for _, r := range rs {
-		args = append(args, r.Station, r.Pollutant, r.Period, r.Time.Unix(), r.Value, r.Flag)
+		k := key{r.Station, r.Period, r.Time.Unix()}
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
+			out = append(out, sample{mn: k.mn, period: k.period, at: k.at})
+		}
+		v := out[i].vals
+		if len(v) > 0 {
+			v = append(v, ';')
+		}
+		v = append(v, r.Pollutant...)
+		v = append(v, '=')
+		v = strconv.AppendFloat(v, r.Value, 'g', -1, 64)
+		v = append(v, ':')
+		v = append(v, r.Flag...)
+		out[i].vals = v
+	}
+	return out
+}
+
+// eachValue calls fn with the values of a row's vals, the last of each
+// code only, in the order of their last appearance.
+func eachValue(vals string, fn func(code, flag string, value float64)) error {
+	type value struct {
+		code, flag string
+		v          float64
+	}
+	var vs []value
+	for item := range strings.SplitSeq(vals, ";") {
+		code, rest, ok1 := strings.Cut(item, "=")
+		num, flag, ok2 := strings.Cut(rest, ":")
+		x, err := strconv.ParseFloat(num, 64)
+		if !ok1 || !ok2 || err != nil {
+			return fmt.Errorf("sensor sample %q cannot be read", clipMN(item))
+		}
+		vs = slices.DeleteFunc(vs, func(o value) bool { return o.code == code })
+		vs = append(vs, value{code, flag, x})
+	}
+	for _, v := range vs {
+		fn(v.code, v.flag, v.v)
+	}
+	return nil
+}
+
+// samplesChunk is how many samples one INSERT statement carries.
+const samplesChunk = 500
+
+func sampleArgs(ss []sample) []any {
+	args := make([]any, 0, 4*len(ss))
+	for _, x := range ss {
+		args = append(args, x.mn, x.period, x.at, string(x.vals))
 	}
 	return args
 }
 
-// insertReadings returns the INSERT of n readings.
-func (s *Sensors) insertReadings(n int) string {
+// insertSamples returns the INSERT of n samples; a sample already stored
+// gets the new values appended.
+func (s *Sensors) insertSamples(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO sensor_readings (mn, pollutant, period, at, value, flag) VALUES `)
+	b.WriteString(`INSERT INTO sensor_samples (mn, period, at, vals) VALUES `)
 	p := 0
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteByte('(')
-		for j := range 6 {
+		for j := range 4 {
 			if j > 0 {
 				b.WriteByte(',')
 			}
@@ -284,15 +393,15 @@ func (s *Sensors) insertReadings(n int) string {
 		}
 		b.WriteByte(')')
 	}
-	b.WriteString(` ON CONFLICT (mn, pollutant, period, at) DO UPDATE SET value = excluded.value, flag = excluded.flag`)
+	b.WriteString(` ON CONFLICT (mn, period, at) DO UPDATE SET vals = sensor_samples.vals || ';' || excluded.vals`)
 	return b.String()
 }
 
 // Readings implements hutong.ReadingStore.
 func (s *Sensors) Readings(ctx context.Context, f hutong.ReadingFilter) ([]hutong.Reading, error) {
-	q := `SELECT mn, pollutant, period, at, value, flag FROM sensor_readings WHERE 1 = 1`
+	q := `SELECT mn, period, at, vals FROM sensor_samples WHERE 1 = 1`
 	var args []any
-	for _, c := range []struct{ col, v string }{{"mn", f.Station}, {"pollutant", f.Pollutant}, {"period", f.Period}} {
+	for _, c := range []struct{ col, v string }{{"mn", f.Station}, {"period", f.Period}} {
 		if c.v != "" {
 			q += ` AND ` + c.col + ` = ?`
 			args = append(args, c.v)
@@ -310,24 +419,43 @@ func (s *Sensors) Readings(ctx context.Context, f hutong.ReadingFilter) ([]huton
 	if limit <= 0 || limit > 100_000 {
 		limit = 1000
 	}
-	q += ` ORDER BY at DESC, mn, pollutant, period LIMIT ?`
-	args = append(args, limit)
+	q += ` ORDER BY at DESC, mn, period`
+	out := []hutong.Reading{}
+	err := s.eachSample(ctx, q, args, func(r hutong.Reading) bool {
+		if f.Pollutant == "" || r.Pollutant == f.Pollutant {
+			out = append(out, r)
+		}
+		return len(out) < limit
+	})
+	return out, err
+}
+
+// eachSample runs q and calls fn with each reading of its rows (mn,
+// period, at, vals) until fn returns false.
+func (s *Sensors) eachSample(ctx context.Context, q string, args []any, fn func(hutong.Reading) bool) error {
 	rows, err := s.db.ro.QueryContext(ctx, s.db.q(q), args...)
 	if err != nil {
-		return nil, internal(err)
+		return internal(err)
 	}
 	defer rows.Close()
-	out := []hutong.Reading{}
-	for rows.Next() {
-		var r hutong.Reading
+	more := true
+	for more && rows.Next() {
+		var mn, period, vals string
 		var at int64
-		if err := rows.Scan(&r.Station, &r.Pollutant, &r.Period, &at, &r.Value, &r.Flag); err != nil {
-			return nil, internal(err)
+		if err := rows.Scan(&mn, &period, &at, &vals); err != nil {
+			return internal(err)
 		}
-		r.Time = time.Unix(at, 0).UTC()
-		out = append(out, r)
+		t := time.Unix(at, 0).UTC()
+		err := eachValue(vals, func(code, flag string, v float64) {
+			if more {
+				more = fn(hutong.Reading{Station: mn, Pollutant: code, Period: period, Time: t, Value: v, Flag: flag})
+			}
+		})
+		if err != nil {
+			return internal(err)
+		}
 	}
-	return out, internal(rows.Err())
+	return internal(rows.Err())
 }
 
 // StationsByMN returns every station by MN, for the hub's own use (the
@@ -379,21 +507,14 @@ func (s *Sensors) RecordEpisode(ctx context.Context, ep *hutong.AirEpisode) erro
 // since, in time order, for the hub's own use (the live air picture
 // rebuilt at start); it checks no actor. fn's error stops the walk.
 func (s *Sensors) EachReading(ctx context.Context, period string, since time.Time, fn func(hutong.Reading) error) error {
-	rows, err := s.db.ro.QueryContext(ctx, s.db.q(`SELECT mn, pollutant, period, at, value, flag FROM sensor_readings WHERE period = ? AND at >= ? ORDER BY at`), period, since.Unix())
-	if err != nil {
-		return internal(err)
+	var ferr error
+	err := s.eachSample(ctx, `SELECT mn, period, at, vals FROM sensor_samples WHERE period = ? AND at >= ? ORDER BY at`, []any{period, since.Unix()},
+		func(r hutong.Reading) bool {
+			ferr = fn(r)
+			return ferr == nil
+		})
+	if ferr != nil {
+		return ferr
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var r hutong.Reading
-		var at int64
-		if err := rows.Scan(&r.Station, &r.Pollutant, &r.Period, &at, &r.Value, &r.Flag); err != nil {
-			return internal(err)
-		}
-		r.Time = time.Unix(at, 0).UTC()
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return internal(rows.Err())
+	return err
 }

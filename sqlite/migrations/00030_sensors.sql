@@ -15,16 +15,18 @@ CREATE TABLE sensor_stations (
     updated_at TIMESTAMP NOT NULL
 );
 CREATE INDEX sensor_stations_region ON sensor_stations (region);
-CREATE TABLE sensor_readings (
+-- One row per station, period and time: the values a packet carried,
+-- "code=value:flag" joined by ";". A value sent again is appended and
+-- the last one of a code counts, so a row is written once per packet
+-- rather than once per pollutant.
+CREATE TABLE sensor_samples (
     mn TEXT NOT NULL,
-    pollutant TEXT NOT NULL,
     period TEXT NOT NULL,
     at BIGINT NOT NULL,
-    value DOUBLE PRECISION NOT NULL,
-    flag TEXT NOT NULL,
-    PRIMARY KEY (mn, pollutant, period, at)
+    vals TEXT NOT NULL,
+    PRIMARY KEY (mn, period, at)
 ) WITHOUT ROWID;
 
 -- +goose Down
-DROP TABLE sensor_readings;
+DROP TABLE sensor_samples;
 DROP TABLE sensor_stations;
