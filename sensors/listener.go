@@ -183,6 +183,7 @@ func (l *Listener) serveConn(c net.Conn) {
 	}()
 	r := bufio.NewReaderSize(c, 16<<10)
 	w := bufio.NewWriter(c)
+	var session connAuth
 	for !l.closing.Load() {
 		c.SetReadDeadline(time.Now().Add(l.Idle))
 		frame, err := readFrame(r)
@@ -196,7 +197,7 @@ func (l *Listener) serveConn(c net.Conn) {
 			}
 			return
 		}
-		answer := l.handle(c, frame)
+		answer := l.handle(c, frame, &session)
 		if answer != nil {
 			if writeAnswer(w, answer) != nil {
 				return
@@ -249,8 +250,16 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 	return frame, nil
 }
 
+// connAuth is what a connection last authenticated: a station sends
+// its packets over one connection, and they are believed without a new
+// check until authTTL has passed.
+type connAuth struct {
+	mn, pw string
+	until  time.Time
+}
+
 // handle takes one packet and returns the answer to send, if any.
-func (l *Listener) handle(c net.Conn, frame []byte) *hj212.Packet {
+func (l *Listener) handle(c net.Conn, frame []byte, session *connAuth) *hj212.Packet {
 	p, err := hj212.Decode(frame)
 	if err != nil {
 		var e *hj212.Error
@@ -262,13 +271,16 @@ func (l *Listener) handle(c net.Conn, frame []byte) *hj212.Packet {
 		}
 		return hj212.Refusal(nil, e.QnRtn)
 	}
-	if rtn, reason := l.authenticate(p); rtn != 0 {
-		if rtn != hj212.QnRtnUnknown {
-			l.refuse(c, p, rtn, reason)
-		} else {
-			l.refused.Add(1)
+	if now := l.Now(); p.MN != session.mn || p.PW != session.pw || !now.Before(session.until) {
+		if rtn, reason := l.authenticate(p); rtn != 0 {
+			if rtn != hj212.QnRtnUnknown {
+				l.refuse(c, p, rtn, reason)
+			} else {
+				l.refused.Add(1)
+			}
+			return hj212.Refusal(p, rtn)
 		}
-		return hj212.Refusal(p, rtn)
+		*session = connAuth{mn: p.MN, pw: p.PW, until: now.Add(authTTL)}
 	}
 	field := hj212.FieldOf(p.CN)
 	if field == "" {

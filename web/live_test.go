@@ -28,7 +28,7 @@ func TestLiveAir(t *testing.T) {
 	b := formclient.New(t, h.URL)
 	signIn(b, "bjsj-consumer", "password-1")
 	_, page := b.Do("GET", "/environment", nil, nil)
-	for _, want := range []string{`id="live"`, "数据截至 2026", "实时空气质量", "北京市", ">107<", "/assets/live.js"} {
+	for _, want := range []string{`id="live"`, `id="live-data">{"as_of":`, "数据截至 2026", "实时空气质量", "北京市", ">107<", "/assets/live.js"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("environment page lacks %q", want)
 		}

@@ -89,8 +89,12 @@
   }
 
   slider.addEventListener('input', render);
+  section.dataset.ready = 'true';
   if (typeof EventSource !== 'undefined') {
     var es = new EventSource(section.dataset.stream);
+    es.onerror = function () {
+      section.dataset.streamErrors = String(Number(section.dataset.streamErrors || 0) + 1);
+    };
     es.onmessage = function (ev) {
       try {
         var next = JSON.parse(ev.data);
@@ -100,6 +104,7 @@
         if (atEnd) slider.value = slider.max;
         render();
       } catch (e) {
+        section.dataset.error = String(e);
         console.error('live: ' + e);
       }
     };
