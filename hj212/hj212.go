@@ -167,7 +167,7 @@ func DecodeData(data string) (*Packet, error) {
 		return nil, errorf(QnRtnUnknown, "CP does not end with &&")
 	}
 	p := &Packet{Flag: -1, CP: cp[:len(cp)-2]}
-	seen := map[string]bool{}
+	var seen uint8 // a bit per field (fieldBit)
 	for field := range strings.SplitSeq(head, ";") {
 		if field == "" {
 			continue
@@ -176,10 +176,11 @@ func DecodeData(data string) (*Packet, error) {
 		if !ok {
 			return nil, errorf(QnRtnUnknown, "field %q has no =", clip(field))
 		}
-		if seen[name] {
+		if bit := fieldBit(name); seen&bit != 0 {
 			return nil, errorf(QnRtnUnknown, "field %s appears twice", clip(name))
+		} else {
+			seen |= bit
 		}
-		seen[name] = true
 		switch name {
 		case "QN":
 			if !validQN(value) {
@@ -229,6 +230,30 @@ func DecodeData(data string) (*Packet, error) {
 		return nil, errorf(QnRtnMN, "MN is missing")
 	}
 	return p, nil
+}
+
+// fieldBit returns the bit of a field name for DecodeData's check that no
+// field comes twice; 0 for an unknown name, which DecodeData refuses.
+func fieldBit(name string) uint8 {
+	switch name {
+	case "QN":
+		return 1 << 0
+	case "ST":
+		return 1 << 1
+	case "CN":
+		return 1 << 2
+	case "PW":
+		return 1 << 3
+	case "MN":
+		return 1 << 4
+	case "Flag":
+		return 1 << 5
+	case "PNUM":
+		return 1 << 6
+	case "PNO":
+		return 1 << 7
+	}
+	return 0
 }
 
 func validQN(s string) bool {
