@@ -308,36 +308,58 @@ func (l *Listener) handle(c net.Conn, frame []byte, session *connAuth) *hj212.Pa
 }
 
 // authenticate checks p's MN and PW; it returns the QnRtn code of a
-// refusal and why, or 0. An answer of the store is believed for authTTL.
+// refusal and why, or 0.
 func (l *Listener) authenticate(p *hj212.Packet) (int, string) {
-	sum := sha256.Sum256([]byte(p.PW))
-	now := l.Now()
-	l.mu.Lock()
-	v, ok := l.auth[p.MN]
-	l.mu.Unlock()
-	if ok && v.sum == sum && now.Before(v.until) {
-		return 0, ""
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := l.Store.AuthenticateStation(ctx, p.MN, p.PW)
+	_, err := l.station(p.MN, p.PW)
 	switch hutong.ErrorCode(err) {
 	case "":
+		return 0, ""
 	case hutong.ENOTFOUND:
 		return hj212.QnRtnMN, "unknown MN " + p.MN
 	case hutong.EUNAUTHORIZED:
 		return hj212.QnRtnPW, "wrong password for MN " + p.MN
-	default:
-		l.Logger.Error("sensors: authenticating a station", "mn", p.MN, "err", err)
-		return hj212.QnRtnUnknown, ""
+	}
+	return hj212.QnRtnUnknown, ""
+}
+
+// station returns the station mn when pw is its password: ENOTFOUND for
+// an unknown MN, EUNAUTHORIZED for a wrong password, another error when
+// the store fails (logged). An answer of the store is believed for
+// authTTL.
+func (l *Listener) station(mn, pw string) (*hutong.Station, error) {
+	l.init()
+	sum := sha256.Sum256([]byte(pw))
+	now := l.Now()
+	l.mu.Lock()
+	v, ok := l.auth[mn]
+	l.mu.Unlock()
+	if ok && v.sum == sum && now.Before(v.until) {
+		return v.station, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := l.Store.AuthenticateStation(ctx, mn, pw)
+	if err != nil {
+		if c := hutong.ErrorCode(err); c != hutong.ENOTFOUND && c != hutong.EUNAUTHORIZED {
+			l.Logger.Error("sensors: authenticating a station", "mn", mn, "err", err)
+		}
+		return nil, err
 	}
 	l.mu.Lock()
 	if len(l.auth) > 100_000 {
 		clear(l.auth)
 	}
-	l.auth[p.MN] = verified{sum: sum, station: st, until: now.Add(authTTL)}
+	l.auth[mn] = verified{sum: sum, station: st, until: now.Add(authTTL)}
 	l.mu.Unlock()
-	return 0, ""
+	return st, nil
+}
+
+// known returns the station mn as last authenticated, expired or not.
+func (l *Listener) known(mn string) (*hutong.Station, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v, ok := l.auth[mn]
+	return v.station, ok
 }
 
 // refuse counts a refusal of a caller who proved no identity.
