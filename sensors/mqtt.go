@@ -23,7 +23,7 @@ import (
 // gets its PUBACK once the readings are committed to disk, through the
 // same group commit, refusal tally and live picture as the HJ 212
 // listener. A publication that cannot be stored gets no PUBACK, so the
-// station sends it again. Set the fields, then Serve; Close stops it.
+// station sends it again. Set the fields, then Start; Close stops it.
 type MQTT struct {
 	// Listener is the HJ 212 listener whose store, commits, tally and
 	// live picture the broker shares; it need not listen itself.
@@ -50,8 +50,8 @@ type Payload struct {
 	Flags  map[string]string  `json:"flags,omitempty"`
 }
 
-// Serve runs the broker on ln until Close.
-func (m *MQTT) Serve(ln net.Listener) error {
+// Start runs the broker on ln, in the background, until Close.
+func (m *MQTT) Start(ln net.Listener) error {
 	if m.Logger == nil {
 		m.Logger = slog.Default()
 	}

@@ -22,7 +22,9 @@ func startMQTT(t *testing.T, h *hub) string {
 		t.Fatal(err)
 	}
 	b := &sensors.MQTT{Listener: h.listener, Logger: slog.New(slog.DiscardHandler)}
-	go b.Serve(ln)
+	if err := b.Start(ln); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { b.Close() })
 	return ln.Addr().String()
 }

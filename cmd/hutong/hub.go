@@ -91,6 +91,10 @@ type Config struct {
 	// TCP: ":9212" when empty (a free port when that one is taken), "off"
 	// for none.
 	HJ212Addr string `json:"hj212_addr"`
+	// MQTTAddr is where the embedded MQTT broker takes stations' JSON
+	// readings: ":1883" when empty (a free port when that one is taken),
+	// "off" for none.
+	MQTTAddr string `json:"mqtt_addr"`
 
 	// Demo settings, used by `hutong demo`.
 	Seed  uint64  `json:"seed"`
@@ -199,6 +203,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "demo seed (default 2260)")
 	scale := fs.Float64("scale", 0, "demo row-count scale (default 1: more than 100,000 rows)")
 	nodeAddr := fs.String("node-addr", "", "listen address of the node API (mutual TLS; default :8443)")
+	mqttAddr := fs.String("mqtt-addr", "", "listen address of the embedded MQTT broker for stations (default :1883, a free port when taken; off for none)")
 	hj212Addr := fs.String("hj212-addr", "", "listen address of HJ 212 stations over TCP (default :9212, a free port when taken; off for none)")
 	proxies := fs.String("trusted-proxies", "", "comma-separated CIDRs of the reverse proxies whose X-Forwarded-For is believed")
 	var nodes *bool
@@ -245,6 +250,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	set(*logLevel, &m.Config.LogLevel)
 	set(*nodeAddr, &m.Config.NodeAddr)
 	set(*hj212Addr, &m.Config.HJ212Addr)
+	set(*mqttAddr, &m.Config.MQTTAddr)
 	if nodes != nil {
 		m.demoNodes = *nodes
 	}
@@ -727,6 +733,9 @@ func runHub(ctx context.Context, args []string, withDemo bool, stdout, stderr io
 	fmt.Fprintf(stdout, "  region nodes enrol at %s (hutong nodes token --region CODE)\n", m.Nodes.URL)
 	if m.Sensors != nil && m.Sensors.Addr != "" {
 		fmt.Fprintf(stdout, "  monitoring stations send HJ 212 packets to tcp://%s\n", m.Sensors.Addr)
+	}
+	if m.Sensors != nil && m.Sensors.MQTTAddr != "" {
+		fmt.Fprintf(stdout, "  and publish JSON over MQTT to mqtt://%s (topic hutong/air/REGION/MN)\n", m.Sensors.MQTTAddr)
 	}
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "shutting down")

@@ -15,9 +15,12 @@ import (
 	"github.com/hutong/hutong/sqlstore"
 )
 
-// DefaultHJ212Addr is where the HJ 212 listener listens when the
-// configuration names no address.
-const DefaultHJ212Addr = ":9212"
+// DefaultHJ212Addr and DefaultMQTTAddr are where the HJ 212 listener
+// and the MQTT broker listen when the configuration names no address.
+const (
+	DefaultHJ212Addr = ":9212"
+	DefaultMQTTAddr  = ":1883"
+)
 
 // sensorHub is the hub's side of the monitoring stations: the register
 // and time series in the store, the HJ 212 listener and where it listens.
@@ -27,6 +30,9 @@ type sensorHub struct {
 	Listener *sensors.Listener
 	// Addr is the HJ 212 listener's address, "" when it does not listen.
 	Addr string
+	// MQTT is the embedded broker; MQTTAddr where it listens, "" for none.
+	MQTT     *sensors.MQTT
+	MQTTAddr string
 
 	stopSim context.CancelFunc // stops the demo's simulator
 	simDone chan struct{}
@@ -75,36 +81,59 @@ func (m *Main) openSensors() error {
 	if err != nil {
 		return fmt.Errorf("sensors: rebuilding the live air picture: %w", err)
 	}
-	if m.Config.HJ212Addr == "off" {
-		return nil
+	// The listener stores for both protocols, serving TCP or not.
+	m.Sensors.Listener = &sensors.Listener{Store: store, Tally: m.Refusals, Stored: m.Sensors.Air.Add, Logger: m.Logger.With("component", "hj212")}
+	if m.Config.HJ212Addr != "off" {
+		ln, err := listenDefault(m.Logger, "hj212_addr", m.Config.HJ212Addr, DefaultHJ212Addr)
+		if err != nil {
+			return err
+		}
+		m.Sensors.Addr = ln.Addr().String()
+		go func() {
+			if err := m.Sensors.Listener.Serve(ln); err != nil {
+				m.Logger.Error("HJ 212 listener stopped", "err", err)
+			}
+		}()
 	}
-	addr := m.Config.HJ212Addr
+	if m.Config.MQTTAddr != "off" {
+		ln, err := listenDefault(m.Logger, "mqtt_addr", m.Config.MQTTAddr, DefaultMQTTAddr)
+		if err != nil {
+			return err
+		}
+		m.Sensors.MQTT = &sensors.MQTT{Listener: m.Sensors.Listener, Logger: m.Logger.With("component", "mqtt")}
+		m.Sensors.MQTTAddr = ln.Addr().String()
+		if err := m.Sensors.MQTT.Start(ln); err != nil {
+			ln.Close()
+			return fmt.Errorf("mqtt_addr: %w", err)
+		}
+	}
+	if m.demo && m.demoSensors && m.Sensors.Addr != "" {
+		m.startSimulator()
+	}
+	return nil
+}
+
+// listenDefault listens on addr, or on def when addr is empty. A named
+// address that is taken is an error (naming key); when def is taken (this
+// machine's Mosquitto holds 1883), a free port of the same host is taken
+// instead and logged.
+func listenDefault(logger *slog.Logger, key, addr, def string) (net.Listener, error) {
 	explicit := addr != ""
 	if !explicit {
-		addr = DefaultHJ212Addr
+		addr = def
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil && !explicit && errors.Is(err, syscall.EADDRINUSE) {
 		host, _, _ := net.SplitHostPort(addr)
 		ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
 		if err == nil {
-			m.Logger.Warn("the default HJ 212 port is taken; listening on a free port", "default", addr, "addr", ln.Addr().String())
+			logger.Warn("the default port is taken; listening on a free port", "setting", key, "default", def, "addr", ln.Addr().String())
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("hj212_addr: %w", err)
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
-	m.Sensors.Listener = &sensors.Listener{Store: store, Tally: m.Refusals, Stored: m.Sensors.Air.Add, Logger: m.Logger.With("component", "hj212")}
-	m.Sensors.Addr = ln.Addr().String()
-	go func() {
-		if err := m.Sensors.Listener.Serve(ln); err != nil {
-			m.Logger.Error("HJ 212 listener stopped", "err", err)
-		}
-	}()
-	if m.demo && m.demoSensors {
-		m.startSimulator()
-	}
-	return nil
+	return ln, nil
 }
 
 // startSimulator runs the demo's stations in the background: they
@@ -136,6 +165,9 @@ func (m *Main) closeSensors(context.Context) error {
 	if m.Sensors.stopSim != nil {
 		m.Sensors.stopSim()
 		<-m.Sensors.simDone
+	}
+	if m.Sensors.MQTT != nil {
+		m.Sensors.MQTT.Close() // before the listener: its publications are stored through it
 	}
 	return m.Sensors.Listener.Close()
 }

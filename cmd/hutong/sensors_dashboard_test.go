@@ -25,7 +25,7 @@ func TestLiveEnvironment(t *testing.T) {
 	m := NewMain()
 	m.demo = true
 	m.Logger = slog.New(slog.DiscardHandler)
-	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data", dir, "--scale", "0.02", "--hj212-addr", "127.0.0.1:0"}, os.Stderr); err != nil {
+	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--node-addr", "127.0.0.1:0", "--data", dir, "--scale", "0.02", "--hj212-addr", "127.0.0.1:0"}, os.Stderr); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Open(context.Background()); err != nil {

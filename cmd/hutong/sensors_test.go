@@ -12,9 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eclipse/paho.golang/paho"
+
 	"github.com/hutong/hutong"
 	"github.com/hutong/hutong/hj212"
 	hhttp "github.com/hutong/hutong/http"
+	"github.com/hutong/hutong/sensors"
 )
 
 // TestSensorsEndToEnd registers a station through the API of a demo hub
@@ -29,7 +32,7 @@ func TestSensorsEndToEnd(t *testing.T) {
 	m := NewMain()
 	m.demo = true
 	m.Logger = slog.New(slog.DiscardHandler)
-	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data", dir, "--scale", "0.02", "--hj212-addr", "127.0.0.1:0"}, os.Stderr); err != nil {
+	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--node-addr", "127.0.0.1:0", "--data", dir, "--scale", "0.02", "--hj212-addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0"}, os.Stderr); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Open(context.Background()); err != nil {
@@ -135,16 +138,73 @@ func TestSensorsEndToEnd(t *testing.T) {
 		}
 	}
 
+	// The same station publishes JSON over MQTT (paho, MQTT 5): PUBACK
+	// once stored.
+	conn, err := net.Dial("tcp", m.Sensors.MQTTAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := paho.NewClient(paho.ClientConfig{Conn: conn, ClientID: st.MN})
+	defer conn.Close()
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if ack, err := pc.Connect(cctx, &paho.Connect{ClientID: st.MN, Username: st.MN, UsernameFlag: true, Password: []byte("pw-e2e"), PasswordFlag: true, CleanStart: true, KeepAlive: 30}); err != nil || ack.ReasonCode != 0 {
+		t.Fatalf("MQTT connect: %+v, %v", ack, err)
+	}
+	body, _ := json.Marshal(sensors.Payload{Time: at.Add(time.Hour), Period: hutong.PeriodHour, Values: map[string]float64{hutong.PollutantPM25: 43}})
+	if r, err := pc.Publish(cctx, &paho.Publish{QoS: 1, Topic: sensors.TopicOf(st), Payload: body}); err != nil || r.ReasonCode != 0 {
+		t.Fatalf("MQTT publish: %+v, %v", r, err)
+	}
+	if rs, _ := m.Sensors.Store.Readings(ctx, hutong.ReadingFilter{Station: st.MN}); len(rs) != 2 || rs[0].Value != 43 {
+		t.Errorf("after the MQTT publication: %+v", rs)
+	}
+	pc.Disconnect(&paho.Disconnect{})
+
 	// An address the configuration names that is taken is an error.
 	m2 := NewMain()
 	m2.Logger = slog.New(slog.DiscardHandler)
-	if err := m2.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--hj212-addr", m.Sensors.Addr}, os.Stderr); err != nil {
+	if err := m2.ParseFlags([]string{"--addr", "127.0.0.1:0", "--node-addr", "127.0.0.1:0", "--data", t.TempDir(), "--hj212-addr", m.Sensors.Addr}, os.Stderr); err != nil {
 		t.Fatal(err)
 	}
 	err = m2.Open(ctx)
 	m2.Close()
 	if err == nil || !strings.Contains(err.Error(), "hj212_addr") {
 		t.Errorf("Open with a taken hj212 address: %v, want an error naming hj212_addr", err)
+	}
+	m3 := NewMain()
+	m3.Logger = slog.New(slog.DiscardHandler)
+	if err := m3.ParseFlags([]string{"--addr", "127.0.0.1:0", "--node-addr", "127.0.0.1:0", "--data", t.TempDir(), "--hj212-addr", "127.0.0.1:0", "--mqtt-addr", m.Sensors.MQTTAddr}, os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+	err = m3.Open(ctx)
+	m3.Close()
+	if err == nil || !strings.Contains(err.Error(), "mqtt_addr") {
+		t.Errorf("Open with a taken MQTT address: %v, want an error naming mqtt_addr", err)
+	}
+}
+
+// TestSensorsDefaultPortTaken starts a hub whose default MQTT port, 1883,
+// is taken (by this machine's Mosquitto, or here by the test): it
+// listens on another port instead.
+func TestSensorsDefaultPortTaken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots a hub")
+	}
+	if ln, err := net.Listen("tcp", DefaultMQTTAddr); err == nil {
+		defer ln.Close() // hold it, as Mosquitto would
+	}
+	m := NewMain()
+	m.Logger = slog.New(slog.DiscardHandler)
+	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--node-addr", "127.0.0.1:0", "--data", t.TempDir(), "--hj212-addr", "127.0.0.1:0"}, os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Open(context.Background()); err != nil {
+		m.Close()
+		t.Fatalf("Open with 1883 taken: %v", err)
+	}
+	defer m.Close()
+	if _, port, _ := net.SplitHostPort(m.Sensors.MQTTAddr); port == "1883" || port == "" {
+		t.Errorf("MQTT broker at %q, want a free port other than 1883", m.Sensors.MQTTAddr)
 	}
 }
 
