@@ -518,3 +518,144 @@ func (s *Sensors) EachReading(ctx context.Context, period string, since time.Tim
 	}
 	return err
 }
+
+// Retention is how long each period's readings are kept before
+// Downsample folds them into the next period: real-time and minute
+// readings into hourly means, hourly into daily means. Daily readings
+// are kept.
+type Retention struct {
+	Raw  time.Duration // real-time and minute readings; 7 days when 0
+	Hour time.Duration // hourly readings; 90 days when 0
+}
+
+func (r Retention) withDefaults() Retention {
+	if r.Raw <= 0 {
+		r.Raw = 7 * 24 * time.Hour
+	}
+	if r.Hour <= 0 {
+		r.Hour = 90 * 24 * time.Hour
+	}
+	return r
+}
+
+// Downsample folds the readings older than the retention into the next
+// period (minute → hour → day): each station's mean of a pollutant's
+// normal (flag N) values in the hour or the China Standard Time day,
+// written where the station sent no value of its own for that hour or
+// day, and deletes the folded readings, in one transaction per day of
+// readings so that none is lost between the two. It returns how many
+// samples (a station's values at one time) it deleted.
+func (s *Sensors) Downsample(ctx context.Context, now time.Time, r Retention) (int64, error) {
+	r = r.withDefaults()
+	var total int64
+	for _, step := range []struct {
+		from   []string
+		to     string
+		before time.Time
+		bucket func(time.Time) time.Time
+	}{
+		{[]string{hutong.PeriodRealtime, hutong.PeriodMinute}, hutong.PeriodHour, now.Add(-r.Raw), func(t time.Time) time.Time { return t.Truncate(time.Hour) }},
+		{[]string{hutong.PeriodHour}, hutong.PeriodDay, now.Add(-r.Hour), func(t time.Time) time.Time {
+			y, m, d := t.In(hutong.ChinaTime).Date()
+			return time.Date(y, m, d, 0, 0, 0, 0, hutong.ChinaTime)
+		}},
+	} {
+		for _, from := range step.from {
+			for {
+				n, more, err := s.downsampleDay(ctx, from, step.to, step.before, step.bucket)
+				total += n
+				if err != nil {
+					return total, err
+				}
+				if !more {
+					break
+				}
+			}
+		}
+	}
+	return total, nil
+}
+
+// downsampleDay folds the oldest day of from's readings before before
+// into to; more says whether older readings remain.
+func (s *Sensors) downsampleDay(ctx context.Context, from, to string, before time.Time, bucket func(time.Time) time.Time) (n int64, more bool, err error) {
+	var oldest sql.NullInt64
+	if err := s.db.ro.QueryRowContext(ctx, s.db.q(`SELECT MIN(at) FROM sensor_samples WHERE period = ? AND at < ?`), from, before.Unix()).Scan(&oldest); err != nil {
+		return 0, false, internal(err)
+	}
+	if !oldest.Valid {
+		return 0, false, nil
+	}
+	// A whole day of buckets: the end is a bucket boundary.
+	end := bucket(time.Unix(oldest.Int64, 0).Add(24 * time.Hour))
+	if !end.Before(before) {
+		end = bucket(before)
+	}
+	if !end.After(time.Unix(oldest.Int64, 0)) {
+		return 0, false, nil // the oldest bucket is not over yet
+	}
+	type key struct {
+		mn string
+		at int64
+	}
+	type mean struct {
+		sum float64
+		n   int
+	}
+	sums := map[key]map[string]*mean{}
+	lo, hi := oldest.Int64, end.Unix()
+	err = s.eachSample(ctx, `SELECT mn, period, at, vals FROM sensor_samples WHERE period = ? AND at >= ? AND at < ?`, []any{from, lo, hi}, func(r hutong.Reading) bool {
+		if r.Flag != "N" {
+			return true
+		}
+		k := key{r.Station, bucket(r.Time).Unix()}
+		if sums[k] == nil {
+			sums[k] = map[string]*mean{}
+		}
+		m := sums[k][r.Pollutant]
+		if m == nil {
+			m = &mean{}
+			sums[k][r.Pollutant] = m
+		}
+		m.sum += r.Value
+		m.n++
+		return true
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	// The station's own values of the coarser period win.
+	err = s.eachSample(ctx, `SELECT mn, period, at, vals FROM sensor_samples WHERE period = ? AND at >= ? AND at < ?`, []any{to, bucket(time.Unix(lo, 0)).Unix(), hi}, func(r hutong.Reading) bool {
+		delete(sums[key{r.Station, r.Time.Unix()}], r.Pollutant)
+		return true
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	var rs []hutong.Reading
+	for k, byCode := range sums {
+		for code, m := range byCode {
+			rs = append(rs, hutong.Reading{Station: k.mn, Pollutant: code, Period: to, Time: time.Unix(k.at, 0).UTC(), Value: m.sum / float64(m.n), Flag: "N"})
+		}
+	}
+	samples := toSamples(rs)
+	err = s.db.tx(ctx, func(tx *sql.Tx) error {
+		for len(samples) > 0 {
+			k := min(len(samples), samplesChunk)
+			if _, err := tx.ExecContext(ctx, s.insertSamples(k), sampleArgs(samples[:k])...); err != nil {
+				return err
+			}
+			samples = samples[k:]
+		}
+		res, err := tx.ExecContext(ctx, s.db.q(`DELETE FROM sensor_samples WHERE period = ? AND at >= ? AND at < ?`), from, lo, hi)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return 0, false, internal(err)
+	}
+	return n, true, nil
+}

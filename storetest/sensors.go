@@ -170,4 +170,57 @@ func testSensors(t *testing.T, open Opener) {
 			t.Errorf("after refused batches: %d readings, want 1200", len(n))
 		}
 	})
+
+	t.Run("downsample", func(t *testing.T) {
+		cst := hutong.ChinaTime
+		at := func(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, cst) }
+		var rs []hutong.Reading
+		for i := range 120 { // 08:00 to 09:59 on 1 October, a value a minute
+			rs = append(rs, hutong.Reading{Station: "DS1", Pollutant: hutong.PollutantPM25, Period: hutong.PeriodMinute, Time: at(2026, 10, 1, 8, i), Value: float64(i % 60), Flag: "N"},
+				hutong.Reading{Station: "DS1", Pollutant: hutong.PollutantPM10, Period: hutong.PeriodMinute, Time: at(2026, 10, 1, 8, i), Value: 999, Flag: "D"})
+		}
+		rs = append(rs, hutong.Reading{Station: "DS1", Pollutant: hutong.PollutantPM25, Period: hutong.PeriodHour, Time: at(2026, 10, 1, 9, 0), Value: 77, Flag: "N"})
+		recent := clock.Now().Add(-time.Hour).Truncate(time.Minute)
+		rs = append(rs, hutong.Reading{Station: "DS1", Pollutant: hutong.PollutantPM25, Period: hutong.PeriodMinute, Time: recent, Value: 5, Flag: "N"})
+		for h := range 24 { // a July day of hourly values, 10 to 33
+			rs = append(rs, hutong.Reading{Station: "DS2", Pollutant: hutong.PollutantPM25, Period: hutong.PeriodHour, Time: at(2026, 7, 1, h, 0), Value: float64(10 + h), Flag: "N"})
+		}
+		if err := sensors.AppendReadings(ctx, rs); err != nil {
+			t.Fatal(err)
+		}
+		n, err := sensors.Downsample(ctx, clock.Now(), sqlstore.Retention{})
+		if err != nil || n != 120+24 {
+			t.Fatalf("Downsample: %d samples deleted, %v; want %d", n, err, 120+24)
+		}
+		get := func(mn, period string) []hutong.Reading {
+			got, err := sensors.Readings(ctx, hutong.ReadingFilter{Station: mn, Period: period, Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		if got := get("DS1", hutong.PeriodMinute); len(got) != 1 || !got[0].Time.Equal(recent) {
+			t.Errorf("minute readings left %+v, want the recent one", got)
+		}
+		hours := get("DS1", hutong.PeriodHour)
+		want := map[time.Time]float64{at(2026, 10, 1, 8, 0).UTC(): 29.5, at(2026, 10, 1, 9, 0).UTC(): 77}
+		if len(hours) != 2 {
+			t.Fatalf("hourly readings %+v, want 2 (PM2.5 only: PM10 was flagged)", hours)
+		}
+		for _, h := range hours {
+			if h.Pollutant != hutong.PollutantPM25 || want[h.Time] != h.Value {
+				t.Errorf("hourly reading %+v, want %v", h, want)
+			}
+		}
+		if days := get("DS2", hutong.PeriodDay); len(days) != 1 || days[0].Value != 21.5 || !days[0].Time.Equal(at(2026, 7, 1, 0, 0).UTC()) {
+			t.Errorf("daily readings %+v, want 21.5 on 1 July", days)
+		}
+		if left := get("DS2", hutong.PeriodHour); len(left) != 0 {
+			t.Errorf("hourly readings of July left: %d", len(left))
+		}
+		// Nothing more to fold.
+		if n, err := sensors.Downsample(ctx, clock.Now(), sqlstore.Retention{}); err != nil || n != 0 {
+			t.Errorf("second Downsample: %d, %v", n, err)
+		}
+	})
 }

@@ -36,6 +36,9 @@ type sensorHub struct {
 
 	stopSim context.CancelFunc // stops the demo's simulator
 	simDone chan struct{}
+
+	stopRetention context.CancelFunc // stops the hourly downsampling
+	retentionDone chan struct{}
 }
 
 // newSensorHub returns the stations' store and the live air picture
@@ -110,7 +113,34 @@ func (m *Main) openSensors() error {
 	if m.demo && m.demoSensors && m.Sensors.Addr != "" {
 		m.startSimulator()
 	}
+	m.startRetention()
 	return nil
+}
+
+// startRetention folds old readings into coarser periods every hour
+// (sqlstore.Retention's defaults: minute → hour after 7 days, hour → day
+// after 90).
+func (m *Main) startRetention() {
+	ctx, cancel := context.WithCancel(context.Background())
+	h := m.Sensors
+	h.stopRetention, h.retentionDone = cancel, make(chan struct{})
+	go func() {
+		defer close(h.retentionDone)
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			if n, err := h.Store.Downsample(ctx, m.clock.Now(), sqlstore.Retention{}); err != nil && ctx.Err() == nil {
+				m.Logger.Error("downsampling old readings", "err", err)
+			} else if n > 0 {
+				m.Logger.Info("downsampled old readings", "samples", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 }
 
 // listenDefault listens on addr, or on def when addr is empty. A named
@@ -165,6 +195,10 @@ func (m *Main) closeSensors(context.Context) error {
 	if m.Sensors.stopSim != nil {
 		m.Sensors.stopSim()
 		<-m.Sensors.simDone
+	}
+	if m.Sensors.stopRetention != nil {
+		m.Sensors.stopRetention()
+		<-m.Sensors.retentionDone
 	}
 	if m.Sensors.MQTT != nil {
 		m.Sensors.MQTT.Close() // before the listener: its publications are stored through it
