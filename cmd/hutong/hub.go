@@ -95,6 +95,12 @@ type Config struct {
 	// readings: ":1883" when empty (a free port when that one is taken),
 	// "off" for none.
 	MQTTAddr string `json:"mqtt_addr"`
+	// MQTTBroker, when set, is an outside broker (mqtt:// or tls://,
+	// Mosquitto, EMQX) the hub subscribes to for stations' readings, as
+	// MQTTBrokerUser with MQTTBrokerPassword.
+	MQTTBroker         string `json:"mqtt_broker"`
+	MQTTBrokerUser     string `json:"mqtt_broker_user"`
+	MQTTBrokerPassword string `json:"mqtt_broker_password"`
 
 	// Demo settings, used by `hutong demo`.
 	Seed  uint64  `json:"seed"`
@@ -203,6 +209,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "demo seed (default 2260)")
 	scale := fs.Float64("scale", 0, "demo row-count scale (default 1: more than 100,000 rows)")
 	nodeAddr := fs.String("node-addr", "", "listen address of the node API (mutual TLS; default :8443)")
+	mqttBroker := fs.String("mqtt-broker", "", "URL of an outside MQTT broker (mqtt://host:1883) to take stations' readings from")
 	mqttAddr := fs.String("mqtt-addr", "", "listen address of the embedded MQTT broker for stations (default :1883, a free port when taken; off for none)")
 	hj212Addr := fs.String("hj212-addr", "", "listen address of HJ 212 stations over TCP (default :9212, a free port when taken; off for none)")
 	proxies := fs.String("trusted-proxies", "", "comma-separated CIDRs of the reverse proxies whose X-Forwarded-For is believed")
@@ -251,6 +258,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	set(*nodeAddr, &m.Config.NodeAddr)
 	set(*hj212Addr, &m.Config.HJ212Addr)
 	set(*mqttAddr, &m.Config.MQTTAddr)
+	set(*mqttBroker, &m.Config.MQTTBroker)
 	if nodes != nil {
 		m.demoNodes = *nodes
 	}

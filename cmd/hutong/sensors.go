@@ -33,6 +33,8 @@ type sensorHub struct {
 	// MQTT is the embedded broker; MQTTAddr where it listens, "" for none.
 	MQTT     *sensors.MQTT
 	MQTTAddr string
+	// Bridge subscribes to an outside broker; nil without one.
+	Bridge *sensors.Bridge
 
 	stopSim context.CancelFunc // stops the demo's simulator
 	simDone chan struct{}
@@ -108,6 +110,13 @@ func (m *Main) openSensors() error {
 		if err := m.Sensors.MQTT.Start(ln); err != nil {
 			ln.Close()
 			return fmt.Errorf("mqtt_addr: %w", err)
+		}
+	}
+	if m.Config.MQTTBroker != "" {
+		m.Sensors.Bridge = &sensors.Bridge{Listener: m.Sensors.Listener, Stations: store.StationsByMN, URL: m.Config.MQTTBroker,
+			Username: m.Config.MQTTBrokerUser, Password: m.Config.MQTTBrokerPassword, Logger: m.Logger.With("component", "mqtt-bridge")}
+		if err := m.Sensors.Bridge.Start(context.Background()); err != nil {
+			return fmt.Errorf("mqtt_broker: %w", err)
 		}
 	}
 	if m.demo && m.demoSensors && m.Sensors.Addr != "" {
@@ -202,6 +211,9 @@ func (m *Main) closeSensors(context.Context) error {
 	}
 	if m.Sensors.MQTT != nil {
 		m.Sensors.MQTT.Close() // before the listener: its publications are stored through it
+	}
+	if m.Sensors.Bridge != nil {
+		m.Sensors.Bridge.Close()
 	}
 	return m.Sensors.Listener.Close()
 }
