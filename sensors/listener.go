@@ -432,12 +432,24 @@ func (l *Listener) store(rs []hutong.Reading) error {
 		return nil
 	}
 	s := &submission{rs: rs, done: make(chan error, 1)}
+	closed := errors.New("sensors: the listener is closed")
 	select {
 	case l.pending <- s:
 	case <-l.done:
-		return errors.New("listener closed")
+		return closed
 	}
-	return <-s.done
+	select {
+	case err := <-s.done:
+		return err
+	case <-l.done:
+		// The committer has stopped; it may have taken s first.
+		select {
+		case err := <-s.done:
+			return err
+		default:
+			return closed
+		}
+	}
 }
 
 // commit stores the submissions waiting, as many as Batch readings in
