@@ -42,6 +42,7 @@ type Bridge struct {
 
 	cm       *autopaho.ConnectionManager
 	cancel   context.CancelFunc
+	closed   sync.Once
 	mu       sync.Mutex
 	stations map[string]hutong.Station
 	loadedAt time.Time
@@ -98,15 +99,18 @@ func (b *Bridge) Start(ctx context.Context) error {
 // AwaitConnection waits until the bridge is connected or ctx ends.
 func (b *Bridge) AwaitConnection(ctx context.Context) error { return b.cm.AwaitConnection(ctx) }
 
-// Close disconnects from the broker.
+// Close disconnects from the broker; a second Close does nothing.
 func (b *Bridge) Close() error {
-	if b.cm == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := b.cm.Disconnect(ctx)
-	b.cancel()
+	var err error
+	b.closed.Do(func() {
+		if b.cm == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = b.cm.Disconnect(ctx)
+		b.cancel()
+	})
 	return err
 }
 

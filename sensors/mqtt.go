@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -32,6 +33,7 @@ type MQTT struct {
 	Logger *slog.Logger
 
 	server *mqtt.Server
+	closed sync.Once
 }
 
 // TopicOf returns the topic a station publishes to:
@@ -66,12 +68,16 @@ func (m *MQTT) Start(ln net.Listener) error {
 	return m.server.Serve()
 }
 
-// Close disconnects the clients and stops the broker.
+// Close disconnects the clients and stops the broker; a second Close
+// does nothing.
 func (m *MQTT) Close() error {
-	if m.server == nil {
-		return nil
-	}
-	return m.server.Close()
+	var err error
+	m.closed.Do(func() {
+		if m.server != nil {
+			err = m.server.Close()
+		}
+	})
+	return err
 }
 
 // mqttHook authenticates stations, keeps each to its topic and stores
