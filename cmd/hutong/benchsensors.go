@@ -67,7 +67,7 @@ func runBenchSensors(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.SetOutput(stderr)
 	nStations := fs.Int("stations", 2000, "stations, one TCP connection each")
 	duration := fs.Duration("duration", 10*time.Second, "how long the stations send")
-	pg := fs.String("postgres", "", "PostgreSQL DSN to store into (its schema is emptied); SQLite in a temporary directory when empty")
+	pg := fs.String("postgres", "", "PostgreSQL DSN of an empty database to store into; SQLite in a temporary directory when empty")
 	jsonOut := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
