@@ -49,6 +49,7 @@ const (
 	AuditApprove         = "request.approve"
 	AuditReject          = "request.reject"
 	AuditRefuse          = "request.refuse"
+	AuditRemind          = "request.remind"
 	AuditAgreement       = "agreement.create"
 	AuditRevoke          = "agreement.revoke"
 	AuditKeyCreate       = "credential.create"

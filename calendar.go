@@ -94,6 +94,20 @@ func (c *Calendar) WorkingDaysLeft(now, deadline time.Time) int {
 	return max(n, 1) // before the deadline, at least today is left
 }
 
+// WorkingDayFrom returns when the working day that t counts for began:
+// the start of the day after the last working day before t's day. A
+// weekend or holiday counts for the working day after it, so "once a
+// working day" lets one reminder through from Saturday to Monday, not one
+// on Saturday and another on Monday.
+func (c *Calendar) WorkingDayFrom(t time.Time) time.Time {
+	d := t.In(ChinaTime)
+	day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, ChinaTime)
+	for i := 0; i < 60 && !c.IsWorkingDay(day.AddDate(0, 0, -1)); i++ {
+		day = day.AddDate(0, 0, -1)
+	}
+	return day
+}
+
 //go:embed calendars/cn.json
 var officialCalendar embed.FS
 

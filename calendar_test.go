@@ -102,3 +102,21 @@ func TestOfficialCalendar(t *testing.T) {
 		t.Errorf("With: a make-up working day does not override the file")
 	}
 }
+
+func TestWorkingDayFrom(t *testing.T) {
+	c := hutong.OfficialCalendar() // 国庆 2026: 1–7 October off, Saturday 10 October worked
+	day := func(m time.Month, d, h int) time.Time { return time.Date(2026, m, d, h, 0, 0, 0, hutong.ChinaTime) }
+	for _, tt := range []struct {
+		at, want time.Time
+	}{
+		{day(12, 1, 9), day(12, 1, 0)},   // Tuesday: itself
+		{day(11, 30, 9), day(11, 28, 0)}, // Monday: from Saturday
+		{day(11, 29, 9), day(11, 28, 0)}, // Sunday counts for Monday
+		{day(10, 8, 9), day(10, 1, 0)},   // the first working day after 国庆 counts from 1 October
+		{day(10, 10, 9), day(10, 10, 0)}, // a make-up Saturday is a working day of its own
+	} {
+		if got := c.WorkingDayFrom(tt.at); !got.Equal(tt.want) {
+			t.Errorf("WorkingDayFrom(%s) = %s, want %s", tt.at.Format("Mon 2 Jan"), got.Format("Mon 2 Jan"), tt.want.Format("Mon 2 Jan"))
+		}
+	}
+}

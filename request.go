@@ -230,6 +230,8 @@ type Notification struct {
 const (
 	// NotifyOverdue: a request passed its reply limit undecided.
 	NotifyOverdue = "request_overdue"
+	// NotifyRemind: the consumer chased (催办) a pending request.
+	NotifyRemind = "request_remind"
 )
 
 // Describe words n in English from its kind and params.
@@ -238,6 +240,8 @@ func (n *Notification) Describe() string {
 	switch n.Kind {
 	case NotifyOverdue:
 		return fmt.Sprintf("Request %s by %s for %s (%s) passed its reply limit of %s undecided.", n.RequestID, p["consumer"], p["resource_name"], p["resource"], p["due"])
+	case NotifyRemind:
+		return fmt.Sprintf("%s chases request %s for %s (%s), to be answered by %s.", p["consumer"], n.RequestID, p["resource_name"], p["resource"], p["due"])
 	case NotifyAirEpisode:
 		return fmt.Sprintf("Cross-border air pollution episode: %s (AQI %s) and %s (AQI %s) both above %s within 3 hours, from %s.", p["city"], p["aqi"], p["other_city"], p["other_aqi"], p["threshold"], p["hour"])
 	}
@@ -275,6 +279,11 @@ type RequestService interface {
 
 	// Reject rejects a pending request with a reason.
 	Reject(ctx context.Context, id, reason string) (*Request, error)
+
+	// Remind chases (催办) a pending request for the consumer department:
+	// the provider's stewards are notified and the act is audited. At most
+	// once a working day (Calendar.WorkingDayFrom): a second is ECONFLICT.
+	Remind(ctx context.Context, id string) (*Request, error)
 
 	// Agreement returns one agreement the actor's department is party to.
 	Agreement(ctx context.Context, id string) (*Agreement, error)

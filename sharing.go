@@ -233,6 +233,20 @@ func (a *Actor) MayDecide(req *Request) error {
 	return Errorf(EFORBIDDEN, "only a steward of the providing department %s decides this request", req.Provider)
 }
 
+// MayRemind reports whether the actor may chase (催办) req: a signed-in
+// user of the consumer department, while the request is pending.
+func (a *Actor) MayRemind(req *Request) error {
+	switch {
+	case a == nil || a.User == nil:
+		return Errorf(EFORBIDDEN, "reminders are sent by signed-in users")
+	case a.User.Department != req.Consumer:
+		return Errorf(EFORBIDDEN, "only the requesting department %s may chase its request", req.Consumer)
+	case req.Status != RequestPending:
+		return Errorf(ECONFLICT, "request %s is already %s", req.ID, req.Status)
+	}
+	return nil
+}
+
 // NewAgreement returns the agreement (id) that approving req over res
 // with the narrowing n yields at now: the request's terms, narrowed; each
 // field masked by its item's rule or the stricter one n names.

@@ -240,6 +240,14 @@ func (s *Server) handleReject(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, req)
 }
 
+func (s *Server) handleRemind(w http.ResponseWriter, r *http.Request) error {
+	req, err := s.Requests.Remind(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, req)
+}
+
 func (s *Server) handleAgreements(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := hutong.AgreementFilter{Role: q.Get("role"), Resource: q.Get("resource")}

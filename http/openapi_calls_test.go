@@ -163,6 +163,7 @@ func TestOpenAPIAnswers(t *testing.T) {
 	// The server reads these per request; no request is in flight.
 	h.Server.Ledger, h.Server.LedgerDir, h.Server.Witnesses = lg, lg.Dir(), witnesses
 	h.Server.Feedback, h.Server.Nodes = sqlstore.NewFeedback(h.DB), register
+	h.Server.Contributions = sqlstore.NewContributions(h.DB)
 	h.Server.Entries = sqlstore.NewLedgerEntries(h.DB)
 
 	// Sessions.
@@ -327,6 +328,11 @@ func TestOpenAPIAnswers(t *testing.T) {
 	do(apiCall{method: "POST", path: "/api/v1/requests/" + pending.ID + "/approve", token: steward, contentType: appJSON,
 		body: `{"fields":["姓名","公民身份号码"],"masking":{"姓名":"hash"},"probes_per_day":50}`, status: 200}).json(t, &approved)
 	do(apiCall{method: "POST", path: "/api/v1/requests/" + pending.ID + "/approve", token: steward, status: 409})
+	do(apiCall{method: "POST", path: "/api/v1/requests/" + toReject.ID + "/remind", token: steward, status: 403})
+	do(apiCall{method: "POST", path: "/api/v1/requests/" + toReject.ID + "/remind", status: 401, breaks: true})
+	do(apiCall{method: "POST", path: "/api/v1/requests/req_nope/remind", token: consumer, status: 404})
+	do(apiCall{method: "POST", path: "/api/v1/requests/" + toReject.ID + "/remind", token: consumer, status: 200})
+	do(apiCall{method: "POST", path: "/api/v1/requests/" + toReject.ID + "/remind", token: consumer, status: 409})
 	do(apiCall{method: "POST", path: "/api/v1/requests/" + toReject.ID + "/reject", token: steward, contentType: appJSON, body: `{"reason":"` + strings.Repeat("不", 1001) + `"}`, status: 400, breaks: true})
 	do(apiCall{method: "POST", path: "/api/v1/requests/" + toReject.ID + "/reject", token: steward, contentType: appJSON, body: `{}`, status: 400, breaks: true})
 	do(apiCall{method: "POST", path: "/api/v1/requests/" + toReject.ID + "/reject", token: consumer, contentType: appJSON, body: `{"reason":"用途不符"}`, status: 403})
@@ -439,6 +445,16 @@ func TestOpenAPIAnswers(t *testing.T) {
 	do(apiCall{method: "GET", path: fmt.Sprintf("/api/v1/ledger/entries/%d", 1<<40), token: consumer, status: 404})
 	do(apiCall{method: "GET", path: "/api/v1/feedback?from=2026-01-01", token: steward, status: 200})
 	do(apiCall{method: "GET", path: "/api/v1/feedback?from=yesterday", token: steward, status: 400, breaks: true})
+	do(apiCall{method: "GET", path: "/api/v1/contributions", token: steward, status: 200})
+	do(apiCall{method: "GET", path: "/api/v1/contributions?month=2026-13", token: steward, status: 400, breaks: true})
+	do(apiCall{method: "GET", path: "/api/v1/contributions?month=2026-11", status: 401, breaks: true})
+	do(apiCall{method: "GET", path: "/api/v1/contributions/" + h.TJ.ID + "/statement", token: steward, status: 200})
+	do(apiCall{method: "GET", path: "/api/v1/contributions/" + h.TJ.ID + "/statement?format=csv", token: steward, status: 200})
+	do(apiCall{method: "GET", path: "/api/v1/contributions/" + h.TJ.ID + "/statement?format=xlsx", token: steward, status: 200})
+	do(apiCall{method: "GET", path: "/api/v1/contributions/" + h.TJ.ID + "/statement?format=pdf", token: steward, status: 400, breaks: true})
+	do(apiCall{method: "GET", path: "/api/v1/contributions/" + h.HB.ID + "/statement", token: steward, status: 403})
+	do(apiCall{method: "GET", path: "/api/v1/contributions/nobody/statement", token: admin, status: 404})
+	do(apiCall{method: "GET", path: "/api/v1/contributions?department=nobody", token: admin, status: 404})
 	do(apiCall{method: "GET", path: "/ledger/keys", status: 200})
 	do(apiCall{method: "GET", path: "/ledger/checkpoint", status: 200})
 	tiles(t, dc, h, lg)
@@ -488,6 +504,7 @@ func TestOpenAPIAnswers(t *testing.T) {
 	h.Journal.SetGate(func() error { return errors.New("test: the ledger is down") })
 	do(apiCall{method: "POST", path: "/api/v1/requests/" + late.ID + "/approve", token: steward, status: 503})
 	do(apiCall{method: "POST", path: "/api/v1/requests/" + late.ID + "/reject", token: steward, contentType: appJSON, body: `{"reason":"x"}`, status: 503})
+	do(apiCall{method: "POST", path: "/api/v1/requests/" + late.ID + "/remind", token: consumer, status: 503})
 	h.Journal.SetGate(lg.Health)
 
 	dc.unreached(t)

@@ -50,6 +50,9 @@ type Server struct {
 	// PolicyText renders an agreement's compiled policy for its readers.
 	PolicyText func(*hutong.Agreement) (string, error)
 	Feedback   hutong.FeedbackService
+	// Contributions accounts providers' contributions by month; nil: the
+	// contributions endpoints answer 404.
+	Contributions hutong.ContributionService
 	// Nodes is the register of region nodes; nil in a hub that enrols none.
 	Nodes hutong.NodeService
 	// Refusals tallies refused enrolments with no valid token (see
@@ -149,10 +152,13 @@ func NewServer() *Server {
 		{"GET /api/v1/requests/{id}", usersOnly, s.handleRequest, smallBody},
 		{"POST /api/v1/requests/{id}/approve", usersOnly, s.handleApprove, smallBody},
 		{"POST /api/v1/requests/{id}/reject", usersOnly, s.handleReject, smallBody},
+		{"POST /api/v1/requests/{id}/remind", usersOnly, s.handleRemind, smallBody},
 		{"GET /api/v1/agreements", anyActor, s.handleAgreements, smallBody},
 		{"GET /api/v1/agreements/{id}", anyActor, s.handleAgreement, smallBody},
 		{"POST /api/v1/agreements/{id}/revoke", usersOnly, s.handleRevoke, smallBody},
 		{"GET /api/v1/notifications", usersOnly, s.handleNotifications, smallBody},
+		{"GET /api/v1/contributions", usersOnly, s.handleContributions, smallBody},
+		{"GET /api/v1/contributions/{department}/statement", usersOnly, s.handleStatement, smallBody},
 
 		{"GET /api/v1/feedback", usersOnly, s.handleFeedback, smallBody},
 		{"GET /api/v1/receipts/{index}", anyActor, s.handleReceipt, smallBody},

@@ -3,11 +3,13 @@ package sheet
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/hutong/hutong"
@@ -246,5 +248,22 @@ func TestRowReadersReadErrors(t *testing.T) {
 	wide := strings.Repeat("c,", MaxColumns) + "c\n"
 	if _, _, err := CSVRows(strings.NewReader(wide)).Next(); hutong.ErrorCode(err) != hutong.EINVALID {
 		t.Errorf("a header of %d columns: got %v, want invalid", MaxColumns+1, err)
+	}
+}
+
+func TestWriteXLSX(t *testing.T) {
+	rows := [][]string{{"指标", "数值"}, {"服务行数", "160"}, {"得分", "70.5"}}
+	var b bytes.Buffer
+	if err := WriteXLSX(&b, "贡献", rows); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := f.GetRows("贡献")
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(rows) {
+		t.Errorf("read back %v, %v; want %v", got, err, rows)
 	}
 }

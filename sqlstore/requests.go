@@ -285,6 +285,57 @@ func (s *Requests) Reject(ctx context.Context, id, reason string) (*hutong.Reque
 	return req, nil
 }
 
+// Remind chases a pending request: a notification to the provider's
+// stewards and an audit event, in one transaction that first locks the
+// request's row, so of two racing reminders the second sees the first.
+func (s *Requests) Remind(ctx context.Context, id string) (*hutong.Request, error) {
+	req, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	a := hutong.ActorFromContext(ctx)
+	if err := a.MayRemind(req); err != nil {
+		return nil, err
+	}
+	now := utc(s.db.now())
+	s.fill(req, now)
+	since := utc(s.opt.Calendar.WorkingDayFrom(now))
+	region := ""
+	if d := s.db.department(req.Provider); d != nil {
+		region = hutong.ProvinceOf(d.Region)
+	}
+	params, _ := json.Marshal(map[string]string{"consumer": req.ConsumerName, "resource": req.Resource, "resource_name": req.ResourceName,
+		"due": req.ReplyBy, "by": a.User.Login})
+	err = s.db.change(ctx, func(tx *sql.Tx) ([]*hutong.AuditEvent, error) {
+		res, err := tx.ExecContext(ctx, s.db.q(`UPDATE requests SET status = status WHERE id = ? AND status = 'pending'`), id)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil, hutong.Errorf(hutong.ECONFLICT, "request %s was decided meanwhile", id)
+		}
+		var last time.Time
+		err = tx.QueryRowContext(ctx, s.db.q(`SELECT created_at FROM notifications WHERE kind = ? AND request_id = ? AND created_at >= ?
+			ORDER BY created_at DESC LIMIT 1`), hutong.NotifyRemind, id, since).Scan(&last)
+		switch {
+		case err == nil:
+			return nil, hutong.Errorf(hutong.ECONFLICT, "request %s was already chased at %s; once a working day",
+				id, last.In(hutong.ChinaTime).Format("2006-01-02 15:04"))
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO notifications (region, department, kind, request_id, params, message, created_at) VALUES (?, ?, ?, ?, ?, '', ?)`),
+			region, req.Provider, hutong.NotifyRemind, id, string(params), now); err != nil {
+			return nil, err
+		}
+		return []*hutong.AuditEvent{s.event(ctx, hutong.AuditRemind, req, "")}, nil
+	})
+	if err != nil {
+		return nil, internal(err)
+	}
+	return req, nil
+}
+
 // event describes a step of the flow for the audit log.
 func (s *Requests) event(ctx context.Context, kind string, req *hutong.Request, reason string) *hutong.AuditEvent {
 	return &hutong.AuditEvent{

@@ -3,6 +3,7 @@ package storetest
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -427,6 +428,78 @@ func testRequests(t *testing.T, open Opener) {
 		if err != nil || len(region) != 1 {
 			t.Errorf("region admin's overdue requests %v, %v", region, err)
 		}
+	})
+
+	t.Run("the consumer chases a request once a working day", func(t *testing.T) {
+		f := newRequestsFixture(t, open) // Monday 2 November 2026, 09:00
+		req := f.pending(t)
+		remind := func(ctx context.Context, want string) {
+			t.Helper()
+			if _, err := f.s.Requests.Remind(ctx, req.ID); hutong.ErrorCode(err) != want {
+				t.Fatalf("Remind at %s = %v, want %q", f.clock.Now().In(hutong.ChinaTime).Format("Mon 2 Jan 15:04"), err, want)
+			}
+		}
+		remind(f.steward, hutong.EFORBIDDEN) // the provider does not chase itself
+		// Two at once: one goes through.
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() { _, err := f.s.Requests.Remind(f.consumer, req.ID); errs <- err }()
+		}
+		if a, b := <-errs, <-errs; (a == nil) == (b == nil) || hutong.ErrorCode(errors.Join(a, b)) != hutong.ECONFLICT {
+			t.Fatalf("racing reminders: %v and %v; want one through and one conflict", a, b)
+		}
+		f.clock.Advance(8 * time.Hour)
+		remind(f.consumer, hutong.ECONFLICT) // the same day
+		f.clock.Advance(16 * time.Hour)
+		remind(f.consumer, "") // Tuesday
+		// The suite's calendar makes Sunday 8 November a working day.
+		f.clock.Advance(4 * 24 * time.Hour)
+		remind(f.consumer, "") // Saturday counts for the next working day…
+		f.clock.Advance(24 * time.Hour)
+		remind(f.consumer, hutong.ECONFLICT) // …so not again on Sunday 8 (a make-up working day)
+		f.clock.Advance(24 * time.Hour)
+		remind(f.consumer, "") // Monday 9 November
+
+		ns, err := f.s.Requests.Notifications(f.steward)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		for _, n := range ns {
+			if n.Kind == hutong.NotifyRemind && n.RequestID == req.ID && n.Params["resource"] == f.insured.Code && strings.Contains(n.Describe(), "chases") {
+				got++
+			}
+		}
+		if got != 4 {
+			t.Errorf("the provider's steward has %d reminders, want 4: %+v", got, ns)
+		}
+		if ns, _ := f.s.Requests.Notifications(As(context.Background(), f.hb.ID, hutong.RoleSteward)); len(ns) != 0 {
+			t.Errorf("another provider's steward sees %v", ns)
+		}
+		flush, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := f.s.Audit.FlushOutbox(flush); err != nil {
+			t.Fatal(err)
+		}
+		es, err := f.s.Audit.Entries(context.Background(), 0, 1_000_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		audited := 0
+		for _, e := range es {
+			var ev hutong.AuditEvent
+			if json.Unmarshal(e.Data, &ev) == nil && ev.Kind == hutong.AuditRemind && ev.Request == req.ID {
+				audited++
+			}
+		}
+		if audited != 4 {
+			t.Errorf("%d reminders audited, want 4", audited)
+		}
+		if _, err := f.s.Requests.Reject(f.steward, req.ID, "资料不全"); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(24 * time.Hour)
+		remind(f.consumer, hutong.ECONFLICT) // decided: nothing to chase
 	})
 
 	t.Run("revocation", func(t *testing.T) {

@@ -83,6 +83,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Quota", func(t *testing.T) { testQuota(t, open) })
 	t.Run("Nodes", func(t *testing.T) { testNodes(t, open) })
 	t.Run("Decisions", func(t *testing.T) { testDecisions(t, open) })
+	t.Run("Contributions", func(t *testing.T) { testContributions(t, open) })
 	t.Run("Sensors", func(t *testing.T) { testSensors(t, open) })
 }
 

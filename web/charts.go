@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/hutong/hutong"
@@ -20,6 +21,13 @@ type chart struct {
 	ID     string         `json:"id"`
 	Map    string         `json:"map,omitempty"`
 	Option map[string]any `json:"option"`
+	// Label says what the chart shows, for screen readers (aria-label);
+	// Head and Rows are its data as a table beside it (the text
+	// alternative of a canvas), under Caption.
+	Label   string     `json:"-"`
+	Caption string     `json:"-"`
+	Head    []string   `json:"-"`
+	Rows    [][]string `json:"-"`
 }
 
 // mapName is the name the region's map is registered under.
@@ -57,69 +65,50 @@ func mustGeoIndex() *geoIndex {
 	return g
 }
 
-// coord returns where a division is drawn: its own feature's point, its
-// city's, its province's, the province's capital (XX0100) or the centre of
-// the features it contains. ok is false outside the map.
-func (g *geoIndex) coord(code string) (c [2]float64, ok bool) {
-	if len(code) != 6 {
-		return c, false
+// seasonalForecast predicts each of the ahead days after the last of
+// days (complete days, oldest first) from the same weekday in the history:
+// the median of those days, with their lowest and highest as a band.
+// Exchange calls follow the working week (a weekend has a fraction of a
+// Tuesday's calls), so a line through them predicts nothing; the same
+// weekday's recent days do, and the band says how far they spread.
+func seasonalForecast(days []time.Time, ys []float64, ahead int) (mid, lo, hi []float64) {
+	byDay := map[time.Weekday][]float64{}
+	for i, d := range days {
+		byDay[d.Weekday()] = append(byDay[d.Weekday()], ys[i])
 	}
-	for _, k := range []string{code, code[:4] + "00", code[:2] + "0000", code[:2] + "0100"} {
-		if c, ok := g.cp[k]; ok {
-			return c, true
-		}
-	}
-	n := 0
-	for _, k := range g.codes {
-		if hutong.RegionContains(code, k) {
-			c[0] += g.cp[k][0]
-			c[1] += g.cp[k][1]
-			n++
-		}
-	}
-	if n == 0 {
-		return c, false
-	}
-	return [2]float64{c[0] / float64(n), c[1] / float64(n)}, true
-}
-
-// linearFit returns the least-squares line through (i, ys[i]).
-func linearFit(ys []float64) (intercept, slope float64) {
-	n := float64(len(ys))
-	if n == 0 {
-		return 0, 0
-	}
-	if n == 1 {
-		return ys[0], 0
-	}
-	var sx, sy, sxx, sxy float64
-	for i, y := range ys {
-		x := float64(i)
-		sx += x
-		sy += y
-		sxx += x * x
-		sxy += x * y
-	}
-	den := n*sxx - sx*sx
-	if den == 0 {
-		return sy / n, 0
-	}
-	slope = (n*sxy - sx*sy) / den
-	return (sy - slope*sx) / n, slope
-}
-
-// trendAndForecast fits a line to ys and returns its values over ys and
-// its extension ahead steps further, never below zero (calls are counts).
-func trendAndForecast(ys []float64, ahead int) (trend, forecast []float64) {
-	a, b := linearFit(ys)
-	at := func(i int) float64 { return math.Round(math.Max(0, a+b*float64(i))*100) / 100 }
-	for i := range ys {
-		trend = append(trend, at(i))
+	last := time.Now().In(hutong.ChinaTime)
+	if len(days) > 0 {
+		last = days[len(days)-1]
 	}
 	for i := range ahead {
-		forecast = append(forecast, at(len(ys)+i))
+		same := slices.Clone(byDay[last.AddDate(0, 0, i+1).Weekday()])
+		if len(same) == 0 {
+			mid, lo, hi = append(mid, 0), append(lo, 0), append(hi, 0)
+			continue
+		}
+		slices.Sort(same)
+		m := same[len(same)/2]
+		if len(same)%2 == 0 {
+			m = (same[len(same)/2-1] + m) / 2
+		}
+		mid, lo, hi = append(mid, m), append(lo, same[0]), append(hi, same[len(same)-1])
 	}
-	return trend, forecast
+	return mid, lo, hi
+}
+
+// weekMean is the mean of each value and the six before it (fewer at the
+// start): the level of the series with the week's season taken out.
+func weekMean(ys []float64) []float64 {
+	out := make([]float64, len(ys))
+	var sum float64
+	for i, y := range ys {
+		sum += y
+		if i >= 7 {
+			sum -= ys[i-7]
+		}
+		out[i] = math.Round(sum/float64(min(i+1, 7))*10) / 10
+	}
+	return out
 }
 
 // forecastDays is how far the history chart looks ahead.
@@ -136,78 +125,100 @@ func baseOption() map[string]any {
 	}
 }
 
-// daysChart is the 历史流 by day: calls, their trend and a forecast.
+// daysChart is the 历史流 by day: calls of each complete day, their
+// 7-day mean, and a forecast by weekday with its band. Today's partial day
+// is left out: drawn, it looks like a collapse; fitted, it drags the
+// forecast down.
 func daysChart(v *view, days []hutong.DayCount) chart {
+	today := time.Now().In(hutong.ChinaTime).Format(time.DateOnly)
 	var labels []string
-	ys := make([]float64, len(days))
+	var ys []float64
+	var dates []time.Time
 	calls := make([]any, 0, len(days)+forecastDays)
-	for i, d := range days {
+	for _, d := range days {
+		if d.Day >= today {
+			break
+		}
 		t, _ := time.ParseInLocation(time.DateOnly, d.Day, hutong.ChinaTime)
 		labels = append(labels, shortDay(v.Lang, t))
-		ys[i] = float64(d.Calls)
+		dates = append(dates, t)
+		ys = append(ys, float64(d.Calls))
 		calls = append(calls, d.Calls)
 	}
-	trend, ahead := trendAndForecast(ys, forecastDays)
-	trendData := make([]any, 0, len(days))
-	for _, y := range trend {
-		trendData = append(trendData, y)
+	mean := make([]any, 0, len(ys))
+	for _, y := range weekMean(ys) {
+		mean = append(mean, y)
 	}
-	forecast := make([]any, 0, len(days)+forecastDays)
-	for range max(len(days)-1, 0) {
-		forecast = append(forecast, nil)
+	mid, lo, hi := seasonalForecast(dates, ys, forecastDays)
+	// The forecast and its band start at nothing over the history; the
+	// band is two stacked lines, its lower edge transparent.
+	forecast := make([]any, len(ys), len(ys)+forecastDays)
+	lower := make([]any, len(ys), len(ys)+forecastDays)
+	spread := make([]any, len(ys), len(ys)+forecastDays)
+	last := time.Now().In(hutong.ChinaTime).AddDate(0, 0, -1)
+	if len(dates) > 0 {
+		last = dates[len(dates)-1]
 	}
-	if len(trend) > 0 {
-		forecast = append(forecast, trend[len(trend)-1])
-	}
-	last := time.Now()
-	if len(days) > 0 {
-		last, _ = time.ParseInLocation(time.DateOnly, days[len(days)-1].Day, hutong.ChinaTime)
-	}
-	for i, y := range ahead {
+	for i := range mid {
 		labels = append(labels, shortDay(v.Lang, last.AddDate(0, 0, i+1)))
-		forecast = append(forecast, y)
+		forecast = append(forecast, mid[i])
+		lower = append(lower, lo[i])
+		spread = append(spread, hi[i]-lo[i])
 	}
 	o := baseOption()
 	o["tooltip"] = map[string]any{"trigger": "axis"}
-	o["legend"] = map[string]any{"top": 0}
+	o["legend"] = map[string]any{"top": 0, "data": []string{v.T("overview.calls"), v.T("overview.weekmean"), v.T("overview.forecast"), v.T("overview.band")}}
 	o["grid"] = map[string]any{"left": 48, "right": 16, "top": 36, "bottom": 32}
 	o["xAxis"] = map[string]any{"type": "category", "data": labels}
 	o["yAxis"] = map[string]any{"type": "value", "minInterval": 1}
 	o["series"] = []any{
 		map[string]any{"name": v.T("overview.calls"), "type": "bar", "data": calls, "barMaxWidth": 14},
-		map[string]any{"name": v.T("overview.trend"), "type": "line", "data": trendData, "showSymbol": false, "smooth": false},
-		map[string]any{"name": v.T("overview.forecast"), "type": "line", "data": forecast, "showSymbol": false,
+		map[string]any{"name": v.T("overview.weekmean"), "type": "line", "data": mean, "showSymbol": false},
+		map[string]any{"name": v.T("overview.forecast"), "type": "line", "data": forecast, "showSymbol": true,
 			"lineStyle": map[string]any{"type": "dashed", "width": 2}},
+		map[string]any{"name": v.T("overview.band"), "type": "line", "data": lower, "stack": "band", "showSymbol": false,
+			"lineStyle": map[string]any{"opacity": 0}, "tooltip": map[string]any{"show": false}},
+		map[string]any{"name": v.T("overview.band"), "type": "line", "data": spread, "stack": "band", "showSymbol": false,
+			"lineStyle": map[string]any{"opacity": 0}, "areaStyle": map[string]any{"color": "rgba(31,95,168,0.15)"},
+			"tooltip": map[string]any{"show": false}},
 	}
-	return chart{ID: "chart-days", Option: o}
+	c := chart{ID: "chart-days", Option: o, Label: v.T("overview.history.days"), Caption: v.T("chart.table"),
+		Head: []string{v.T("chart.day"), v.T("overview.calls"), v.T("overview.forecast")}}
+	for i, l := range labels {
+		row := []string{l, "", ""}
+		if i < len(ys) {
+			row[1] = formatNumber(int64(ys[i]))
+		} else if j := i - len(ys); j < len(mid) {
+			row[2] = fmt.Sprintf("%g (%g–%g)", mid[j], lo[j], hi[j])
+		}
+		c.Rows = append(c.Rows, row)
+	}
+	return c
 }
 
-// hoursChart is the 历史流 by hour over the last 48 hours, with its trend.
+// hoursChart is the 历史流 by hour over the last 48 hours. It has no trend
+// line: a line through two daily cycles says nothing.
 func hoursChart(v *view, hours []hutong.HourCount) chart {
 	var labels []string
-	ys := make([]float64, len(hours))
 	calls := make([]any, 0, len(hours))
-	for i, h := range hours {
+	for _, h := range hours {
 		labels = append(labels, shortHour(v.Lang, h.Hour))
-		ys[i] = float64(h.Calls)
 		calls = append(calls, h.Calls)
-	}
-	trend, _ := trendAndForecast(ys, 0)
-	trendData := make([]any, 0, len(trend))
-	for _, y := range trend {
-		trendData = append(trendData, y)
 	}
 	o := baseOption()
 	o["tooltip"] = map[string]any{"trigger": "axis"}
-	o["legend"] = map[string]any{"top": 0}
-	o["grid"] = map[string]any{"left": 48, "right": 16, "top": 36, "bottom": 32}
+	o["grid"] = map[string]any{"left": 48, "right": 16, "top": 24, "bottom": 32}
 	o["xAxis"] = map[string]any{"type": "category", "data": labels}
 	o["yAxis"] = map[string]any{"type": "value", "minInterval": 1}
 	o["series"] = []any{
 		map[string]any{"name": v.T("overview.calls"), "type": "bar", "data": calls, "barMaxWidth": 10},
-		map[string]any{"name": v.T("overview.trend"), "type": "line", "data": trendData, "showSymbol": false},
 	}
-	return chart{ID: "chart-hours", Option: o}
+	c := chart{ID: "chart-hours", Option: o, Label: v.T("overview.history.hours"), Caption: v.T("chart.table"),
+		Head: []string{v.T("chart.hour"), v.T("overview.calls")}}
+	for i, h := range hours {
+		c.Rows = append(c.Rows, []string{labels[i], formatNumber(h.Calls)})
+	}
+	return c
 }
 
 // mapNames maps the map's feature names (division codes) to labels in the
@@ -220,71 +231,151 @@ func (d *Dashboard) mapNames(v *view) map[string]string {
 	return names
 }
 
-// flowsChart is the 空间信息流: arcs from the provider's division to the
-// consumer's, their width by calls, and a pulse where data stays within a
-// division.
+// provinceCentre is where a province's flows are drawn: its own feature's
+// point (Beijing, Tianjin) or the mean of its cities' points (Hebei), the
+// middle of its shape rather than its capital, so that flows to and from a
+// province do not all meet at one city.
+func (g *geoIndex) provinceCentre(code string) (c [2]float64, ok bool) {
+	if len(code) != 6 {
+		return c, false
+	}
+	prov := code[:2] + "0000"
+	if c, ok := g.cp[prov]; ok {
+		return c, true
+	}
+	n := 0
+	for _, k := range g.codes {
+		if hutong.RegionContains(prov, k) {
+			c[0] += g.cp[k][0]
+			c[1] += g.cp[k][1]
+			n++
+		}
+	}
+	if n == 0 {
+		return c, false
+	}
+	return [2]float64{math.Round(c[0]/float64(n)*1e4) / 1e4, math.Round(c[1]/float64(n)*1e4) / 1e4}, true
+}
+
+// flowsChart is the 空间信息流 between provinces: an arc from the
+// provider's province to the consumer's, labelled with its calls, its
+// width scaled to the busiest (the scale is in the legend's name), and a
+// pulse sized by the calls that stay within a province. A series without
+// data has no legend entry.
 func (d *Dashboard) flowsChart(v *view, flows []hutong.Flow) chart {
-	var most int64 = 1
+	type pair struct{ from, to string }
+	sum := map[pair]int64{}
+	var order []pair
 	for _, f := range flows {
-		most = max(most, f.Calls)
+		if len(f.From) != 6 || len(f.To) != 6 || f.Calls <= 0 {
+			continue
+		}
+		k := pair{f.From[:2] + "0000", f.To[:2] + "0000"}
+		if _, seen := sum[k]; !seen {
+			order = append(order, k)
+		}
+		sum[k] += f.Calls
+	}
+	var most int64 = 1
+	for _, n := range sum {
+		most = max(most, n)
 	}
 	lines, within := []any{}, []any{}
-	for _, f := range flows {
-		from, ok1 := d.geo.coord(f.From)
-		to, ok2 := d.geo.coord(f.To)
-		if !ok1 || !ok2 || f.Calls == 0 {
+	for _, k := range order {
+		calls := sum[k]
+		from, ok1 := d.geo.provinceCentre(k.from)
+		to, ok2 := d.geo.provinceCentre(k.to)
+		if !ok1 || !ok2 {
 			continue
 		}
-		width := 1 + 7*float64(f.Calls)/float64(most)
-		name := v.Region(f.From) + " → " + v.Region(f.To)
-		if from == to {
-			within = append(within, map[string]any{"name": v.Region(f.From), "value": []any{from[0], from[1], f.Calls},
-				"symbolSize": 8 + 16*float64(f.Calls)/float64(most)})
+		if k.from == k.to {
+			within = append(within, map[string]any{"name": v.Region(k.from), "value": []any{from[0], from[1], calls},
+				"symbolSize": 8 + 16*float64(calls)/float64(most)})
 			continue
 		}
-		lines = append(lines, map[string]any{"name": name, "coords": [][2]float64{from, to}, "value": f.Calls,
+		width := 1 + 7*float64(calls)/float64(most)
+		lines = append(lines, map[string]any{"name": v.Region(k.from) + " → " + v.Region(k.to),
+			"coords": [][2]float64{from, to}, "value": calls,
 			"lineStyle": map[string]any{"width": math.Round(width*10) / 10}})
 	}
 	o := baseOption()
 	o["tooltip"] = map[string]any{"trigger": "item"}
-	o["legend"] = map[string]any{"top": 0, "left": "left"}
 	o["geo"] = map[string]any{
 		"map": mapName, "roam": true, "nameMap": d.mapNames(v), "layoutCenter": []string{"50%", "52%"}, "layoutSize": "95%",
 		"label":     map[string]any{"show": true, "fontSize": 10, "color": "#4a5a6a"},
 		"itemStyle": map[string]any{"areaColor": "#eaf1f8", "borderColor": "#8aa4c1", "borderWidth": 1},
 		"emphasis":  map[string]any{"itemStyle": map[string]any{"areaColor": "#d3e3f3"}, "label": map[string]any{"show": true}},
 	}
-	o["series"] = []any{
-		map[string]any{"name": v.T("overview.calls"), "type": "lines", "coordinateSystem": "geo", "zlevel": 2, "data": lines,
+	series, legend := []any{}, []string{}
+	if len(lines) > 0 {
+		name := v.T("overview.flows.scale", most)
+		legend = append(legend, name)
+		series = append(series, map[string]any{"name": name, "type": "lines", "coordinateSystem": "geo", "zlevel": 2, "data": lines,
 			"effect":    map[string]any{"show": true, "period": 4, "symbol": "arrow", "symbolSize": 7, "trailLength": 0.1},
-			"lineStyle": map[string]any{"color": "#c0392b", "opacity": 0.75, "curveness": 0.3}},
-		map[string]any{"name": v.T("overview.within"), "type": "effectScatter", "coordinateSystem": "geo", "zlevel": 2, "data": within,
-			"rippleEffect": map[string]any{"brushType": "stroke"}, "itemStyle": map[string]any{"color": "#1f5fa8"}},
+			"lineStyle": map[string]any{"color": "#c0392b", "opacity": 0.6, "curveness": 0.25},
+			"label":     map[string]any{"show": true, "position": "middle", "formatter": "{c}", "fontSize": 11, "color": "#8e2a1f", "backgroundColor": "rgba(255,255,255,0.8)", "padding": 2}})
 	}
-	return chart{ID: "chart-flows", Map: mapName, Option: o}
+	if len(within) > 0 {
+		name := v.T("overview.within")
+		legend = append(legend, name)
+		series = append(series, map[string]any{"name": name, "type": "effectScatter", "coordinateSystem": "geo", "zlevel": 2, "data": within,
+			"rippleEffect": map[string]any{"brushType": "stroke"}, "itemStyle": map[string]any{"color": "#1f5fa8"},
+			"label": map[string]any{"show": true, "position": "right", "formatter": "{@[2]}", "fontSize": 11, "color": "#1f5fa8"}})
+	}
+	o["legend"] = map[string]any{"top": 0, "left": "left", "data": legend}
+	o["series"] = series
+	c := chart{ID: "chart-flows", Map: mapName, Option: o, Label: v.T("overview.flows.note"), Caption: v.T("chart.table"),
+		Head: []string{v.T("chart.from"), v.T("chart.to"), v.T("overview.calls")}}
+	for _, k := range order {
+		c.Rows = append(c.Rows, []string{v.Region(k.from), v.Region(k.to), formatNumber(sum[k])})
+	}
+	return c
 }
 
 // tagCloud is the 标签云: each tag weighted by the resources that carry it
-// and their calls over the period.
+// and their calls over the period, times how much it distinguishes them
+// (ln(N/n) for a tag n of the N resources carry, as tf-idf does). A tag
+// every resource carries (京津冀 in the demo) says nothing and is left out;
+// otherwise it would be the whole cloud.
 func tagCloud(v *view, tags []hutong.TagCount, resources []*hutong.Resource, calls map[string]int64) chart {
 	use := map[string]int64{}
+	var all int64
 	for _, r := range resources {
+		all += calls[r.Code]
 		for _, t := range r.Tags {
 			use[t] += calls[r.Code]
 		}
 	}
+	n := float64(len(resources))
 	data := []any{}
 	for _, t := range tags {
-		data = append(data, map[string]any{"name": t.Tag, "value": int64(t.Count) + use[t.Tag]})
+		if t.Count <= 0 || float64(t.Count) >= n {
+			continue
+		}
+		// Carrying resources and the share of calls they drew, on one scale.
+		weight := float64(t.Count)
+		if all > 0 {
+			weight += n * float64(use[t.Tag]) / float64(all)
+		}
+		weight *= math.Log(n / float64(t.Count))
+		data = append(data, map[string]any{"name": v.Tag(t.Tag), "value": math.Round(weight*100) / 100})
 	}
 	o := baseOption()
 	o["tooltip"] = map[string]any{"show": true}
+	// shrinkToFit: a tag too big for a phone's width is drawn smaller,
+	// never dropped (the biggest are the ones that matter).
 	o["series"] = []any{map[string]any{
 		"type": "wordCloud", "shape": "circle", "left": "center", "top": "center", "width": "96%", "height": "92%",
-		"sizeRange": []int{14, 60}, "rotationRange": []int{0, 0}, "gridSize": 8, "drawOutOfBound": false,
+		"sizeRange": []int{14, 56}, "rotationRange": []int{0, 0}, "gridSize": 6, "drawOutOfBound": false, "shrinkToFit": true,
 		"emphasis": map[string]any{"focus": "self"}, "data": data,
 	}}
-	return chart{ID: "chart-tags", Option: o}
+	c := chart{ID: "chart-tags", Option: o, Label: v.T("overview.tags.note"), Caption: v.T("chart.table"),
+		Head: []string{v.T("catalog.tag"), v.T("chart.weight")}}
+	for _, x := range data {
+		m := x.(map[string]any)
+		c.Rows = append(c.Rows, []string{fmt.Sprint(m["name"]), fmt.Sprint(m["value"])})
+	}
+	return c
 }
 
 // aqiBands are the AQI bands of HJ 633-2012 with their standard colours.
@@ -335,7 +426,14 @@ func (d *Dashboard) aqiMap(v *view, cities []hutong.CityAir) chart {
 		"label":     map[string]any{"show": true, "fontSize": 10},
 		"itemStyle": map[string]any{"borderColor": "#ffffff", "borderWidth": 1, "areaColor": "#e6e9ee"},
 	}}
-	return chart{ID: "chart-aqi", Map: mapName, Option: o}
+	c := chart{ID: "chart-aqi", Map: mapName, Option: o, Label: v.T("env.map"), Caption: v.T("chart.table"),
+		Head: []string{v.T("chart.city"), "AQI", v.T("chart.band")}}
+	for _, x := range cities {
+		if _, ok := names[x.Region]; ok {
+			c.Rows = append(c.Rows, []string{names[x.Region], fmt.Sprintf("%.0f", x.MeanAQI), v.T(aqiLabel(x.MeanAQI))})
+		}
+	}
+	return c
 }
 
 // aqiColor returns the HJ 633 colour of an AQI, for the tables.

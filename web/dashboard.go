@@ -44,17 +44,29 @@ const maxFormBytes = 64 << 10
 // unavailable), then call Handler. It reads the services at request time
 // and is safe for concurrent use.
 type Dashboard struct {
-	Directory  hutong.DirectoryService
-	Catalog    hutong.CatalogService
-	Auth       hutong.AuthService
-	Requests   hutong.RequestService
-	Feedback   hutong.FeedbackService
-	Stats      hutong.StatsService
-	AirQuality hutong.AirQualityService
+	Directory hutong.DirectoryService
+	Catalog   hutong.CatalogService
+	Auth      hutong.AuthService
+	Requests  hutong.RequestService
+	Feedback  hutong.FeedbackService
+	// Rows imports a resource's rows from the steward's file (nil: the
+	// resource page offers no import).
+	Rows hutong.RowService
+	// Exchange serves an agreement's preview and export to its consumer,
+	// Usage its use today and PolicyText its compiled policy; nil leaves
+	// those parts out of the agreement's page.
+	Exchange   hutong.ExchangeService
+	Usage      hutong.Usage
+	PolicyText func(*hutong.Agreement) (string, error)
+	// Contributions ranks providers by month (nil: the page says the
+	// feature is unavailable).
+	Contributions hutong.ContributionService
+	Stats         hutong.StatsService
+	AirQuality    hutong.AirQualityService
+	LedgerView    hutong.LedgerView
 	// LiveAir is the monitoring stations' live air picture (sensors); the
 	// environment page leaves out its live section when nil.
-	LiveAir    hutong.LiveAirService
-	LedgerView hutong.LedgerView
+	LiveAir hutong.LiveAirService
 	// Entries opens ledger entries to their parties; without it the
 	// proof page shows commitments only.
 	Entries hutong.LedgerEntries
@@ -92,7 +104,14 @@ type dashRoute struct {
 	pattern string
 	public  bool // served without a session
 	h       viewFunc
+	// upload: a multipart body of up to maxUploadBytes, which the handler
+	// streams; it checks the CSRF token itself, from the form's first part,
+	// since reading it through the form would read the whole body first.
+	upload bool
 }
+
+// maxUploadBytes bounds a file sent through a page (rows of a resource).
+const maxUploadBytes = 64 << 20
 
 // errSignIn asks the adapter to send the browser to the sign-in page;
 // errMethod answers 405.
@@ -144,25 +163,33 @@ func (d *Dashboard) build() {
 	d.geo = mustGeoIndex()
 	d.parseTemplates()
 	routes := []dashRoute{
-		{"GET /login", true, d.handleLogin},
-		{"POST /login", true, d.handleLoginPost},
-		{"POST /logout", false, d.handleLogout},
-		{"GET /{$}", false, d.handleOverview},
-		{"GET /catalog", false, d.handleCatalog},
-		{"GET /catalog/{code}", false, d.handleResource},
-		{"POST /catalog/{code}/request", false, d.handleRequestAccess},
-		{"GET /requests", false, d.handleRequests},
-		{"POST /requests/{id}/approve", false, d.handleApprove},
-		{"POST /requests/{id}/reject", false, d.handleReject},
-		{"GET /agreements", false, d.handleAgreements},
-		{"POST /agreements/{id}/revoke", false, d.handleRevokeAgreement},
-		{"POST /keys", false, d.handleCreateKey},
-		{"POST /keys/{id}/revoke", false, d.handleRevokeKey},
-		{"GET /feedback", false, d.handleFeedback},
-		{"GET /proof", false, d.handleProof},
-		{"GET /proof/bundle", false, d.handleProofBundle},
-		{"GET /environment", false, d.handleEnvironment},
-		{"GET /environment/live", false, d.handleLiveAir},
+		{"GET /login", true, d.handleLogin, false},
+		{"POST /login", true, d.handleLoginPost, false},
+		{"POST /logout", false, d.handleLogout, false},
+		{"GET /{$}", false, d.handleOverview, false},
+		{"GET /catalog", false, d.handleCatalog, false},
+		{"GET /catalog/{code}", false, d.handleResource, false},
+		{"POST /catalog/{code}/request", false, d.handleRequestAccess, false},
+		{"POST /catalog/{code}/rows", false, d.handleImportRows, true},
+		{"GET /requests", false, d.handleRequests, false},
+		{"POST /requests/{id}/approve", false, d.handleApprove, false},
+		{"POST /requests/{id}/reject", false, d.handleReject, false},
+		{"POST /requests/{id}/remind", false, d.handleRemind, false},
+		{"GET /agreements", false, d.handleAgreements, false},
+		{"GET /agreements/{id}", false, d.handleAgreement, false},
+		{"GET /agreements/{id}/preview", false, d.handlePreview, false},
+		{"GET /agreements/{id}/export", false, d.handleAgreementExport, false},
+		{"POST /agreements/{id}/revoke", false, d.handleRevokeAgreement, false},
+		{"POST /keys", false, d.handleCreateKey, false},
+		{"POST /keys/{id}/revoke", false, d.handleRevokeKey, false},
+		{"GET /feedback", false, d.handleFeedback, false},
+		{"GET /cockpit", false, d.handleCockpit, false},
+		{"GET /contributions", false, d.handleContributions, false},
+		{"GET /contributions/{department}/statement", false, d.handleStatement, false},
+		{"GET /proof", false, d.handleProof, false},
+		{"GET /proof/bundle", false, d.handleProofBundle, false},
+		{"GET /environment", false, d.handleEnvironment, false},
+		{"GET /environment/live", false, d.handleLiveAir, false},
 	}
 	for _, rt := range routes {
 		d.mux.Handle(rt.pattern, d.adapt(rt))
@@ -236,10 +263,14 @@ func (d *Dashboard) adapt(rt dashRoute) http.Handler {
 		name = "dashboard unmatched"
 	}
 	return d.observe(name, http.HandlerFunc(func(sw http.ResponseWriter, r *http.Request) {
+		limit := int64(maxFormBytes)
+		if rt.upload {
+			limit = maxUploadBytes
+		}
 		if d.AdmitBody != nil {
-			d.AdmitBody(sw, r, maxFormBytes)
+			d.AdmitBody(sw, r, limit)
 		} else if r.Body != nil {
-			r.Body = http.MaxBytesReader(sw, r.Body, maxFormBytes)
+			r.Body = http.MaxBytesReader(sw, r.Body, limit)
 		}
 		h := sw.Header()
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
@@ -252,7 +283,7 @@ func (d *Dashboard) adapt(rt dashRoute) http.Handler {
 		if err == nil {
 			err = d.authenticate(sw, r, v, rt.public)
 		}
-		if err == nil && r.Method == http.MethodPost && rt.pattern != "POST /login" {
+		if err == nil && r.Method == http.MethodPost && rt.pattern != "POST /login" && !rt.upload {
 			err = d.checkCSRF(r, v)
 		}
 		if err == nil {
@@ -349,15 +380,20 @@ func (d *Dashboard) checkCSRF(r *http.Request, v *view) error {
 		}
 		return hutong.Errorf(hutong.EINVALID, "the form cannot be read: %v", err)
 	}
+	got := r.Header.Get("X-CSRF-Token")
+	if got == "" {
+		got = r.PostFormValue("csrf")
+	}
+	return checkToken(r, v, got)
+}
+
+// checkToken checks a POST's origin and its CSRF token got.
+func checkToken(r *http.Request, v *view, got string) error {
 	forbidden := hutong.Errorf(hutong.EFORBIDDEN, "%s", translate(v.Lang, "error.csrf"))
 	if o := r.Header.Get("Origin"); o != "" {
 		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
 			return forbidden
 		}
-	}
-	got := r.Header.Get("X-CSRF-Token")
-	if got == "" {
-		got = r.PostFormValue("csrf")
 	}
 	if v.CSRF == "" || !hmac.Equal([]byte(got), []byte(v.CSRF)) {
 		return forbidden

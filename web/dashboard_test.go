@@ -1,12 +1,20 @@
 package web_test
 
 import (
+	"bytes"
+	"context"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hutong/hutong"
 	"github.com/hutong/hutong/internal/formclient"
+	"github.com/hutong/hutong/internal/hubtest"
+	"github.com/hutong/hutong/storetest"
 )
 
 // signIn signs in b through the form and returns a CSRF token of the session.
@@ -202,5 +210,261 @@ func TestDashboardRoles(t *testing.T) {
 	_, body = admin.Do("GET", "/agreements", nil, nil)
 	if strings.Contains(body, `id="keys"`) {
 		t.Errorf("a platform admin, who has no department, is offered keys")
+	}
+}
+
+func TestContributionsPage(t *testing.T) {
+	h := hubtest.New(t, nil)
+	if err := h.Server.Catalog.PublishResource(storetest.Admin(context.Background()), storetest.InsuredResource("120000-TJYB-03", h.TJ.ID)); err != nil {
+		t.Fatal(err)
+	}
+	b := formclient.New(t, h.URL)
+	signIn(b, "tjyb-steward", "password-1")
+	resp, body := b.Do("GET", "/contributions", nil, nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, `data-department="`+h.TJ.ID+`"`) || !strings.Contains(body, "score = 30") {
+		t.Fatalf("contributions page: %d %.500s", resp.StatusCode, body)
+	}
+	month := time.Now().In(hutong.ChinaTime).Format("2006-01")
+	resp, body = b.Do("GET", "/contributions/"+h.TJ.ID+"/statement?format=csv&month="+month, nil, nil)
+	if resp.StatusCode != 200 || !strings.HasPrefix(body, "\uFEFFfigure,指标,label,value,ledger_entries") ||
+		!strings.Contains(body, "resources,已发布资源数,Resources published,1,/api/v1/ledger/entries?department="+h.TJ.ID) {
+		t.Errorf("CSV statement: %d %q", resp.StatusCode, body)
+	}
+	resp, body = b.Do("GET", "/contributions/"+h.TJ.ID+"/statement?format=xlsx", nil, nil)
+	if resp.StatusCode != 200 || !strings.HasPrefix(body, "PK") || !strings.Contains(resp.Header.Get("Content-Disposition"), ".xlsx") {
+		t.Errorf("XLSX statement: %d %s", resp.StatusCode, resp.Header)
+	}
+	for path, want := range map[string]int{
+		"/contributions?month=2026-13":                                http.StatusUnprocessableEntity,
+		"/contributions/" + h.TJ.ID + "/statement?format=pdf":         http.StatusBadRequest,
+		"/contributions/" + h.HB.ID + "/statement?format=csv":         http.StatusForbidden,
+		"/contributions/" + h.TJ.ID + "/statement?format=csv&month=x": http.StatusBadRequest,
+	} {
+		if resp, body := b.Do("GET", path, nil, nil); resp.StatusCode != want || !strings.Contains(body, "<html") {
+			t.Errorf("GET %s: %d, want %d as a page", path, resp.StatusCode, want)
+		}
+	}
+}
+
+func TestRemind(t *testing.T) {
+	h := hubtest.New(t, nil)
+	ctx := context.Background()
+	if err := h.Server.Catalog.PublishResource(storetest.Admin(ctx), storetest.InsuredResource("120000-TJYB-03", h.TJ.ID)); err != nil {
+		t.Fatal(err)
+	}
+	consumer := hutong.NewContextWithActor(ctx, &hutong.Actor{User: &hutong.User{Login: "bjsj-consumer", Department: h.BJ.ID, Roles: []hutong.Role{hutong.RoleConsumer}}})
+	req, err := h.Server.Requests.CreateRequest(consumer, &hutong.RequestInput{Resource: "120000-TJYB-03", Fields: []string{"姓名"},
+		Purpose: "异地就医直接结算", LegalBasis: "国家医保局通知", ValidUntil: "2027-06-30"})
+	if err != nil || req.Status != hutong.RequestPending {
+		t.Fatalf("CreateRequest = %+v, %v", req, err)
+	}
+	b := formclient.New(t, h.URL)
+	csrf := signIn(b, "bjsj-consumer", "password-1")
+	if _, body := b.Do("GET", "/requests?box=outbox", nil, nil); !strings.Contains(body, `id="remind-`+req.ID+`"`) {
+		t.Fatalf("the outbox offers no reminder for the pending request")
+	}
+	htmx := map[string]string{"X-CSRF-Token": csrf, "HX-Request": "true"}
+	resp, body := b.Do("POST", "/requests/"+req.ID+"/remind", url.Values{}, htmx)
+	if resp.StatusCode != 200 || !strings.Contains(body, "已催办申请") {
+		t.Errorf("remind: %d %.300s", resp.StatusCode, body)
+	}
+	resp, body = b.Do("POST", "/requests/"+req.ID+"/remind", url.Values{}, htmx)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "once a working day") {
+		t.Errorf("second reminder the same day: %d %.300s", resp.StatusCode, body)
+	}
+	s := formclient.New(t, h.URL)
+	signIn(s, "tjyb-steward", "password-1")
+	if _, body := s.Do("GET", "/requests?box=inbox", nil, nil); !strings.Contains(body, "催办共享申请 "+req.ID) || strings.Contains(body, `id="remind-`) {
+		t.Errorf("the provider's steward sees no reminder, or is offered one: %.2000s", body)
+	}
+}
+
+func TestAgreementPage(t *testing.T) {
+	h := hubtest.New(t, nil)
+	ctx := context.Background()
+	air := storetest.AirResource("130000-HBHJ-05", h.HB.ID)
+	if err := h.Server.Catalog.PublishResource(storetest.Admin(ctx), air); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Server.Rows.ImportRows(storetest.Admin(ctx), air.Code, storetest.Rows(
+		map[string]string{"监测站点编码": "1001A", "监测时间": "2026-11-02T08:00:00+08:00", "AQI": "75"},
+		map[string]string{"监测站点编码": "1002A", "监测时间": "2026-11-02T08:00:00+08:00", "AQI": "120"},
+	), hutong.ImportAppend); err != nil {
+		t.Fatal(err)
+	}
+	consumer := hutong.NewContextWithActor(ctx, &hutong.Actor{User: &hutong.User{Login: "bjsj-consumer", Department: h.BJ.ID, Roles: []hutong.Role{hutong.RoleConsumer}}})
+	req, err := h.Server.Requests.CreateRequest(consumer, &hutong.RequestInput{Resource: air.Code, Fields: []string{"监测站点编码", "AQI"},
+		Purpose: "京津冀大气污染联防联控", LegalBasis: "大气污染防治法", ValidUntil: "2027-06-30"})
+	if err != nil || req.AgreementID == "" {
+		t.Fatalf("CreateRequest = %+v, %v", req, err)
+	}
+	b := formclient.New(t, h.URL)
+	signIn(b, "bjsj-consumer", "password-1")
+	page := "/agreements/" + req.AgreementID
+	if resp, body := b.Do("GET", page, nil, nil); resp.StatusCode != 200 || !strings.Contains(body, `id="curl-line"`) || !strings.Contains(body, "permit") {
+		t.Fatalf("agreement page: %d %.500s", resp.StatusCode, body)
+	}
+	resp, body := b.Do("GET", page+"/preview", nil, map[string]string{"HX-Request": "true"})
+	if resp.StatusCode != 200 || !strings.Contains(body, "<td>1002A</td>") || !strings.Contains(body, "/proof?index=") || strings.Contains(body, "<html") {
+		t.Errorf("preview: %d %.500s", resp.StatusCode, body)
+	}
+	resp, body = b.Do("GET", page+"/export?format=csv", nil, nil)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Hutong-Receipt"), "origin=") || !strings.Contains(body, "监测站点编码,AQI") || !strings.Contains(body, "1002A,120") {
+		t.Errorf("export: %d %s %q", resp.StatusCode, resp.Header.Get("Hutong-Receipt"), body)
+	}
+	if resp, _ := b.Do("GET", page+"/export?format=pdf", nil, nil); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("export as pdf: %d", resp.StatusCode)
+	}
+	// Not a party: the agreement is not theirs to see, preview or export.
+	s := formclient.New(t, h.URL)
+	signIn(s, "tjyb-steward", "password-1")
+	for _, p := range []string{page, page + "/preview", page + "/export?format=csv"} {
+		if resp, body := s.Do("GET", p, nil, nil); resp.StatusCode < 400 || strings.Contains(body, "1002A") {
+			t.Errorf("GET %s by another department: %d", p, resp.StatusCode)
+		}
+	}
+}
+
+func TestApproveWithMaskingAndLimits(t *testing.T) {
+	h := hubtest.New(t, nil)
+	ctx := context.Background()
+	res := storetest.InsuredResource("120000-TJYB-03", h.TJ.ID)
+	res.ShareConditions = "限异地就医结算"
+	if err := h.Server.Catalog.PublishResource(storetest.Admin(ctx), res); err != nil {
+		t.Fatal(err)
+	}
+	consumer := hutong.NewContextWithActor(ctx, &hutong.Actor{User: &hutong.User{Login: "bjsj-consumer", Department: h.BJ.ID, Roles: []hutong.Role{hutong.RoleConsumer}}})
+	req, err := h.Server.Requests.CreateRequest(consumer, &hutong.RequestInput{Resource: res.Code, Fields: []string{"姓名", "公民身份号码"},
+		Purpose: "异地就医直接结算", LegalBasis: "国家医保局通知", ValidUntil: "2027-06-30"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := formclient.New(t, h.URL)
+	csrf := signIn(b, "tjyb-steward", "password-1")
+	_, body := b.Do("GET", "/requests?box=inbox", nil, nil)
+	if !strings.Contains(body, `name="mask:姓名"`) || !strings.Contains(body, "限异地就医结算") {
+		t.Fatalf("the inbox card offers no masking or shows no share conditions: %.3000s", body)
+	}
+	form := url.Values{"csrf": {csrf}, "fields": {"姓名", "公民身份号码"}, "mask:姓名": {"hash"}, "rows_per_day": {"abc"}}
+	resp, body := b.Do("POST", "/requests/"+req.ID+"/approve", form, map[string]string{"HX-Request": "true"})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "不是正整数") {
+		t.Errorf("rows_per_day=abc: %d %.300s", resp.StatusCode, body)
+	}
+	form.Set("rows_per_day", "500")
+	if resp, _ := b.Do("POST", "/requests/"+req.ID+"/approve", form, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %d", resp.StatusCode)
+	}
+	got, err := h.Server.Requests.Request(consumer, req.ID)
+	if err != nil || got.AgreementID == "" {
+		t.Fatalf("request after approval: %+v, %v", got, err)
+	}
+	ag, err := h.Server.Requests.Agreement(consumer, got.AgreementID)
+	if err != nil || ag.RowsPerDay != 500 || ag.Field("姓名").Masking != hutong.MaskHash || ag.Field("公民身份号码").Masking == hutong.MaskHash {
+		t.Errorf("agreement %+v, %v; want 500 rows a day and 姓名 hashed", ag, err)
+	}
+}
+
+func TestCockpit(t *testing.T) {
+	h := hubtest.New(t, nil)
+	ctx := context.Background()
+	if err := h.Server.Catalog.PublishResource(storetest.Admin(ctx), storetest.InsuredResource("120000-TJYB-03", h.TJ.ID)); err != nil {
+		t.Fatal(err)
+	}
+	consumer := hutong.NewContextWithActor(ctx, &hutong.Actor{User: &hutong.User{Login: "bjsj-consumer", Department: h.BJ.ID, Roles: []hutong.Role{hutong.RoleConsumer}}})
+	if _, err := h.Server.Requests.CreateRequest(consumer, &hutong.RequestInput{Resource: "120000-TJYB-03", Fields: []string{"姓名"},
+		Purpose: "异地就医直接结算", LegalBasis: "国家医保局通知", ValidUntil: "2027-06-30"}); err != nil {
+		t.Fatal(err)
+	}
+	s := formclient.New(t, h.URL)
+	signIn(s, "tjyb-steward", "password-1")
+	resp, body := s.Do("GET", "/cockpit", nil, nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, `id="kpi-pending">1<`) || !strings.Contains(body, `data-department="`+h.TJ.ID+`"`) {
+		t.Errorf("the steward's cockpit: %d %.2000s", resp.StatusCode, body)
+	}
+	// The consumer's department provides nothing: its steward would see
+	// no approvals; a consumer has no cockpit in its navigation.
+	c := formclient.New(t, h.URL)
+	signIn(c, "bjsj-consumer", "password-1")
+	if _, body := c.Do("GET", "/", nil, nil); strings.Contains(body, `href="/cockpit"`) {
+		t.Errorf("a consumer's navigation offers the cockpit")
+	}
+}
+
+// upload posts a multipart form whose parts come in the order given, as
+// a browser sends a form's fields in document order.
+func upload(b *formclient.Client, path string, parts [][3]string) (*http.Response, string) {
+	b.T.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for _, p := range parts { // name, file name ("" for a field), content
+		var w io.Writer
+		if p[1] == "" {
+			w, _ = mw.CreateFormField(p[0])
+		} else {
+			w, _ = mw.CreateFormFile(p[0], p[1])
+		}
+		io.WriteString(w, p[2])
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", b.URL+path, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := b.C.Do(req)
+	if err != nil {
+		b.T.Fatal(err)
+	}
+	defer resp.Body.Close()
+	bs, _ := io.ReadAll(resp.Body)
+	return resp, string(bs)
+}
+
+func TestImportRowsPage(t *testing.T) {
+	h := hubtest.New(t, nil)
+	ctx := context.Background()
+	air := storetest.AirResource("130000-HBHJ-05", h.HB.ID)
+	if err := h.Server.Catalog.PublishResource(storetest.Admin(ctx), air); err != nil {
+		t.Fatal(err)
+	}
+	b := formclient.New(t, h.URL)
+	signIn(b, "admin", "password-1")
+	_, page := b.Do("GET", "/catalog/"+air.Code, nil, nil)
+	if !strings.Contains(page, `id="import-form"`) {
+		t.Fatalf("the provider's admin is offered no import")
+	}
+	csrf := formclient.CSRF(t, page)
+	path := "/catalog/" + air.Code + "/rows"
+	// Two bad rows: nothing is imported, each is named with its field.
+	bad := "监测站点编码,监测时间,AQI\n1001A,2026-11-02T08:00:00+08:00,75\n1002A,yesterday,80\n,2026-11-02T08:00:00+08:00,x\n"
+	resp, body := upload(b, path, [][3]string{{"csrf", "", csrf}, {"mode", "", "append"}, {"file", "rows.csv", bad}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="import-violations"`) ||
+		!strings.Contains(body, "<td>监测时间</td>") || !strings.Contains(body, "<td>监测站点编码</td>") {
+		t.Errorf("bad rows: %d %.3000s", resp.StatusCode, body)
+	}
+	if r, _ := h.Server.Catalog.Resource(ctx, air.Code); r.Rows != 0 {
+		t.Errorf("%d rows stored after a rejected import", r.Rows)
+	}
+	good := "监测站点编码,监测时间,AQI\n1001A,2026-11-02T08:00:00+08:00,75\n1002A,2026-11-02T09:00:00+08:00,80\n"
+	resp, body = upload(b, path, [][3]string{{"csrf", "", csrf}, {"mode", "", "append"}, {"file", "rows.csv", good}})
+	if resp.StatusCode != 200 || !strings.Contains(body, `id="import-ok"`) {
+		t.Errorf("good rows: %d %.500s", resp.StatusCode, body)
+	}
+	// The token must come first; a wrong kind of file is named.
+	if resp, _ := upload(b, path, [][3]string{{"file", "rows.csv", good}, {"csrf", "", csrf}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("file before the token: %d, want 403", resp.StatusCode)
+	}
+	if resp, body := upload(b, path, [][3]string{{"csrf", "", csrf}, {"file", "rows.pdf", "%PDF"}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "rows.pdf") {
+		t.Errorf("a PDF: %d", resp.StatusCode)
+	}
+	if resp, _ := upload(b, path, [][3]string{{"csrf", "", "forged"}, {"file", "rows.csv", good}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("forged token: %d", resp.StatusCode)
+	}
+	// A consumer is offered nothing and refused.
+	c := formclient.New(t, h.URL)
+	signIn(c, "bjsj-consumer", "password-1")
+	_, page = c.Do("GET", "/catalog/"+air.Code, nil, nil)
+	if strings.Contains(page, `id="import-form"`) {
+		t.Errorf("a consumer is offered the import")
+	}
+	if resp, _ := upload(c, path, [][3]string{{"csrf", "", formclient.CSRF(t, page)}, {"file", "rows.csv", good}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a consumer's import: %d, want 403", resp.StatusCode)
 	}
 }

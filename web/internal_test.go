@@ -2,7 +2,6 @@ package web
 
 import (
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -138,37 +137,37 @@ func TestFormatting(t *testing.T) {
 	}
 }
 
-func TestTrendAndForecast(t *testing.T) {
-	tests := []struct {
-		name            string
-		ys              []float64
-		trend, forecast []float64
-	}{
-		{"a line is its own trend", []float64{1, 2, 3, 4}, []float64{1, 2, 3, 4}, []float64{5, 6}},
-		{"flat", []float64{5, 5, 5}, []float64{5, 5, 5}, []float64{5, 5}},
-		{"falling: never below zero", []float64{4, 2, 0}, []float64{4, 2, 0}, []float64{0, 0}},
-		{"noisy: least squares", []float64{0, 2, 1, 3}, []float64{0.3, 1.1, 1.9, 2.7}, []float64{3.5, 4.3}},
-		{"one point", []float64{7}, []float64{7}, []float64{7, 7}},
-		{"none", nil, nil, []float64{0, 0}},
+func TestSeasonalForecast(t *testing.T) {
+	// Two weeks from Monday 16 Nov 2026: working days 100 calls (one
+	// Monday 80), weekends 10.
+	var days []time.Time
+	var ys []float64
+	for i := range 14 {
+		d := time.Date(2026, 11, 16+i, 0, 0, 0, 0, hutong.ChinaTime)
+		y := 100.0
+		switch {
+		case d.Weekday() == time.Saturday || d.Weekday() == time.Sunday:
+			y = 10
+		case i == 7:
+			y = 80
+		}
+		days, ys = append(days, d), append(ys, y)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			trend, forecast := trendAndForecast(tt.ys, 2)
-			near := func(a, b []float64) bool {
-				if len(a) != len(b) {
-					return false
-				}
-				for i := range a {
-					if math.Abs(a[i]-b[i]) > 0.011 {
-						return false
-					}
-				}
-				return true
-			}
-			if !near(trend, tt.trend) || !near(forecast, tt.forecast) {
-				t.Errorf("got trend %v forecast %v, want %v and %v", trend, forecast, tt.trend, tt.forecast)
-			}
-		})
+	mid, lo, hi := seasonalForecast(days, ys, 7)
+	// Mon 30 Nov … Sun 6 Dec.
+	wantMid := []float64{90, 100, 100, 100, 100, 10, 10}
+	wantLo := []float64{80, 100, 100, 100, 100, 10, 10}
+	wantHi := []float64{100, 100, 100, 100, 100, 10, 10}
+	if !slices.Equal(mid, wantMid) || !slices.Equal(lo, wantLo) || !slices.Equal(hi, wantHi) {
+		t.Errorf("forecast %v [%v, %v], want %v [%v, %v]", mid, lo, hi, wantMid, wantLo, wantHi)
+	}
+	// A weekday the history lacks is forecast as none, not invented.
+	mid, _, _ = seasonalForecast(days[:3], ys[:3], 7) // Mon–Wed only: Thu–Sun unknown
+	if want := []float64{0, 0, 0, 0, 100, 100, 100}; !slices.Equal(mid, want) {
+		t.Errorf("short history: %v, want %v", mid, want)
+	}
+	if got := weekMean([]float64{7, 7, 7, 7, 7, 7, 7, 14}); got[6] != 7 || got[7] != 8 {
+		t.Errorf("weekMean = %v", got)
 	}
 }
 
@@ -177,22 +176,22 @@ func TestGeoCoord(t *testing.T) {
 	if len(g.codes) != 13 {
 		t.Fatalf("jjj.geo.json has %d divisions, want 13 (北京, 天津 and Hebei's 11 cities)", len(g.codes))
 	}
-	tests := []struct {
-		code, sameAs string
-		ok           bool
-	}{
-		{"110000", "110000", true},
-		{"110105", "110000", true}, // a district: its municipality
-		{"130102", "130100", true}, // a county: its city
-		{"130000", "130100", true}, // a province: its capital
-		{"131100", "131100", true},
-		{"310000", "", false}, // outside the map
-		{"bad", "", false},
+	for code, same := range map[string]string{"110000": "110000", "110105": "110000", "120000": "120000", "120101": "120000"} {
+		if c, ok := g.provinceCentre(code); !ok || c != g.cp[same] {
+			t.Errorf("provinceCentre(%s) = %v, %v; want the point of %s", code, c, ok, same)
+		}
 	}
-	for _, tt := range tests {
-		c, ok := g.coord(tt.code)
-		if ok != tt.ok || ok && c != g.cp[tt.sameAs] {
-			t.Errorf("coord(%s) = %v, %v; want the point of %s", tt.code, c, ok, tt.sameAs)
+	// Hebei has no feature of its own: the middle of its cities, not its
+	// capital (石家庄, where every arc used to meet).
+	for _, code := range []string{"130000", "130102", "131100"} {
+		c, ok := g.provinceCentre(code)
+		if !ok || c == g.cp["130100"] || c[0] < 115.5 || c[0] > 117 || c[1] < 38.5 || c[1] > 39.5 {
+			t.Errorf("provinceCentre(%s) = %v, %v; want the middle of Hebei's cities", code, c, ok)
+		}
+	}
+	for _, code := range []string{"310000", "bad"} {
+		if c, ok := g.provinceCentre(code); ok {
+			t.Errorf("provinceCentre(%s) = %v, want none (outside the map)", code, c)
 		}
 	}
 }

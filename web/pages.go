@@ -78,7 +78,8 @@ func (d *Dashboard) handleOverview(w http.ResponseWriter, r *http.Request, v *vi
 		data.StatsMissing = true
 	} else {
 		now := time.Now()
-		act, err := d.Stats.Activity(ctx, hutong.ActivityFilter{From: startOfDay(now).AddDate(0, 0, -29), To: now})
+		// 30 complete days and today (counted above, left out of the chart).
+		act, err := d.Stats.Activity(ctx, hutong.ActivityFilter{From: startOfDay(now).AddDate(0, 0, -30), To: now})
 		if err != nil {
 			return err
 		}
@@ -173,6 +174,10 @@ type resourceData struct {
 	RequestNote string // message id (or text) when the form is not shown
 	Form        requestForm
 	Result      *hutong.Request
+	// CanImport: the user may import rows into this hub-hosted resource;
+	// Import is the report of the import just made.
+	CanImport bool
+	Import    *importReport
 }
 
 // requestForm is the "request access" form as filled in.
@@ -222,6 +227,7 @@ func (d *Dashboard) resourceData(r *http.Request, v *view, code string) (*resour
 	default:
 		data.RequestNote = v.T("res.request.nodept")
 	}
+	data.CanImport = d.Rows != nil && res.Hosted == hutong.HostedHub && hutong.ActorFromContext(ctx).CanManage(res.Provider, res.Region)
 	// 最小必要: no field is ticked until the consumer picks what it needs.
 	data.Form.ValidUntil = time.Now().In(hutong.ChinaTime).AddDate(1, 0, 0).Format(time.DateOnly)
 	return data, nil
@@ -294,11 +300,33 @@ type requestCard struct {
 	// their masking: what the consumer got, which the steward may have
 	// narrowed from what was asked.
 	Approved []hutong.AgreementField
+	// Context helps the steward decide a pending request: the resource's
+	// share conditions and the consumer's agreements already with us.
+	Context *decideContext
+}
+
+type decideContext struct {
+	Conditions string
+	Others     []*hutong.Agreement
 }
 
 // Card pairs a request with the page, for the card template.
 func (v *view) Card(req *hutong.Request, canDecide bool) requestCard {
 	c := requestCard{V: v, R: req, CanDecide: canDecide, Fields: req.Fields, Until: v.InputDay(req.ValidUntil)}
+	if canDecide && req.Status == hutong.RequestPending && v.d.Requests != nil && v.d.Catalog != nil {
+		ctx, dc := v.r.Context(), &decideContext{}
+		if res, err := v.d.Catalog.Resource(ctx, req.Resource); err == nil {
+			dc.Conditions = res.ShareConditions
+		}
+		if ags, err := v.d.Requests.Agreements(ctx, hutong.AgreementFilter{Role: "provider", Active: true}); err == nil {
+			for _, a := range ags {
+				if a.Consumer == req.Consumer {
+					dc.Others = append(dc.Others, a)
+				}
+			}
+		}
+		c.Context = dc
+	}
 	if req.AgreementID != "" && v.d.Requests != nil {
 		if ag, err := v.d.Requests.Agreement(v.r.Context(), req.AgreementID); err == nil {
 			c.Approved = ag.Fields
@@ -356,7 +384,9 @@ func (d *Dashboard) handleRequests(w http.ResponseWriter, r *http.Request, v *vi
 	data.Requests = reqs
 	// Only the providing department's stewards decide (their inbox).
 	data.CanDecide = data.Box == "inbox" && v.User.Has(hutong.RoleSteward)
-	if v.User.Has(hutong.RoleRegionAdmin) || v.User.Has(hutong.RoleAdmin) {
+	// Region admins see their province's notifications, stewards their
+	// department's (overdue requests, the consumers' reminders).
+	if v.User.Has(hutong.RoleRegionAdmin) || v.User.Has(hutong.RoleAdmin) || v.User.Has(hutong.RoleSteward) {
 		if data.Notifications, err = d.Requests.Notifications(r.Context()); err != nil {
 			return err
 		}
@@ -434,6 +464,32 @@ func (d *Dashboard) handleApprove(w http.ResponseWriter, r *http.Request, v *vie
 	if until != "" && until != v.InputDay(req.ValidUntil) {
 		n.ValidUntil = until
 	}
+	// Stricter masking per field and volume limits: the API's narrowing,
+	// which Approve checks (masking only ever gets stricter).
+	for _, f := range fields {
+		if m := r.PostFormValue("mask:" + f); m != "" {
+			if n.Masking == nil {
+				n.Masking = map[string]hutong.MaskRule{}
+			}
+			n.Masking[f] = hutong.MaskRule(m)
+		}
+	}
+	for _, lim := range []struct {
+		name string
+		set  func(int64)
+	}{
+		{"rows_per_day", func(x int64) { n.RowsPerDay = x }},
+		{"requests_per_minute", func(x int64) { n.RequestsPerMinute = int(x) }},
+	} {
+		if s := strings.TrimSpace(r.PostFormValue(lim.name)); s != "" {
+			x, err := strconv.ParseInt(s, 10, 32)
+			if err != nil || x <= 0 {
+				return d.cardAgain(w, r, v, id, hutong.Invalid("invalid approval", []hutong.Violation{{Field: lim.name, Rule: "range",
+					Message: v.T("requests.limit.bad", s)}}), fields, until)
+			}
+			lim.set(x)
+		}
+	}
 	done, err := d.Requests.Approve(r.Context(), id, n)
 	if err != nil {
 		return d.cardAgain(w, r, v, id, err, fields, until)
@@ -453,6 +509,21 @@ func (d *Dashboard) handleReject(w http.ResponseWriter, r *http.Request, v *view
 		return d.cardAgain(w, r, v, id, err, nil, "")
 	}
 	return d.decided(w, r, v, v.T("requests.rejectedmsg", done.ID), "/requests?box=inbox&done=rejected&id="+url.QueryEscape(done.ID))
+}
+
+// handleRemind chases (催办) a pending request for its consumer. With
+// htmx the remind form gives way to the message; without, the outbox
+// shows it.
+func (d *Dashboard) handleRemind(w http.ResponseWriter, r *http.Request, v *view) error {
+	req, err := d.Requests.Remind(r.Context(), r.PathValue("id"))
+	if err != nil {
+		if code := hutong.ErrorCode(err); code == hutong.EINTERNAL || code == hutong.EUNAVAILABLE || !isHTMX(r) {
+			return err
+		}
+		v.Error = hutong.ErrorMessage(err)
+		return d.render(w, v, httperr.Status(hutong.ErrorCode(err)), "requests", "flash-oob")
+	}
+	return d.decided(w, r, v, v.T("requests.reminded", req.ID), "/requests?box=outbox&id="+url.QueryEscape(req.ID))
 }
 
 // agreementsData is the agreements and keys page.

@@ -48,6 +48,8 @@ func (v *view) Notify(n hutong.Notification) string {
 	switch n.Kind {
 	case hutong.NotifyOverdue:
 		return v.T("notify."+n.Kind, n.RequestID, p["consumer"], p["resource_name"], p["due"])
+	case hutong.NotifyRemind:
+		return v.T("notify."+n.Kind, p["consumer"], n.RequestID, p["resource_name"], p["due"])
 	case hutong.NotifyAirEpisode:
 		hour, _ := time.Parse(time.RFC3339, p["hour"])
 		return v.T("notify."+n.Kind, v.Region(p["city"]), p["aqi"], v.Region(p["other_city"]), p["other_aqi"], p["threshold"], v.DateTime(hour))
@@ -113,10 +115,12 @@ func (v *view) Nav() []navItem {
 		show        bool
 	}{
 		{"/", "nav.overview", true},
+		{"/cockpit", "nav.cockpit", u.Has(hutong.RoleSteward) || staff || u.Has(hutong.RoleAuditor)},
 		{"/catalog", "nav.catalog", true},
 		{"/requests", "nav.requests", dept || staff},
 		{"/agreements", "nav.agreements", dept || u.Has(hutong.RoleAdmin)},
 		{"/feedback", "nav.feedback", dept || staff || u.Has(hutong.RoleAuditor)},
+		{"/contributions", "nav.contributions", dept || staff || u.Has(hutong.RoleAuditor)},
 		{"/proof", "nav.proof", true},
 		{"/environment", "nav.environment", true},
 	}
@@ -223,6 +227,22 @@ func (v *view) ItemName(it hutong.Item) string {
 		return it.NameEn
 	}
 	return it.Name
+}
+
+// Tag names a catalog tag in the page's language. Tags are the
+// providers' own words; the common ones have an English name in the
+// message table (tag.<name>), the rest show as written.
+func (v *view) Tag(tag string) string { return v.known("tag.", tag) }
+
+// Format names a resource format (资源格式) in the page's language, as Tag.
+func (v *view) Format(f string) string { return v.known("format.", f) }
+
+// known translates a provider's word when the message table knows it.
+func (v *view) known(prefix, word string) string {
+	if m, ok := messages[prefix+word]; ok && v.Lang == langEn {
+		return m[1]
+	}
+	return word
 }
 
 // Share, Status and the like translate enumerations.

@@ -2,12 +2,18 @@ package main
 
 import (
 	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/hutong/hutong"
@@ -108,7 +114,10 @@ func (b *browser) text(sel string) string {
 // open navigates to a path of the hub and waits for its main element.
 func (b *browser) open(path string) {
 	b.t.Helper()
-	b.do("open "+path, chromedp.Navigate(b.hub+path), chromedp.WaitReady(chromedp.CSS("main")))
+	// Ready means loaded: htmx takes the page's forms at DOMContentLoaded,
+	// and a click before that would be a plain submission.
+	b.do("open "+path, chromedp.Navigate(b.hub+path), chromedp.WaitReady(chromedp.CSS("main")),
+		chromedp.Poll[chromedp.Void](`document.readyState === 'complete'`, chromedp.WithPollingTimeout(10*time.Second)))
 }
 
 // signIn signs in through the sign-in form.
@@ -127,6 +136,7 @@ func (b *browser) signIn(login string) {
 // shot saves a full-page PNG screenshot.
 func (b *browser) shot(name string) {
 	b.t.Helper()
+	b.axe(name)
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
@@ -308,8 +318,20 @@ func TestDashboard(t *testing.T) {
 		if s := charts["chart-tags"].Series; len(s) == 0 || s[0].Type != "wordCloud" {
 			t.Errorf("tag cloud series %+v", s)
 		}
-		if s := charts["chart-days"].Series; len(s) != 3 || s[2].Data != 37 {
-			t.Errorf("history series %+v, want calls, trend and a forecast over 30+7 days", s)
+		// Complete days only (today is partial) and a forecast by weekday
+		// with its band, 7 days ahead.
+		if s := charts["chart-days"].Series; len(s) != 5 || s[0].Data != 30 || s[2].Data != 37 {
+			t.Errorf("history series %+v, want 30 days of calls, their mean, a forecast over 30+7 days and its band", s)
+		}
+		if s := charts["chart-hours"].Series; len(s) != 1 {
+			t.Errorf("48-hour series %+v, want the calls alone (no trend line)", s)
+		}
+		// Every chart says what it shows and has its data as a table.
+		if n := eval[int](b, `[...document.querySelectorAll('.chart')].filter(c => !c.getAttribute('aria-label') || !document.getElementById(c.id + '-data')).length`); n != 0 {
+			t.Errorf("%d charts without a label or a data table", n)
+		}
+		if n := eval[int](b, `document.querySelectorAll('#chart-days-data tbody tr').length`); n != 37 {
+			t.Errorf("the history's data table has %d rows, want 30 days and 7 forecast", n)
 		}
 		b.shot("02-overview")
 
@@ -324,6 +346,17 @@ func TestDashboard(t *testing.T) {
 		}
 		if q := eval[string](b, `location.search`); !strings.Contains(q, "q=") {
 			t.Errorf("search not in the URL: %q", q)
+		}
+		// Through an IME: pinyin while composing sends nothing; the
+		// committed words search at once, with no key pressed.
+		b.open("/catalog")
+		before = b.text("#result-count")
+		b.do("type 参保 through an IME", chromedp.Focus(chromedp.CSS("#q")),
+			ime("canbao"), chromedp.Sleep(700*time.Millisecond), insertText("参保"),
+			chromedp.Poll[chromedp.Void](`document.querySelector('#result-count').textContent.trim() !== `+jsString(before),
+				chromedp.WithPollingTimeout(10*time.Second)))
+		if sent := eval[string](b, `performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/catalog?')).join(' ')`); strings.Contains(sent, "canbao") || !strings.Contains(sent, "q=%E5%8F%82%E4%BF%9D") {
+			t.Errorf("searches sent while typing through an IME: %q; want 参保 only, never the pinyin", sent)
 		}
 		b.shot("03-catalog")
 
@@ -340,6 +373,29 @@ func TestDashboard(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`#request-form button.primary`)),
 			chromedp.WaitVisible(chromedp.CSS(`#request-result[data-status="approved"]`)))
 		b.shot("04-resource")
+
+		// The agreement's page: its terms, a governed preview with its
+		// receipt, an export of the agreed fields, and the call to copy.
+		b.do("open the agreement", chromedp.Click(chromedp.CSS(`#agreement-link`)), chromedp.WaitVisible(chromedp.CSS(`#agreement-terms`)),
+			// htmx takes the page's forms at DOMContentLoaded; a click
+			// before that is a plain GET of the preview's page.
+			chromedp.Poll[chromedp.Void](`document.readyState === 'complete'`, chromedp.WithPollingTimeout(10*time.Second)))
+		if curl := b.text("#curl-line"); !strings.Contains(curl, "/api/v1/resources/120000-TJHJ-05/records?fields=") || !strings.Contains(curl, "Hutong-Purpose: ") {
+			t.Errorf("curl line %q", curl)
+		}
+		b.do("preview", chromedp.Click(chromedp.CSS(`#preview-button`)),
+			chromedp.Poll[chromedp.Void](`!!document.querySelector('#preview-table')`, chromedp.WithPollingTimeout(10*time.Second)))
+		if n := eval[int](b, `document.querySelectorAll('#preview-table tbody tr').length`); n == 0 || n > 10 {
+			t.Errorf("preview shows %d rows, want 1 to 10", n)
+		}
+		if href := eval[string](b, `document.querySelector('#preview .proof-link').getAttribute('href')`); !strings.HasPrefix(href, "/proof?index=") {
+			t.Errorf("preview receipt link %q", href)
+		}
+		csv := evalAsync[string](b, `fetch(document.querySelector('#export-csv').href).then(r => r.headers.get('Hutong-Receipt') + '\n' + r.status + '\n').then(async h => h + await (await fetch(document.querySelector('#export-csv').href)).text())`)
+		if lines := strings.Split(csv, "\n"); len(lines) < 4 || !strings.HasPrefix(lines[0], "origin=") || lines[1] != "200" {
+			t.Errorf("CSV export: %.300q", csv)
+		}
+		b.shot("04b-agreement")
 
 		// The environment page: the map of mean AQI has data.
 		b.open("/environment")
@@ -469,7 +525,48 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("insecure context: %q", s)
 		}
 	})
+	t.Run("every page at desktop and phone width in both languages", func(t *testing.T) {
+		b := open()
+		b.t = t
+		b.signIn("tjyb-steward")
+		pages := map[string]string{"overview": "/", "catalog": "/catalog", "resource": "/catalog/120000-TJYB-03", "requests": "/requests",
+			"agreements": "/agreements", "feedback": "/feedback", "contributions": "/contributions", "proof": "/proof", "environment": "/environment",
+			"cockpit": "/cockpit"}
+		// The cockpit is for a wall screen: 1920×1080 without scrolling.
+		b.do("wall screen", viewport(1920, 1080))
+		b.open("/cockpit")
+		b.charts()
+		if h := eval[int](b, `document.documentElement.scrollHeight`); h > 1080 {
+			t.Errorf("the cockpit is %d px high on a 1920×1080 screen", h)
+		}
+		if r := b.text("#kpi-ontime"); r != "—" && !strings.HasSuffix(r, "%") {
+			t.Errorf("on-time rate %q", r)
+		}
+		b.shot("w1920-zh-cockpit")
+		for _, width := range []int64{1440, 390} {
+			b.do("viewport", viewport(width, 900))
+			for _, lang := range []string{"zh", "en"} {
+				b.open("/?lang=" + lang)
+				for name, path := range pages {
+					b.open(path)
+					if w := eval[int](b, `document.documentElement.scrollWidth`); w > int(width)+1 {
+						t.Errorf("%s at %d px (%s) is %d px wide: it scrolls sideways", name, width, lang, w)
+					}
+					b.shot(fmt.Sprintf("w%d-%s-%s", width, lang, name)) // axe checks each
+				}
+			}
+		}
+	})
 	t.Logf("dashboard walk took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// viewport emulates a screen width px wide (a phone when under 600).
+func viewport(width, height int64) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+			Width: width, Height: height, DeviceScaleFactor: 1, Mobile: width < 600})
+		return chromedp.Void{}, err
+	}
 }
 
 // evalAsync evaluates a JavaScript expression that yields a promise and
@@ -488,4 +585,42 @@ func evalAsync[T any](b *browser, expr string) T {
 // jsString quotes s as a JavaScript string literal.
 func jsString(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`).Replace(s) + "'"
+}
+
+// ime opens an IME composition holding text (pinyin), as a Chinese input
+// method does before the user picks the words.
+func ime(text string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, input.ImeSetComposition, input.ImeSetCompositionParams{Text: text, SelectionStart: int64(len(text)), SelectionEnd: int64(len(text))})
+		return chromedp.Void{}, err
+	}
+}
+
+// insertText commits text as an IME does: input events, no key presses.
+func insertText(text string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, input.InsertText, input.InsertTextParams{Text: text})
+		return chromedp.Void{}, err
+	}
+}
+
+//go:embed testdata/axe.min.js
+var axeScript string
+
+// axe runs axe-core (scripts/vendor-axe.sh) on the page and fails the test
+// on each violation of serious or critical impact, naming the rule and
+// the first elements it found.
+func (b *browser) axe(page string) {
+	b.t.Helper()
+	found := evalAsync[string](b, axeScript+`;
+		axe.run(document, {resultTypes: ['violations']}).then(r => JSON.stringify(r.violations
+			.filter(v => v.impact === 'serious' || v.impact === 'critical')
+			.map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))))`)
+	var vs []string
+	if err := json.Unmarshal([]byte(found), &vs); err != nil {
+		b.t.Fatalf("axe on %s: %v (%.200s)", page, err, found)
+	}
+	for _, v := range vs {
+		b.t.Errorf("axe on %s: %s", page, v)
+	}
 }

@@ -441,6 +441,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.HTTP.Requests, m.HTTP.Exchange = m.Requests, m.Exchange
 	m.HTTP.PolicyText = policy.Text
 	m.HTTP.Feedback = sqlstore.NewFeedback(m.DB)
+	m.HTTP.Contributions = sqlstore.NewContributions(m.DB)
 	m.HTTP.Nodes = m.Nodes.Register
 	m.HTTP.Refusals = m.Refusals
 	m.HTTP.Ledger, m.HTTP.LedgerDir = m.Ledger, m.Ledger.Dir()
@@ -458,10 +459,11 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Web = &web.Dashboard{
 		CSRFKey:   csrfKey,
-		Directory: dir, Catalog: catalog, Auth: auth, Requests: m.Requests, Feedback: m.HTTP.Feedback,
+		Directory: dir, Catalog: catalog, Auth: auth, Requests: m.Requests, Feedback: m.HTTP.Feedback, Contributions: m.HTTP.Contributions,
 		Stats:      sqlstore.NewStats(m.DB),
 		AirQuality: &analytics.AirQuality{Catalog: catalog, Source: m.Exchange.Source, Auditor: m.Ledger, Now: time.Now},
 		LedgerView: m.Ledger, Entries: m.HTTP.Entries,
+		Exchange: m.Exchange, Usage: m.Audit, PolicyText: policy.Text, Rows: rows,
 		Logger: m.Logger,
 		SignIn: m.HTTP.SignIn, AdmitBody: m.HTTP.AdmitBody, Observe: m.HTTP.Observe,
 	}

@@ -66,6 +66,7 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 	s.Exchange = &exchange.Service{Catalog: s.Catalog, Agreements: requests, Policy: policy.New(), Auditor: journal, Usage: journal,
 		Masker: &standard.Masker{Key: []byte("test key")}, Source: func(*hutong.Resource) (hutong.Source, error) { return rows, nil }}
 	d := &web.Dashboard{Directory: s.Directory, Catalog: s.Catalog, Auth: s.Auth, Requests: requests, Logger: s.Logger,
+		Contributions: sqlstore.NewContributions(db), Exchange: s.Exchange, Usage: journal, PolicyText: policy.Text, Rows: rows,
 		SignIn: s.SignIn, AdmitBody: s.AdmitBody, Observe: s.Observe}
 	s.Web = d.Handler()
 	if configure != nil {

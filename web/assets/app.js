@@ -67,14 +67,43 @@
     });
   }
 
+  // labelCells gives each cell of a list table its column's name, which
+  // the phone layout shows above the value when rows become cards.
+  function labelCells(root) {
+    root.querySelectorAll('table.list').forEach(function (table) {
+      var heads = [].map.call(table.querySelectorAll('thead th'), function (th) { return th.textContent.trim(); });
+      table.querySelectorAll('tbody tr').forEach(function (tr) {
+        [].forEach.call(tr.children, function (td, i) { if (heads[i]) td.dataset.label = heads[i]; });
+      });
+    });
+  }
+
   document.addEventListener('DOMContentLoaded', function () {
     drawAll(document);
+    labelCells(document);
     window.addEventListener('resize', resizeAll);
     var csrf = document.body.dataset.csrf;
     document.body.addEventListener('htmx:configRequest', function (e) {
       if (csrf) e.detail.headers['X-CSRF-Token'] = csrf;
     });
-    document.body.addEventListener('htmx:afterSwap', function (e) { drawAll(e.target); });
+    document.body.addEventListener('htmx:afterSwap', function (e) { drawAll(e.target); labelCells(e.target); });
+    // Chinese is typed through an IME: while a composition is open the
+    // field holds pinyin ("yibao"), not the words (医保), so no search
+    // goes out until compositionend, which triggers one itself.
+    document.body.addEventListener('compositionstart', function (e) { e.target.dataset.composing = 'true'; });
+    document.body.addEventListener('compositionend', function (e) { delete e.target.dataset.composing; });
+    document.body.addEventListener('htmx:confirm', function (e) {
+      if (e.target.dataset && e.target.dataset.composing === 'true') e.preventDefault();
+    });
+    // A button with data-copy="SELECTOR" copies that element's text (the
+    // agreement page's curl line); the button says when it did.
+    document.body.addEventListener('click', function (e) {
+      var b = e.target.closest && e.target.closest('[data-copy]');
+      if (!b) return;
+      var src = document.querySelector(b.dataset.copy);
+      if (!src || !navigator.clipboard) return;
+      navigator.clipboard.writeText(src.textContent).then(function () { b.dataset.copied = 'true'; });
+    });
     document.body.addEventListener('htmx:responseError', function (e) {
       var flash = document.getElementById('flash');
       if (flash) {

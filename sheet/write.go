@@ -1,0 +1,44 @@
+package sheet
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// WriteXLSX writes rows (the first one a header, set in bold) as a
+// workbook of one sheet named name. Cells are text, as a statement's
+// reader copies them; numbers stay exact.
+func WriteXLSX(w io.Writer, name string, rows [][]string) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	if err := f.SetSheetName("Sheet1", name); err != nil {
+		return fmt.Errorf("sheet name %q: %w", name, err)
+	}
+	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	if err != nil {
+		return err
+	}
+	for i, row := range rows {
+		cells := make([]any, len(row))
+		for j, v := range row {
+			cells[j] = v
+		}
+		cell, err := excelize.CoordinatesToCellName(1, i+1)
+		if err != nil {
+			return err
+		}
+		if err := f.SetSheetRow(name, cell, &cells); err != nil {
+			return err
+		}
+		if i == 0 && len(row) > 0 {
+			end, _ := excelize.CoordinatesToCellName(len(row), 1)
+			if err := f.SetCellStyle(name, cell, end, bold); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = f.WriteTo(w)
+	return err
+}
