@@ -40,6 +40,7 @@ var (
 		"ledger":    {mods: []string{"github.com/transparency-dev/tessera", "github.com/transparency-dev/formats", "github.com/transparency-dev/merkle", "github.com/transparency-dev/witness", "golang.org/x/mod"}},
 		"node":      {pkgs: []string{"ledger"}, mods: []string{"github.com/jackc/pgx/v5", "github.com/go-sql-driver/mysql", "modernc.org/sqlite", "github.com/transparency-dev/tessera", "github.com/transparency-dev/formats", "golang.org/x/mod"}},
 		"storetest": {pkgs: []string{"sqlstore"}},
+		"events":    {mods: []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go"}},
 		"sensors":   {mods: []string{"github.com/mochi-mqtt/server/v2", "github.com/eclipse/paho.golang"}},
 	}
 	// wiring may import any package of the module and any outside module.

@@ -305,17 +305,7 @@ func (s *Server) handleImportCatalog(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	if err := s.Catalog.ImportCatalog(r.Context(), cat.Resources); err != nil {
-		// The service numbers violations by position; report sheet rows.
-		vs := hutong.ErrorDetails(err)
-		if len(vs) == 0 {
-			return err
-		}
-		for i := range vs {
-			if vs[i].Row >= 1 && vs[i].Row <= len(cat.Rows) {
-				vs[i].Row = cat.Rows[vs[i].Row-1]
-			}
-		}
-		return hutong.Invalid(fmt.Sprintf("catalog sheet rejected, nothing imported (%d problems)", len(vs)), vs)
+		return cat.AtSheetRows(err) // the service numbers violations by position
 	}
 	out := catalogImport{Imported: len(cat.Resources)}
 	for _, res := range cat.Resources {

@@ -413,6 +413,7 @@ func TestOpenAPIAnswers(t *testing.T) {
 	bundleUnavailable(t, dc, key.Key, purpose)
 
 	// Revocation stops the next call.
+	subscriptionCalls(t, dc, h, approved.AgreementID)
 	do(apiCall{method: "POST", path: "/api/v1/agreements/" + approved.AgreementID + "/revoke", token: consumer, contentType: appJSON, body: `{"reason":"x"}`, status: 403})
 	do(apiCall{method: "POST", path: "/api/v1/agreements/agr_nope/revoke", token: steward, status: 404})
 	do(apiCall{method: "POST", path: "/api/v1/agreements/" + approved.AgreementID + "/revoke", token: steward, contentType: appJSON, body: `{"reason":"` + strings.Repeat("停", 1001) + `"}`, status: 400, breaks: true})
@@ -494,6 +495,7 @@ func TestOpenAPIAnswers(t *testing.T) {
 		{method: "POST", path: "/api/v1/requests", token: consumer, contentType: appJSON, body: js(maps(reqIn, "purpose", "另一用途"))},
 		{method: "POST", path: "/api/v1/credentials", token: consumer, contentType: appJSON, body: `{"name":"新系统"}`},
 		{method: "POST", path: "/api/v1/nodes/tokens", token: admin, contentType: appJSON, body: `{"region":"130000"}`},
+		{method: "POST", path: "/api/v1/subscriptions", token: consumer, contentType: appJSON, body: `{"resource":"130000-HBHJ-05","purpose":"京津冀大气污染联防联控","deliver":{"nats":{}}}`},
 	} {
 		c.status = 503
 		do(c)
@@ -834,4 +836,55 @@ func sweeps(t *testing.T, dc *docCheck, h *hubtest.Hub, key string) {
 		}()
 	}
 	wg.Wait()
+}
+
+// subscriptionCalls drives the subscription endpoints (issue 20) through
+// their answers; agreement is Beijing's for 120000-TJYB-03.
+func subscriptionCalls(t *testing.T, dc *docCheck, h *hubtest.Hub, agreement string) {
+	t.Helper()
+	do := func(c apiCall) answer { t.Helper(); return dc.do(t, c) }
+	const appJSON = "application/json"
+	in := `{"resource":"120000-TJYB-03","purpose":"异地就医直接结算","fields":["姓名"],"deliver":{"nats":{}}}`
+	var sub struct {
+		ID        string                   `json:"id"`
+		Agreement string                   `json:"agreement"`
+		NATS      struct{ Subject string } `json:"nats"`
+	}
+	a := do(apiCall{method: "POST", path: "/api/v1/subscriptions", token: h.Consumer, contentType: appJSON, body: in, status: 201})
+	a.json(t, &sub)
+	if sub.Agreement != agreement || sub.NATS.Subject != "hutong.deliver."+sub.ID || a.header.Get("Location") != "/api/v1/subscriptions/"+sub.ID {
+		t.Errorf("subscribe: %s; want bound to %s with its subject", a.body, agreement)
+	}
+	var hook struct {
+		Secret string `json:"webhook_secret"`
+	}
+	do(apiCall{method: "POST", path: "/api/v1/subscriptions", token: h.Consumer, contentType: appJSON,
+		body: `{"resource":"120000-TJYB-03","purpose":"异地就医直接结算","deliver":{"webhook":"https://hooks.example.test/in"}}`, status: 201}).json(t, &hook)
+	if len(hook.Secret) != 64 {
+		t.Errorf("webhook subscription without its secret")
+	}
+	do(apiCall{method: "POST", path: "/api/v1/subscriptions", token: h.Consumer, contentType: appJSON,
+		body: `{"resource":"120000-TJYB-03","purpose":"异地就医直接结算","deliver":{"webhook":"http://10.0.0.1/in"}}`, status: 400})
+	do(apiCall{method: "POST", path: "/api/v1/subscriptions", token: h.Consumer, contentType: appJSON,
+		body: `{"resource":"120000-TJYB-03","purpose":"异地就医直接结算","deliver":{"nats":{},"kafka":{}}}`, status: 400, breaks: true})
+	do(apiCall{method: "POST", path: "/api/v1/subscriptions", token: h.Consumer, contentType: appJSON,
+		body: `{"resource":"120000-TJYB-03","purpose":"异地就医直接结算","fields":["参保日期"],"deliver":{"nats":{}}}`, status: 403})
+	do(apiCall{method: "POST", path: "/api/v1/subscriptions", token: h.Consumer, contentType: appJSON,
+		body: `{"resource":"120000-TJYB-99","purpose":"异地就医直接结算","deliver":{"nats":{}}}`, status: 404})
+	do(apiCall{method: "POST", path: "/api/v1/subscriptions", token: h.Consumer, contentType: appJSON,
+		body: `{"resource":"120000-TJYB-21","purpose":"招商引资企业核验","deliver":{"nats":{}}}`, status: 409})
+
+	do(apiCall{method: "GET", path: "/api/v1/subscriptions", token: h.Consumer, status: 200})
+	do(apiCall{method: "GET", path: "/api/v1/subscriptions?status=gone", token: h.Consumer, status: 400, breaks: true})
+	do(apiCall{method: "GET", path: "/api/v1/subscriptions/" + sub.ID, token: h.Consumer, status: 200})
+	do(apiCall{method: "GET", path: "/api/v1/subscriptions/" + sub.ID, token: h.Steward, status: 404})
+	do(apiCall{method: "POST", path: "/api/v1/subscriptions/" + sub.ID + "/pause", token: h.Consumer, status: 200})
+	do(apiCall{method: "POST", path: "/api/v1/subscriptions/" + sub.ID + "/resume", token: h.Consumer, status: 200})
+	do(apiCall{method: "POST", path: "/api/v1/subscriptions/sub_nope/pause", token: h.Consumer, status: 404})
+	do(apiCall{method: "POST", path: "/api/v1/subscriptions/sub_nope/resume", token: h.Consumer, status: 404})
+	do(apiCall{method: "DELETE", path: "/api/v1/subscriptions/sub_nope", token: h.Consumer, status: 404})
+	do(apiCall{method: "DELETE", path: "/api/v1/subscriptions/" + sub.ID, token: h.Consumer, status: 200})
+	do(apiCall{method: "DELETE", path: "/api/v1/subscriptions/" + sub.ID, token: h.Consumer, status: 409})
+	do(apiCall{method: "POST", path: "/api/v1/subscriptions/" + sub.ID + "/pause", token: h.Consumer, status: 409})
+	do(apiCall{method: "POST", path: "/api/v1/subscriptions/" + sub.ID + "/resume", token: h.Consumer, status: 409})
 }

@@ -77,6 +77,15 @@ type Server struct {
 	// to submit checkpoints to Witnesses over HTTP; empty: none may.
 	WitnessToken string
 
+	// Subscriptions keeps consumers' change feeds (issue 20); nil: the
+	// subscription endpoints answer 404. SubscriptionNATSURL is where a
+	// consumer system connects for NATS delivery.
+	Subscriptions       hutong.SubscriptionService
+	SubscriptionNATSURL string
+	// SubscriptionNATSGrant, when set, makes a subscription's NATS user
+	// (events.Broker.Grant); ok is false where the NATS operator decides.
+	SubscriptionNATSGrant func(id string) (user, password string, ok bool, err error)
+
 	// Web serves every path that is not the API's: the dashboard (package
 	// web). Without it those paths answer the JSON 404.
 	Web http.Handler
@@ -181,6 +190,13 @@ func NewServer() *Server {
 		{"POST /api/v1/nodes/enroll", public, s.handleEnroll, smallBody},
 		{"GET /api/v1/nodes", usersOnly, s.handleNodes, smallBody},
 		{"POST /api/v1/nodes/{region}/revoke", usersOnly, s.handleRevokeNode, smallBody},
+
+		{"POST /api/v1/subscriptions", anyActor, s.handleSubscribe, smallBody},
+		{"GET /api/v1/subscriptions", anyActor, s.handleSubscriptions, smallBody},
+		{"GET /api/v1/subscriptions/{id}", anyActor, s.handleSubscription, smallBody},
+		{"DELETE /api/v1/subscriptions/{id}", anyActor, s.setSubscription(hutong.SubscriptionEnded), smallBody},
+		{"POST /api/v1/subscriptions/{id}/pause", anyActor, s.setSubscription(hutong.SubscriptionPaused), smallBody},
+		{"POST /api/v1/subscriptions/{id}/resume", anyActor, s.setSubscription(hutong.SubscriptionActive), smallBody},
 	}
 	s.routes = append(s.routes, s.sensorRoutes()...)
 	known := http.NewServeMux() // the routes alone, to tell 404 from 405

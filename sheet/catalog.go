@@ -222,6 +222,43 @@ func ReadCatalog(contentType string, r io.ReaderAt, size int64) (*Catalog, error
 	return ReadCatalogCSV(io.NewSectionReader(r, 0, size))
 }
 
+// ReadCatalogFrom reads a catalog sheet from a stream, such as an upload:
+// it spools r to a temporary file (a workbook needs random access) and
+// reads that as ReadCatalog does. The file is removed before it returns.
+// An error reading r is returned wrapped, so the caller can tell a body
+// that was too large or too slow.
+func ReadCatalogFrom(contentType string, r io.Reader) (*Catalog, error) {
+	f, err := os.CreateTemp("", "hutong-catalog-*")
+	if err != nil {
+		return nil, fmt.Errorf("spool the catalog: %w", err)
+	}
+	defer func() {
+		f.Close()
+		os.Remove(f.Name())
+	}()
+	n, err := io.Copy(f, r)
+	if err != nil {
+		return nil, fmt.Errorf("reading the catalog: %w", err)
+	}
+	return ReadCatalog(contentType, f, n)
+}
+
+// AtSheetRows turns the violations an import of c.Resources reported by
+// position (Row i is Resources[i-1]) into violations at the rows of the
+// sheet a person reads, in an EINVALID error; other errors pass as they are.
+func (c *Catalog) AtSheetRows(err error) error {
+	vs := hutong.ErrorDetails(err)
+	if len(vs) == 0 {
+		return err
+	}
+	for i := range vs {
+		if vs[i].Row >= 1 && vs[i].Row <= len(c.Rows) {
+			vs[i].Row = c.Rows[vs[i].Row-1]
+		}
+	}
+	return hutong.Invalid(fmt.Sprintf("catalog sheet rejected, nothing imported (%d problems)", len(vs)), vs)
+}
+
 // parseCatalog parses the rows of a catalog sheet and of its items sheet.
 // Cells of a workbook are raw values, so a date typed as a date is Excel's
 // serial day number (xlsx).

@@ -147,6 +147,10 @@ func (s *Rows) ImportRows(ctx context.Context, code string, src hutong.RowReader
 				return internal(err)
 			}
 		}
+		var before sql.NullInt64 // rows after it are the import's
+		if err := tx.QueryRowContext(ctx, "SELECT MAX(row_id) FROM "+rowTable(res.id)).Scan(&before); err != nil {
+			return internal(err)
+		}
 		ins := s.db.newInserter(tx, res.id, res.Items)
 		vals := make([]any, len(res.Items))
 		for range v.rows {
@@ -158,6 +162,13 @@ func (s *Rows) ImportRows(ctx context.Context, code string, src hutong.RowReader
 			}
 		}
 		if err := ins.flush(ctx); err != nil {
+			return err
+		}
+		op := hutong.OpInsert
+		if mode == hutong.ImportReplace {
+			op = hutong.OpSnapshot
+		}
+		if err := s.db.captureChanges(ctx, tx, res, op, before.Int64, sp); err != nil {
 			return err
 		}
 		result.Imported = int64(v.rows)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +28,9 @@ type Store struct {
 	Requests  hutong.RequestService
 	Audit     *sqlstore.Journal
 	DB        *sqlstore.DB
+	// Subscriptions keeps subscriptions and captured changes; its webhook
+	// rules allow the host hooks.example.test only, besides public https.
+	Subscriptions *sqlstore.Subscriptions
 	// Reopen closes the store and opens it again on the same database.
 	Reopen func(t *testing.T) Store
 }
@@ -84,6 +88,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Nodes", func(t *testing.T) { testNodes(t, open) })
 	t.Run("Decisions", func(t *testing.T) { testDecisions(t, open) })
 	t.Run("Contributions", func(t *testing.T) { testContributions(t, open) })
+	t.Run("Subscriptions", func(t *testing.T) { testSubscriptions(t, open) })
 	t.Run("Sensors", func(t *testing.T) { testSensors(t, open) })
 }
 
@@ -263,15 +268,23 @@ func FromDB(t *testing.T, open func() (*sqlstore.DB, error)) Store {
 		t.Fatal(err)
 	}
 	rows := sqlstore.NewRows(db)
+	subs := sqlstore.NewSubscriptions(db, requests, hutong.SubscriptionRules{AllowedHosts: []string{"hooks.example.test"}})
+	subs.Resolve = func(host string) ([]net.IP, error) {
+		if host == "internal.example.test" {
+			return []net.IP{net.IPv4(10, 1, 2, 3)}, nil
+		}
+		return []net.IP{net.IPv4(203, 0, 113, 7)}, nil
+	}
 	return Store{
-		Directory: sqlstore.NewDirectory(db),
-		Catalog:   sqlstore.NewCatalog(db),
-		Rows:      rows,
-		Source:    rows,
-		Auth:      sqlstore.NewAuth(db),
-		Requests:  requests,
-		Audit:     audit,
-		DB:        db,
+		Subscriptions: subs,
+		Directory:     sqlstore.NewDirectory(db),
+		Catalog:       sqlstore.NewCatalog(db),
+		Rows:          rows,
+		Source:        rows,
+		Auth:          sqlstore.NewAuth(db),
+		Requests:      requests,
+		Audit:         audit,
+		DB:            db,
 		Reopen: func(t *testing.T) Store {
 			closed = true
 			audit.Close()

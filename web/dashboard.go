@@ -168,6 +168,8 @@ func (d *Dashboard) build() {
 		{"POST /logout", false, d.handleLogout, false},
 		{"GET /{$}", false, d.handleOverview, false},
 		{"GET /catalog", false, d.handleCatalog, false},
+		{"GET /catalog/import", false, d.handleCatalogImportPage, false},
+		{"POST /catalog/import", false, d.handleCatalogImport, true},
 		{"GET /catalog/{code}", false, d.handleResource, false},
 		{"POST /catalog/{code}/request", false, d.handleRequestAccess, false},
 		{"POST /catalog/{code}/rows", false, d.handleImportRows, true},

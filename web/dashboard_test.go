@@ -468,3 +468,33 @@ func TestImportRowsPage(t *testing.T) {
 		t.Errorf("a consumer's import: %d, want 403", resp.StatusCode)
 	}
 }
+
+func TestCatalogImportPage(t *testing.T) {
+	h := hubtest.New(t, nil)
+	b := formclient.New(t, h.URL)
+	signIn(b, "admin", "password-1")
+	_, page := b.Do("GET", "/catalog/import", nil, nil)
+	csrf := formclient.CSRF(t, page)
+	head := "资源代码,资源名称,资源提供方,资源摘要,信息项,共享类型,更新周期\n"
+	good := head + "130000-HBHJ-11,河北省交通流量," + h.HB.ID + ",路段小时流量,\"道路编码(road_code);车流量(vehicle_count)\",无条件共享,每小时\n"
+	bad := good + "130000-HBHJ-12,河北省车流,nobody,路段,\"道路编码(no_such_element)\",无条件共享,每小时\n"
+	resp, body := upload(b, "/catalog/import", [][3]string{{"csrf", "", csrf}, {"file", "sheet.csv", bad}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="import-violations"`) || !strings.Contains(body, `<td class="num">3</td>`) {
+		t.Errorf("bad sheet: %d %.3000s", resp.StatusCode, body)
+	}
+	if _, err := h.Server.Catalog.Resource(context.Background(), "130000-HBHJ-11"); hutong.ErrorCode(err) != hutong.ENOTFOUND {
+		t.Errorf("a rejected sheet published its good row: %v", err)
+	}
+	resp, body = upload(b, "/catalog/import", [][3]string{{"csrf", "", csrf}, {"file", "sheet.csv", good}})
+	if resp.StatusCode != 200 || !strings.Contains(body, `href="/catalog/130000-HBHJ-11"`) {
+		t.Errorf("good sheet: %d %.500s", resp.StatusCode, body)
+	}
+	if resp, _ := upload(b, "/catalog/import", [][3]string{{"csrf", "", csrf}, {"file", "sheet.pdf", "%PDF"}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a PDF catalog: %d", resp.StatusCode)
+	}
+	c := formclient.New(t, h.URL)
+	signIn(c, "bjsj-consumer", "password-1")
+	if resp, _ := c.Do("GET", "/catalog/import", nil, nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a consumer opens the catalog import: %d", resp.StatusCode)
+	}
+}

@@ -86,3 +86,76 @@ func (d *Dashboard) handleImportRows(w http.ResponseWriter, r *http.Request, v *
 	v.Title, v.Data = "catalog.title", data
 	return d.render(w, v, status, "resource", "")
 }
+
+// catalogImportData is the catalog import page: its form and what the
+// last import did.
+type catalogImportData struct {
+	Codes      []string
+	Message    string
+	Violations []hutong.Violation
+}
+
+func (d *Dashboard) handleCatalogImportPage(w http.ResponseWriter, r *http.Request, v *view) error {
+	if !hutong.ActorFromContext(r.Context()).MayPublish() {
+		return hutong.Errorf(hutong.EFORBIDDEN, "%s", v.T("catimport.forbidden"))
+	}
+	v.Title, v.Data = "catimport.title", &catalogImportData{}
+	return d.render(w, v, http.StatusOK, "catalog-import", "")
+}
+
+// handleCatalogImport publishes a catalog sheet (CSV or XLSX, with its
+// items sheet) sent through the page, as the API's catalog import does:
+// all or nothing, each problem at the sheet row a person finds it. The
+// multipart body is streamed as for rows: the CSRF token first.
+func (d *Dashboard) handleCatalogImport(w http.ResponseWriter, r *http.Request, v *view) error {
+	ctx := r.Context()
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return hutong.Errorf(hutong.EINVALID, "a catalog is sent as a file of a multipart form")
+	}
+	part, err := mr.NextPart()
+	if err != nil || part.FormName() != "csrf" {
+		return checkToken(r, v, "")
+	}
+	token, _ := io.ReadAll(io.LimitReader(part, 256))
+	if err := checkToken(r, v, string(token)); err != nil {
+		return err
+	}
+	if !hutong.ActorFromContext(ctx).MayPublish() {
+		return hutong.Errorf(hutong.EFORBIDDEN, "%s", v.T("catimport.forbidden"))
+	}
+	for {
+		part, err = mr.NextPart()
+		if err != nil {
+			return hutong.Errorf(hutong.EINVALID, "%s", v.T("import.nofile"))
+		}
+		if part.FormName() == "file" {
+			break
+		}
+	}
+	ctype := "text/csv"
+	switch ext := strings.ToLower(path.Ext(part.FileName())); ext {
+	case ".xlsx":
+		ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	case ".csv", ".txt":
+	default:
+		return hutong.Errorf(hutong.EINVALID, "%s", v.T("catimport.kind", part.FileName()))
+	}
+	data := &catalogImportData{}
+	v.Title, v.Data = "catimport.title", data
+	cat, err := sheet.ReadCatalogFrom(ctype, part)
+	if err == nil {
+		err = cat.AtSheetRows(d.Catalog.ImportCatalog(ctx, cat.Resources))
+	}
+	switch hutong.ErrorCode(err) {
+	case "":
+		for _, res := range cat.Resources {
+			data.Codes = append(data.Codes, res.Code)
+		}
+		return d.render(w, v, http.StatusOK, "catalog-import", "")
+	case hutong.EINVALID, hutong.ECONFLICT:
+		data.Message, data.Violations = hutong.ErrorMessage(err), hutong.ErrorDetails(err)
+		return d.render(w, v, http.StatusUnprocessableEntity, "catalog-import", "")
+	}
+	return err
+}

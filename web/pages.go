@@ -683,6 +683,11 @@ type feedbackData struct {
 	ChooseDept  bool
 	Departments []hutong.Department
 	Feedback    *hutong.Feedback
+	// The period's totals and its use summed by consumer and by resource,
+	// with a chart of calls by consumer.
+	Total                  feedbackSum
+	ByConsumer, ByResource []feedbackSum
+	Chart                  *chart
 }
 
 // parseDayInput reads a date input (YYYY-MM-DD, China Standard Time).
@@ -738,6 +743,10 @@ func (d *Dashboard) handleFeedback(w http.ResponseWriter, r *http.Request, v *vi
 		switch code := hutong.ErrorCode(err); code {
 		case "":
 			data.Feedback = fb
+			if q.Get("format") == "csv" {
+				return writeFeedbackCSV(w, fb)
+			}
+			data.summarise(v)
 		case hutong.EINVALID, hutong.ENOTFOUND:
 			v.Error, status = hutong.ErrorMessage(err), http.StatusUnprocessableEntity
 		default:

@@ -229,6 +229,12 @@ func (v *view) ItemName(it hutong.Item) string {
 	return it.Name
 }
 
+// MayPublish reports whether the user publishes resources (a steward or
+// an admin): the catalog offers its sheet import.
+func (v *view) MayPublish() bool {
+	return v.User != nil && (v.User.Has(hutong.RoleAdmin) || v.User.Has(hutong.RoleRegionAdmin) || v.User.Has(hutong.RoleSteward))
+}
+
 // Tag names a catalog tag in the page's language. Tags are the
 // providers' own words; the common ones have an English name in the
 // message table (tag.<name>), the rest show as written.

@@ -19,6 +19,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runBenchExchange(ctx, args[1:], stdout, stderr)
 	case "cluster":
 		return runBenchCluster(ctx, args[1:], stdout, stderr)
+	case "subscriptions":
+		return runBenchSubscriptions(ctx, args[1:], stdout, stderr)
 	case "sensors":
 		return runBenchSensors(ctx, args[1:], stdout, stderr)
 	case "search":

@@ -431,6 +431,13 @@ func TestDashboard(t *testing.T) {
 		b.signIn("hbhj-steward")
 		b.open("/feedback")
 		b.do("feedback lines", chromedp.WaitVisible(chromedp.CSS("#feedback a.proof-link")))
+		b.charts()
+		if n := eval[int](b, `document.querySelectorAll('#feedback-resources tbody tr').length`); n == 0 {
+			t.Errorf("feedback has no summary by resource")
+		}
+		if csv := evalAsync[string](b, `fetch(document.querySelector('#feedback-export').href).then(r => r.text())`); !strings.Contains(csv, "ledger_entries") || strings.Count(csv, "\n") < 2 {
+			t.Errorf("feedback export: %.300q", csv)
+		}
 		b.shot("07-feedback")
 		href := eval[string](b, `document.querySelector('#feedback a.proof-link').getAttribute('href')`)
 		if !strings.HasPrefix(href, "/proof?index=") {
@@ -531,7 +538,7 @@ func TestDashboard(t *testing.T) {
 		b.signIn("tjyb-steward")
 		pages := map[string]string{"overview": "/", "catalog": "/catalog", "resource": "/catalog/120000-TJYB-03", "requests": "/requests",
 			"agreements": "/agreements", "feedback": "/feedback", "contributions": "/contributions", "proof": "/proof", "environment": "/environment",
-			"cockpit": "/cockpit"}
+			"cockpit": "/cockpit", "catalog-import": "/catalog/import"}
 		// The cockpit is for a wall screen: 1920×1080 without scrolling.
 		b.do("wall screen", viewport(1920, 1080))
 		b.open("/cockpit")
@@ -550,7 +557,9 @@ func TestDashboard(t *testing.T) {
 				for name, path := range pages {
 					b.open(path)
 					if w := eval[int](b, `document.documentElement.scrollWidth`); w > int(width)+1 {
-						t.Errorf("%s at %d px (%s) is %d px wide: it scrolls sideways", name, width, lang, w)
+						wide := eval[string](b, fmt.Sprintf(`[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > %d)
+							.slice(-3).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + '.' + e.className).join(', ')`, width))
+						t.Errorf("%s at %d px (%s) is %d px wide: it scrolls sideways (%s)", name, width, lang, w, wide)
 					}
 					b.shot(fmt.Sprintf("w%d-%s-%s", width, lang, name)) // axe checks each
 				}

@@ -87,6 +87,13 @@ type Config struct {
 	NodeURL     string `json:"node_url"`
 	NodeTimeout string `json:"node_timeout"`
 
+	// Subscriptions (issue 20): NATS is the URL of an external NATS
+	// cluster with JetStream; empty, the hub embeds a server listening on
+	// NATSListen ("127.0.0.1:4222", a free port when taken). WebhookHosts
+	// are hosts a webhook may name on any scheme and address.
+	NATS         string   `json:"nats"`
+	NATSListen   string   `json:"nats_listen"`
+	WebhookHosts []string `json:"webhook_hosts"`
 	// HJ212Addr is where monitoring stations send HJ 212-2017 packets over
 	// TCP: ":9212" when empty (a free port when that one is taken), "off"
 	// for none.
@@ -176,6 +183,8 @@ type Main struct {
 	Nodes *regionNodes
 	// Refusals tallies the refusals of callers who proved no identity.
 	Refusals *hutong.RefusalTally
+	// Events delivers subscriptions (events.go).
+	Events *eventsParts
 	// Sensors are the monitoring stations' register and HJ 212 listener.
 	Sensors *sensorHub
 
@@ -209,6 +218,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "demo seed (default 2260)")
 	scale := fs.Float64("scale", 0, "demo row-count scale (default 1: more than 100,000 rows)")
 	nodeAddr := fs.String("node-addr", "", "listen address of the node API (mutual TLS; default :8443)")
+	natsURL := fs.String("nats", "", "URL of an external NATS cluster with JetStream for subscriptions; embedded when empty")
 	mqttBroker := fs.String("mqtt-broker", "", "URL of an outside MQTT broker (mqtt://host:1883) to take stations' readings from")
 	mqttAddr := fs.String("mqtt-addr", "", "listen address of the embedded MQTT broker for stations (default :1883, a free port when taken; off for none)")
 	hj212Addr := fs.String("hj212-addr", "", "listen address of HJ 212 stations over TCP (default :9212, a free port when taken; off for none)")
@@ -256,6 +266,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	set(*pg, &m.Config.Postgres)
 	set(*logLevel, &m.Config.LogLevel)
 	set(*nodeAddr, &m.Config.NodeAddr)
+	set(*natsURL, &m.Config.NATS)
 	set(*hj212Addr, &m.Config.HJ212Addr)
 	set(*mqttAddr, &m.Config.MQTTAddr)
 	set(*mqttBroker, &m.Config.MQTTBroker)
@@ -469,6 +480,9 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Web.LiveAir = m.Sensors.Air
 	m.HTTP.Web = m.Web.Handler()
+	if err := m.openEvents(ctx); err != nil {
+		return err
+	}
 	if err := m.HTTP.Register(catalogGauge(catalog), ledgerGauge(m.Ledger, m.Witnesses)); err != nil {
 		return err
 	}
@@ -611,6 +625,7 @@ func (m *Main) startBackground() {
 		defer m.bg.Done()
 		m.Refusals.Run(ctx, func(err error) { m.Logger.Error("recording tallied refusals", "err", err) })
 	}()
+	m.startEvents(ctx)
 	m.bg.Add(1)
 	go func() {
 		defer m.bg.Done()
@@ -703,6 +718,7 @@ func (m *Main) Close() error {
 		m.stop()
 		m.bg.Wait()
 	}
+	m.closeEvents()
 	if m.Ledger != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

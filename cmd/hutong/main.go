@@ -88,6 +88,9 @@ Usage:
   hutong requests reject ID --reason R
   hutong agreements list|show ID|revoke ID [--reason R]
   hutong keys create NAME                              an application key of your department (shown once)
+  hutong subscriptions create --resource C --purpose P [--fields a,b] (--webhook URL | --nats)   push changes to your system
+  hutong subscriptions list | show ID | pause ID | resume ID | delete ID
+  hutong subscriptions listen --nats URL --user U --password P --subject S   print a NATS subscription's batches
   hutong records RESOURCE --purpose P [--fields a,b] [--filter F:OP:V] [--limit N] [--cursor C]
   hutong export RESOURCE --purpose P [--format ndjson|csv] [-o FILE]
   hutong env [--data ./hutong-data]                    print shell exports of the demo's hub and tokens
@@ -101,6 +104,7 @@ Usage:
   hutong bench exchange [--rows 200000] [--clients 16] [--duration 8s] [--via-node] [--json]
   hutong bench search [--docs 100000] [--queries 2000] [--json]
   hutong bench cluster [--hubs 3] [--postgres URL] [--json]   hub processes on one PostgreSQL behind HAProxy, killed under load
+  hutong bench subscriptions [--resources 10] [--subscriptions 100] [--rows 5000] [--json]   change feeds over JetStream
   hutong version
 
 Client commands talk to --hub (or $HUTONG_HUB, default http://localhost:8080) with
@@ -151,6 +155,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runVerify(ctx, rest, stdout, stderr)
 	case "nodes":
 		return runNodes(ctx, rest, stdout, stderr)
+	case "subscriptions":
+		return runSubscriptions(ctx, rest, stdout, stderr)
 	case "node":
 		return runNode(ctx, rest, stdout, stderr)
 	case "version":

@@ -62,6 +62,7 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 		t.Fatal(err)
 	}
 	s.Requests, s.PolicyText = requests, policy.Text
+	s.Subscriptions = sqlstore.NewSubscriptions(db, requests, hutong.SubscriptionRules{AllowedHosts: []string{"hooks.example.test"}})
 	s.Stations = sqlstore.NewSensors(db)
 	s.Exchange = &exchange.Service{Catalog: s.Catalog, Agreements: requests, Policy: policy.New(), Auditor: journal, Usage: journal,
 		Masker: &standard.Masker{Key: []byte("test key")}, Source: func(*hutong.Resource) (hutong.Source, error) { return rows, nil }}
