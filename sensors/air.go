@@ -204,10 +204,13 @@ func (a *Air) add(rs []hutong.Reading, record bool) {
 	}
 	touched := map[cityHourKey]bool{}
 	reloaded := false
+	// A station whose clock runs ahead must not move 数据截至 into the
+	// future (and the history out of the picture).
+	future := a.Now().Add(time.Hour)
 	for _, r := range rs {
 		rank := periodRank(r.Period)
-		if rank == 0 || r.Flag != "N" {
-			continue // daily values and flagged values do not make the hourly AQI
+		if rank == 0 || r.Flag != "N" || r.Time.After(future) {
+			continue // daily values, flagged values and future ones do not make the hourly AQI
 		}
 		st, ok := a.station(r.Station, &reloaded)
 		if !ok {

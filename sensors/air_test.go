@@ -91,6 +91,11 @@ func TestAirHourly(t *testing.T) {
 	if len(live.Cities) != 1 {
 		t.Errorf("cities %+v: a station nobody registered counted", live.Cities)
 	}
+	// A reading from a clock a day ahead is left out.
+	air.Add([]hutong.Reading{pm25("SJZ1", hutong.PeriodHour, time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC), 300)})
+	if again, _ := air.LiveAir(context.Background()); !again.AsOf.Equal(live.AsOf) {
+		t.Errorf("as of %v after a reading from the future, want %v", again.AsOf, live.AsOf)
+	}
 }
 
 func TestAirHotSpots(t *testing.T) {
