@@ -28,6 +28,7 @@ var (
 		"pki":      nil,
 		"httperr":  nil,
 		"sqlplan":  nil,
+		"hj212":    nil,
 		"sheet":    {"github.com/xuri/excelize/v2", "golang.org/x/text"},
 	}
 	adapters = map[string]struct{ pkgs, mods []string }{
@@ -40,6 +41,7 @@ var (
 		"node":      {pkgs: []string{"ledger"}, mods: []string{"github.com/jackc/pgx/v5", "github.com/go-sql-driver/mysql", "modernc.org/sqlite", "github.com/transparency-dev/tessera", "github.com/transparency-dev/formats", "golang.org/x/mod"}},
 		"storetest": {pkgs: []string{"sqlstore"}},
 		"events":    {mods: []string{"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go"}},
+		"sensors":   {mods: []string{"github.com/mochi-mqtt/server/v2", "github.com/eclipse/paho.golang"}},
 	}
 	// wiring may import any package of the module and any outside module.
 	wiring = []string{"cmd/hutong", "internal/hubtest"}

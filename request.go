@@ -242,6 +242,8 @@ func (n *Notification) Describe() string {
 		return fmt.Sprintf("Request %s by %s for %s (%s) passed its reply limit of %s undecided.", n.RequestID, p["consumer"], p["resource_name"], p["resource"], p["due"])
 	case NotifyRemind:
 		return fmt.Sprintf("%s chases request %s for %s (%s), to be answered by %s.", p["consumer"], n.RequestID, p["resource_name"], p["resource"], p["due"])
+	case NotifyAirEpisode:
+		return fmt.Sprintf("Cross-border air pollution episode: %s (AQI %s) and %s (AQI %s) both above %s within 3 hours, from %s.", p["city"], p["aqi"], p["other_city"], p["other_aqi"], p["threshold"], p["hour"])
 	}
 	return n.Message
 }

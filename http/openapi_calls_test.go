@@ -483,6 +483,8 @@ func TestOpenAPIAnswers(t *testing.T) {
 	do(apiCall{method: "POST", path: "/api/v1/nodes/120000/revoke", token: admin, status: 200})
 
 	serviceCalls(t, dc, h, lg.Health) // services_test.go
+	stationCalls(t, do, h)
+	liveAirCalls(t, do, h)
 
 	// What every operation answers alike, from the document itself.
 	sweeps(t, dc, h, key.Key)

@@ -72,6 +72,11 @@ type Server struct {
 	// Refusals tallies refused enrolments with no valid token (see
 	// hutong.RefusalTally); nil records none.
 	Refusals *hutong.RefusalTally
+	// Stations is the register of monitoring stations (sensors); nil in
+	// a hub that takes no readings.
+	Stations hutong.StationService
+	// LiveAir is the stations' live air picture; nil without sensors.
+	LiveAir hutong.LiveAirService
 
 	// Ledger serves receipts and keys; LedgerDir holds its public files
 	// (checkpoint, tiles, bundles); Witnesses are the in-process witnesses
@@ -220,6 +225,7 @@ func NewServer() *Server {
 	}
 	s.routes = append(s.routes, s.supervisionRoutes()...)
 	s.routes = append(s.routes, s.webhookRoutes()...)
+	s.routes = append(s.routes, s.sensorRoutes()...)
 	known := http.NewServeMux() // the routes alone, to tell 404 from 405
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.pattern, s.serve(rt))

@@ -520,8 +520,19 @@ func (l *Log) Close(ctx context.Context) error {
 	app := l.app.Load()
 	err := app.stop(ctx)
 	app.cancel()
+	// Tessera's background goroutines (its batching queue's worker, the
+	// integration loop) cannot be joined; they see the cancellation within
+	// a batch age. One that flushed meanwhile while a caller removed the
+	// log's directory (a test's cleanup, an operator's move) would panic
+	// inside Tessera's POSIX driver, which does not expect its files to
+	// vanish; so Close outlasts them.
+	time.Sleep(closeGrace)
 	return err
 }
+
+// closeGrace is how long Close waits after cancelling Tessera's work:
+// several of its batch ages (50 ms).
+const closeGrace = 250 * time.Millisecond
 
 // Dir returns the directory of the log's public files (checkpoint, tiles,
 // entry bundles), which /ledger/ serves.

@@ -94,6 +94,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Alerts", func(t *testing.T) { testAlerts(t, open) })
 	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, open) })
 	t.Run("AutoSuspend", func(t *testing.T) { testAutoSuspend(t, open) })
+	t.Run("Sensors", func(t *testing.T) { testSensors(t, open) })
 }
 
 // Admin returns ctx acting as a platform admin.

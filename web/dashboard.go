@@ -64,6 +64,9 @@ type Dashboard struct {
 	Stats         hutong.StatsService
 	AirQuality    hutong.AirQualityService
 	LedgerView    hutong.LedgerView
+	// LiveAir is the monitoring stations' live air picture (sensors); the
+	// environment page leaves out its live section when nil.
+	LiveAir hutong.LiveAirService
 	// Entries opens ledger entries to their parties; without it the
 	// proof page shows commitments only.
 	Entries hutong.LedgerEntries
@@ -204,6 +207,7 @@ func (d *Dashboard) build() {
 		{"POST /applications/{id}/evidence/{n}/{choice}", false, d.handleEvidenceChoice, false},
 		{"POST /applications/{id}/decision", false, d.handleDecisionPage, false},
 		{"GET /my-data", false, d.handleMyData, false},
+		{"GET /environment/live", false, d.handleLiveAir, false},
 	}
 	routes = append(routes, d.alertRoutes()...)
 	for _, rt := range routes {

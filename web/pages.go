@@ -892,6 +892,8 @@ type environmentData struct {
 	Result              *hutong.AirQuality
 	HotSpots            []hutong.CityAir
 	Map                 *chart
+	// Live is the stations' live picture; nil without sensors.
+	Live *liveView
 }
 
 // AQIColor and AQIBand describe an AQI for the tables.
@@ -903,6 +905,11 @@ func (v *view) AQIBand(aqi float64) string { return v.T(aqiLabel(aqi)) }
 func (d *Dashboard) handleEnvironment(w http.ResponseWriter, r *http.Request, v *view) error {
 	data := &environmentData{}
 	v.Title, v.Data = "env.title", data
+	if d.LiveAir != nil {
+		if la, err := d.LiveAir.LiveAir(r.Context()); err == nil {
+			data.Live = newLiveView(v, la)
+		}
+	}
 	if d.AirQuality == nil {
 		data.Unavailable = v.T("common.unavailable")
 		return d.render(w, v, http.StatusOK, "environment", "")

@@ -50,6 +50,9 @@ func (v *view) Notify(n hutong.Notification) string {
 		return v.T("notify."+n.Kind, n.RequestID, p["consumer"], p["resource_name"], p["due"])
 	case hutong.NotifyRemind:
 		return v.T("notify."+n.Kind, p["consumer"], n.RequestID, p["resource_name"], p["due"])
+	case hutong.NotifyAirEpisode:
+		hour, _ := time.Parse(time.RFC3339, p["hour"])
+		return v.T("notify."+n.Kind, v.Region(p["city"]), p["aqi"], v.Region(p["other_city"]), p["other_aqi"], p["threshold"], v.DateTime(hour))
 	}
 	return n.Describe()
 }

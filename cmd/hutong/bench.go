@@ -25,6 +25,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runBenchServices(ctx, args[1:], stdout, stderr)
 	case "supervision":
 		return runBenchSupervision(ctx, args[1:], stdout, stderr)
+	case "sensors":
+		return runBenchSensors(ctx, args[1:], stdout, stderr)
 	case "search":
 		fs := flag.NewFlagSet("bench search", flag.ContinueOnError)
 		fs.SetOutput(stderr)

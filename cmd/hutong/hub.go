@@ -99,6 +99,20 @@ type Config struct {
 	// Supervision's webhooks may also reach the WebhookHosts.
 	NoSupervision bool     `json:"no_supervision"`
 	WebhookHosts  []string `json:"webhook_hosts"`
+	// HJ212Addr is where monitoring stations send HJ 212-2017 packets over
+	// TCP: ":9212" when empty (a free port when that one is taken), "off"
+	// for none.
+	HJ212Addr string `json:"hj212_addr"`
+	// MQTTAddr is where the embedded MQTT broker takes stations' JSON
+	// readings: ":1883" when empty (a free port when that one is taken),
+	// "off" for none.
+	MQTTAddr string `json:"mqtt_addr"`
+	// MQTTBroker, when set, is an outside broker (mqtt:// or tls://,
+	// Mosquitto, EMQX) the hub subscribes to for stations' readings, as
+	// MQTTBrokerUser with MQTTBrokerPassword.
+	MQTTBroker         string `json:"mqtt_broker"`
+	MQTTBrokerUser     string `json:"mqtt_broker_user"`
+	MQTTBrokerPassword string `json:"mqtt_broker_password"`
 
 	// Demo settings, used by `hutong demo`.
 	Seed  uint64  `json:"seed"`
@@ -183,6 +197,8 @@ type Main struct {
 
 	// Applications is the evidence broker of cross-province services.
 	Applications *services.Broker
+	// Sensors are the monitoring stations' register and HJ 212 listener.
+	Sensors *sensorHub
 
 	clock      *shiftClock // the hub's clock; shifted only while the demo replays its history
 	demo       bool
@@ -190,6 +206,9 @@ type Main struct {
 	localNodes []*node.Node       // region nodes running in this process
 	stop       context.CancelFunc // stops the background work
 	bg         sync.WaitGroup
+
+	// demoSensors is `hutong demo --sensors`: run the simulated monitoring stations.
+	demoSensors bool
 }
 
 // NewMain returns a Main with the default configuration.
@@ -212,10 +231,17 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	scale := fs.Float64("scale", 0, "demo row-count scale (default 1: more than 100,000 rows)")
 	nodeAddr := fs.String("node-addr", "", "listen address of the node API (mutual TLS; default :8443)")
 	natsURL := fs.String("nats", "", "URL of an external NATS cluster with JetStream for subscriptions; embedded when empty")
+	mqttBroker := fs.String("mqtt-broker", "", "URL of an outside MQTT broker (mqtt://host:1883) to take stations' readings from")
+	mqttAddr := fs.String("mqtt-addr", "", "listen address of the embedded MQTT broker for stations (default :1883, a free port when taken; off for none)")
+	hj212Addr := fs.String("hj212-addr", "", "listen address of HJ 212 stations over TCP (default :9212, a free port when taken; off for none)")
 	proxies := fs.String("trusted-proxies", "", "comma-separated CIDRs of the reverse proxies whose X-Forwarded-For is believed")
 	var nodes *bool
 	if m.demo {
 		nodes = fs.Bool("nodes", false, "run Beijing, Tianjin and Hebei as region nodes in this process, each keeping a dataset at its source")
+	}
+	var simulate *bool
+	if m.demo {
+		simulate = fs.Bool("sensors", true, "run the 13 cities' simulated monitoring stations, reporting over HJ 212")
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -253,8 +279,14 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	set(*logLevel, &m.Config.LogLevel)
 	set(*nodeAddr, &m.Config.NodeAddr)
 	set(*natsURL, &m.Config.NATS)
+	set(*hj212Addr, &m.Config.HJ212Addr)
+	set(*mqttAddr, &m.Config.MQTTAddr)
+	set(*mqttBroker, &m.Config.MQTTBroker)
 	if nodes != nil {
 		m.demoNodes = *nodes
+	}
+	if simulate != nil {
+		m.demoSensors = *simulate
 	}
 	if *members != "" {
 		m.Config.Members = strings.Split(*members, ",")
@@ -442,6 +474,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.HTTP.Ledger, m.HTTP.LedgerDir = m.Ledger, m.Ledger.Dir()
 	m.HTTP.Entries = sqlstore.NewLedgerEntries(m.DB)
 	m.HTTP.Health = m.Ledger.Health
+	m.Sensors = newSensorHub(m.DB, m.Logger)
+	m.HTTP.Stations, m.HTTP.LiveAir = m.Sensors.Store, m.Sensors.Air
 	// The dashboard, on every path that is not the API's: the services as
 	// the API has them, plus statistics, the air-quality comparison
 	// (reading through the exchange's sources, audited on the ledger) and
@@ -461,6 +495,7 @@ func (m *Main) Open(ctx context.Context) error {
 		SignIn: m.HTTP.SignIn, AdmitBody: m.HTTP.AdmitBody, Observe: m.HTTP.Observe,
 	}
 	m.Web.Applications = m.Applications
+	m.Web.LiveAir = m.Sensors.Air
 	m.HTTP.Web = m.Web.Handler()
 	if err := m.openEvents(ctx); err != nil {
 		return err
@@ -481,6 +516,9 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	if err := m.serveNodes(catalog, key); err != nil {
+		return err
+	}
+	if err := m.openSensors(); err != nil {
 		return err
 	}
 	m.startBackground()
@@ -702,6 +740,7 @@ func (m *Main) Close() error {
 		defer cancel()
 		errs = append(errs, m.HTTP.Close(ctx))
 	}
+	errs = append(errs, m.closeSensors(context.Background()))
 	if m.stop != nil {
 		m.stop()
 		m.bg.Wait()
@@ -745,6 +784,12 @@ func runHub(ctx context.Context, args []string, withDemo bool, stdout, stderr io
 		}
 	}
 	fmt.Fprintf(stdout, "  region nodes enrol at %s (hutong nodes token --region CODE)\n", m.Nodes.URL)
+	if m.Sensors != nil && m.Sensors.Addr != "" {
+		fmt.Fprintf(stdout, "  monitoring stations send HJ 212 packets to tcp://%s\n", m.Sensors.Addr)
+	}
+	if m.Sensors != nil && m.Sensors.MQTTAddr != "" {
+		fmt.Fprintf(stdout, "  and publish JSON over MQTT to mqtt://%s (topic hutong/air/REGION/MN)\n", m.Sensors.MQTTAddr)
+	}
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "shutting down")
 	return m.Close()

@@ -76,6 +76,7 @@ func New(t *testing.T, configure func(*hhttp.Server)) *Hub {
 		t.Fatal(err)
 	}
 	s.Alerts, s.Webhooks = alerts, alerts
+	s.Stations = sqlstore.NewSensors(db)
 	s.Exchange = &exchange.Service{Catalog: s.Catalog, Agreements: requests, Policy: policy.New(), Auditor: journal, Usage: journal,
 		Masker: &standard.Masker{Key: []byte("test key")}, Source: func(*hutong.Resource) (hutong.Source, error) { return rows, nil },
 		Suspensions: alerts}
