@@ -24,6 +24,18 @@ type cockpitData struct {
 	Departments               []cockpitDept
 	Matrix, Ranking, Days     *chart
 	MatrixMissing, StatsFault bool
+	// Open alerts of supervision and cross-province service volumes, when
+	// the hub runs them (nil otherwise).
+	OpenAlerts, CriticalAlerts *int
+	Applications               *int
+	AppsOverdue                int
+	ByService                  []serviceVolume
+}
+
+// serviceVolume is one service's applications the user may see.
+type serviceVolume struct {
+	Code, Name              string
+	Total, Decided, Overdue int
 }
 
 // cockpitDept is one providing department's approvals and its
@@ -93,6 +105,57 @@ func (d *Dashboard) handleCockpit(w http.ResponseWriter, r *http.Request, v *vie
 		ranking = cs
 	}
 	data.OnTimeRate = rate(data.OnTime, data.Due)
+	if d.Alerts != nil {
+		open, err := d.Alerts.Alerts(ctx, hutong.AlertFilter{Status: hutong.AlertOpen, Limit: 1000})
+		switch hutong.ErrorCode(err) {
+		case "":
+			n, crit := len(open), 0
+			for _, a := range open {
+				if a.Severity == hutong.SeverityCritical || a.Severity == hutong.SeverityHigh {
+					crit++
+				}
+			}
+			data.OpenAlerts, data.CriticalAlerts = &n, &crit
+		case hutong.EFORBIDDEN: // a role that sees no alerts: no card
+		default:
+			return err
+		}
+	}
+	if d.Applications != nil {
+		apps, err := d.Applications.Applications(ctx, hutong.ApplicationFilter{Limit: 1000})
+		switch hutong.ErrorCode(err) {
+		case "":
+			n := len(apps)
+			data.Applications = &n
+		case hutong.EFORBIDDEN:
+			apps = nil // a role that handles no applications: no card
+		default:
+			return err
+		}
+		by := map[string]*serviceVolume{}
+		for _, a := range apps {
+			sv, ok := by[a.Service]
+			if !ok {
+				sv = &serviceVolume{Code: a.Service, Name: a.ServiceName}
+				by[a.Service] = sv
+			}
+			sv.Total++
+			switch a.Status {
+			case hutong.AppApproved, hutong.AppRefused, hutong.AppReturned:
+				sv.Decided++
+			}
+			if a.Overdue {
+				sv.Overdue++
+				data.AppsOverdue++
+			}
+		}
+		for _, sv := range by {
+			data.ByService = append(data.ByService, *sv)
+		}
+		slices.SortFunc(data.ByService, func(a, b serviceVolume) int {
+			return cmp.Or(cmp.Compare(b.Total, a.Total), cmp.Compare(a.Code, b.Code))
+		})
+	}
 	for _, c := range byDept {
 		data.Departments = append(data.Departments, *c)
 	}

@@ -240,8 +240,9 @@ func (d *Dashboard) parseTemplates() {
 			}
 			return float64(part) * 100 / float64(whole)
 		},
-		"add":  func(a, b int) int { return a + b },
-		"list": func(s ...string) []string { return s },
+		"add":   func(a, b int) int { return a + b },
+		"list":  func(s ...string) []string { return s },
+		"deref": func(p *int) int { return *p },
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {

@@ -381,6 +381,16 @@ func TestCockpit(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, `id="kpi-pending">1<`) || !strings.Contains(body, `data-department="`+h.TJ.ID+`"`) {
 		t.Errorf("the steward's cockpit: %d %.2000s", resp.StatusCode, body)
 	}
+	// The platform admin also sees supervision's open alerts and the
+	// cross-province applications.
+	a := formclient.New(t, h.URL)
+	signIn(a, "admin", "password-1")
+	if _, body := a.Do("GET", "/cockpit", nil, nil); !strings.Contains(body, `id="kpi-alerts"`) || !strings.Contains(body, `id="kpi-apps"`) {
+		t.Errorf("the admin's cockpit has no alerts or applications card")
+	}
+	if _, body := s.Do("GET", "/cockpit", nil, nil); strings.Contains(body, `id="kpi-apps"`) {
+		t.Errorf("a steward, who handles no applications, is shown an applications count")
+	}
 	// The consumer's department provides nothing: its steward would see
 	// no approvals; a consumer has no cockpit in its navigation.
 	c := formclient.New(t, h.URL)
