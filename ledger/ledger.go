@@ -380,6 +380,12 @@ func (l *Log) feedOnce(ctx context.Context) error {
 			return nil
 		}
 		add := l.app.Load().add
+		// A batch handed to Tessera is seen through even when the feeder is
+		// being stopped: with the feeder's ctx, an append after the stop
+		// failed at once and the feeder returned while Tessera still
+		// flushed the entries queued before it, past Close (and, in tests,
+		// into a removed directory, where Tessera's POSIX driver panics).
+		addCtx := context.WithoutCancel(ctx)
 		futures := make([]tessera.IndexFuture, len(entries))
 		for i, e := range entries {
 			if e.Index != next+uint64(i) {
@@ -389,7 +395,7 @@ func (l *Log) feedOnce(ctx context.Context) error {
 				return fmt.Errorf("journal entry %d has no salt: its commitment cannot be made (open the ledger with Prepare first)", e.Index)
 			}
 			// The public log holds the entry's commitment, never the entry.
-			futures[i] = add(ctx, tessera.NewEntry(hutong.Commitment(e.Salt, e.Data)))
+			futures[i] = add(addCtx, tessera.NewEntry(hutong.Commitment(e.Salt, e.Data)))
 		}
 		for i, f := range futures {
 			idx, err := f()
