@@ -39,6 +39,11 @@ type Contribution struct {
 	// counts as late.
 	Requests int `json:"requests"`
 	OnTime   int `json:"requests_on_time"`
+	// FillRate is data quality: the share of filled cells (rows × items)
+	// over its hub-held resources with rows, as of now; nil when it holds
+	// none (node-held rows are read at their source, not measured). It is
+	// reported, not yet scored.
+	FillRate *float64 `json:"fill_rate,omitempty"`
 
 	// Evidence maps a figure's name to the path of the ledger entries
 	// behind it (GET /api/v1/ledger/entries with filters).
@@ -150,6 +155,7 @@ var statementLines = []struct{ key, zh, en, evidence string }{
 	{"consumers", "使用部门数", "Consumer departments", "calls"},
 	{"requests", "到期申请数", "Requests due", "requests_approve"},
 	{"requests_on_time", "按期答复数", "Answered on time", "requests_approve"},
+	{"fill_rate", "数据填充率（不计分）", "Fill rate (not scored)", ""},
 	{"score", "贡献得分", "Score", ""},
 	{"rank", "排名", "Rank", ""},
 }
@@ -163,6 +169,9 @@ func (c *Contribution) Statement() [][]string {
 		"calls": strconv.FormatInt(c.Calls, 10), "rows_served": strconv.FormatInt(c.RowsServed, 10),
 		"consumers": strconv.Itoa(c.Consumers), "requests": strconv.Itoa(c.Requests), "requests_on_time": strconv.Itoa(c.OnTime),
 		"score": strconv.FormatFloat(c.Score, 'f', -1, 64), "rank": strconv.Itoa(c.Rank),
+	}
+	if c.FillRate != nil {
+		values["fill_rate"] = strconv.FormatFloat(*c.FillRate, 'f', 4, 64)
 	}
 	rows := [][]string{{"figure", "指标", "label", "value", "ledger_entries"}}
 	for _, l := range statementLines {

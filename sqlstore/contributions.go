@@ -104,15 +104,17 @@ func (s *Contributions) Contributions(ctx context.Context, f hutong.Contribution
 // resources counts what each provider had published before to and how
 // much of it was current at at.
 func (s *Contributions) resources(ctx context.Context, to, at time.Time, get func(string) *hutong.Contribution) error {
-	rows, err := s.db.ro.QueryContext(ctx, s.db.q(`SELECT provider, hosted, update_cycle, updated_at FROM resources WHERE created_at < ?`), utc(to))
+	rows, err := s.db.ro.QueryContext(ctx, s.db.q(`SELECT code, provider, hosted, update_cycle, updated_at, row_count FROM resources WHERE created_at < ?`), utc(to))
 	if err != nil {
 		return internal(err)
 	}
-	defer rows.Close()
+	held := map[string][]string{} // provider → hub-held resources with rows
 	for rows.Next() {
-		var provider, hosted, cycle string
+		var code, provider, hosted, cycle string
 		var updated time.Time
-		if err := rows.Scan(&provider, &hosted, &cycle, &updated); err != nil {
+		var n int64
+		if err := rows.Scan(&code, &provider, &hosted, &cycle, &updated, &n); err != nil {
+			rows.Close()
 			return internal(err)
 		}
 		c := get(provider)
@@ -120,8 +122,33 @@ func (s *Contributions) resources(ctx context.Context, to, at time.Time, get fun
 		if hosted == string(hutong.HostedNode) || hutong.CycleCurrent(cycle, updated, at) {
 			c.Current++
 		}
+		if hosted == string(hutong.HostedHub) && n > 0 {
+			held[provider] = append(held[provider], code)
+		}
 	}
-	return internal(rows.Err())
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return internal(err)
+	}
+	// Data quality: filled cells over cells, across the provider's rows.
+	stats := NewStats(s.db)
+	for provider, codes := range held {
+		var filled, cells int64
+		for _, code := range codes {
+			q, err := stats.Quality(ctx, code)
+			if err != nil {
+				return err
+			}
+			for _, it := range q {
+				filled, cells = filled+it.Filled, cells+it.Total
+			}
+		}
+		if cells > 0 {
+			r := float64(filled) / float64(cells)
+			get(provider).FillRate = &r
+		}
+	}
+	return nil
 }
 
 // reads counts the allowed reads and exports of each provider's

@@ -240,9 +240,10 @@ func (d *Dashboard) parseTemplates() {
 			}
 			return float64(part) * 100 / float64(whole)
 		},
-		"add":   func(a, b int) int { return a + b },
-		"list":  func(s ...string) []string { return s },
-		"deref": func(p *int) int { return *p },
+		"add":     func(a, b int) int { return a + b },
+		"list":    func(s ...string) []string { return s },
+		"deref":   func(p *int) int { return *p },
+		"percent": func(p *float64) float64 { return *p * 100 },
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {

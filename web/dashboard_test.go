@@ -457,6 +457,11 @@ func TestImportRowsPage(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, `id="import-ok"`) {
 		t.Errorf("good rows: %d %.500s", resp.StatusCode, body)
 	}
+	// The provider's contribution reports its data quality: 6 of 8 cells
+	// (PM2.5 empty in both rows).
+	if _, body := b.Do("GET", "/contributions", nil, nil); !strings.Contains(body, `<td class="num fill">75%</td>`) {
+		t.Errorf("contributions do not show a 75%% fill rate for Hebei")
+	}
 	// The token must come first; a wrong kind of file is named.
 	if resp, _ := upload(b, path, [][3]string{{"file", "rows.csv", good}, {"csrf", "", csrf}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("file before the token: %d, want 403", resp.StatusCode)

@@ -357,6 +357,7 @@ var messages = map[string][2]string{
 	"contrib.rows":              {"提供行数", "Rows served"},
 	"contrib.consumers":         {"使用部门", "Consumers"},
 	"contrib.ontime":            {"按期答复 / 到期申请", "On time / due"},
+	"contrib.fill":              {"数据填充率（不计分）", "Fill rate (not scored)"},
 	"contrib.statement":         {"月度对账单", "Monthly statement"},
 	"contrib.empty":             {"本月没有可见的提供部门。", "No providing department to show for this month."},
 	"feedback.title":            {"共享情况反馈", "Sharing feedback"},
