@@ -147,6 +147,9 @@ func (l *Log) track(ctx context.Context) {
 func (l *Log) takeOver(ctx context.Context) error {
 	l.swap.Lock()
 	defer l.swap.Unlock()
+	if l.closed {
+		return errClosed
+	}
 	app, keys, err := l.open(ctx, l.cfg.Witnesses, l.keys.Load().Quorum)
 	if err != nil {
 		return err

@@ -90,6 +90,7 @@ type Log struct {
 	keys atomic.Pointer[hutong.LedgerKeys]
 
 	swap     sync.Mutex         // held while the witnesses change
+	closed   bool               // under swap: Close began; Tessera is not started again
 	stopFeed context.CancelFunc // stops the feeder between appends
 	done     chan struct{}      // closed when the feeder stops
 
@@ -251,6 +252,9 @@ func (l *Log) startFeed() {
 func (l *Log) SetWitnesses(ctx context.Context, ws []WitnessEndpoint, quorum int) error {
 	l.swap.Lock()
 	defer l.swap.Unlock()
+	if l.closed {
+		return errClosed
+	}
 	if !l.Leading() {
 		// A follower's checkpoints come from the leader; it serves the
 		// keys and asks the witnesses for receipts.
@@ -515,6 +519,7 @@ func (l *Log) Close(ctx context.Context) error {
 	}
 	l.swap.Lock()
 	defer l.swap.Unlock()
+	l.closed = true
 	if !l.Leading() {
 		return nil
 	}
@@ -526,19 +531,13 @@ func (l *Log) Close(ctx context.Context) error {
 	app := l.app.Load()
 	err := app.stop(ctx)
 	app.cancel()
-	// Tessera's background goroutines (its batching queue's worker, the
-	// integration loop) cannot be joined; they see the cancellation within
-	// a batch age. One that flushed meanwhile while a caller removed the
-	// log's directory (a test's cleanup, an operator's move) would panic
-	// inside Tessera's POSIX driver, which does not expect its files to
-	// vanish; so Close outlasts them.
-	time.Sleep(closeGrace)
 	return err
 }
 
-// closeGrace is how long Close waits after cancelling Tessera's work:
-// several of its batch ages (50 ms).
-const closeGrace = 250 * time.Millisecond
+// errClosed refuses a change of witnesses after Close: a node's witness
+// arriving as the hub shuts down must not start Tessera again on a log
+// the caller is about to move or remove.
+var errClosed = errors.New("ledger: closed")
 
 // Dir returns the directory of the log's public files (checkpoint, tiles,
 // entry bundles), which /ledger/ serves.

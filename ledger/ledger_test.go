@@ -552,6 +552,15 @@ func TestSetWitnessesMovesARegionsWitness(t *testing.T) {
 	if rep, err := v.VerifyLog(ctx, nil); err != nil || rep.Entries != 150 {
 		t.Fatalf("VerifyLog: %+v, %v", rep, err)
 	}
+	// A witness change that arrives as the hub shuts down starts nothing
+	// again: Tessera restarted after Close flushed into a directory the
+	// caller removed next (and panicked there).
+	if err := h.log.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.log.SetWitnesses(ctx, ws, 3); err == nil {
+		t.Fatal("SetWitnesses after Close succeeded")
+	}
 }
 
 // TestReceiptCosignedByProvince checks that a receipt's checkpoint carries
