@@ -20,6 +20,25 @@ type importReport struct {
 	Violations []hutong.Violation
 }
 
+// uploadForm opens an upload route's multipart body as a stream and
+// checks its CSRF token, which must be the form's first part: nothing else
+// is read before it (the adapter leaves upload routes' tokens to this).
+func uploadForm(r *http.Request, v *view) (*multipart.Reader, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, hutong.Errorf(hutong.EINVALID, "a file is sent as a multipart form")
+	}
+	part, err := mr.NextPart()
+	if err != nil || part.FormName() != "csrf" {
+		return nil, checkToken(r, v, "")
+	}
+	token, _ := io.ReadAll(io.LimitReader(part, 256))
+	if err := checkToken(r, v, string(token)); err != nil {
+		return nil, err
+	}
+	return mr, nil
+}
+
 // handleImportRows imports a file of rows (CSV with a header row of item
 // names, UTF-8 or GB18030, or NDJSON) into a hub-hosted resource, as the
 // API's import does. The body is multipart, read as a stream: the CSRF
@@ -29,17 +48,8 @@ func (d *Dashboard) handleImportRows(w http.ResponseWriter, r *http.Request, v *
 	if d.Rows == nil {
 		return hutong.Errorf(hutong.ENOTFOUND, "this hub imports no rows through its pages")
 	}
-	mr, err := r.MultipartReader()
+	mr, err := uploadForm(r, v)
 	if err != nil {
-		return hutong.Errorf(hutong.EINVALID, "rows are sent as a file of a multipart form")
-	}
-	// The first part is the CSRF token: nothing else is read before it.
-	part, err := mr.NextPart()
-	if err != nil || part.FormName() != "csrf" {
-		return checkToken(r, v, "")
-	}
-	token, _ := io.ReadAll(io.LimitReader(part, 256))
-	if err := checkToken(r, v, string(token)); err != nil {
 		return err
 	}
 	mode := hutong.ImportAppend
@@ -109,18 +119,11 @@ func (d *Dashboard) handleCatalogImportPage(w http.ResponseWriter, r *http.Reque
 // multipart body is streamed as for rows: the CSRF token first.
 func (d *Dashboard) handleCatalogImport(w http.ResponseWriter, r *http.Request, v *view) error {
 	ctx := r.Context()
-	mr, err := r.MultipartReader()
+	mr, err := uploadForm(r, v)
 	if err != nil {
-		return hutong.Errorf(hutong.EINVALID, "a catalog is sent as a file of a multipart form")
-	}
-	part, err := mr.NextPart()
-	if err != nil || part.FormName() != "csrf" {
-		return checkToken(r, v, "")
-	}
-	token, _ := io.ReadAll(io.LimitReader(part, 256))
-	if err := checkToken(r, v, string(token)); err != nil {
 		return err
 	}
+	var part *multipart.Part
 	if !hutong.ActorFromContext(ctx).MayPublish() {
 		return hutong.Errorf(hutong.EFORBIDDEN, "%s", v.T("catimport.forbidden"))
 	}
@@ -136,7 +139,7 @@ func (d *Dashboard) handleCatalogImport(w http.ResponseWriter, r *http.Request, 
 	ctype := "text/csv"
 	switch ext := strings.ToLower(path.Ext(part.FileName())); ext {
 	case ".xlsx":
-		ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+		ctype = sheet.XLSXType
 	case ".csv", ".txt":
 	default:
 		return hutong.Errorf(hutong.EINVALID, "%s", v.T("catimport.kind", part.FileName()))
