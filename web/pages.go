@@ -320,11 +320,17 @@ func (v *view) Card(req *hutong.Request, canDecide bool) requestCard {
 		if res, err := v.d.Catalog.Resource(ctx, req.Resource); err == nil {
 			dc.Conditions = res.ShareConditions
 		}
-		if ags, err := v.d.Requests.Agreements(ctx, hutong.AgreementFilter{Role: "provider", Active: true}); err == nil {
-			for _, a := range ags {
-				if a.Consumer == req.Consumer {
-					dc.Others = append(dc.Others, a)
-				}
+		if v.provided == nil {
+			// Once per page, not once per card of the inbox.
+			ags, err := v.d.Requests.Agreements(ctx, hutong.AgreementFilter{Role: "provider", Active: true})
+			if err != nil {
+				ags = nil
+			}
+			v.provided = append([]*hutong.Agreement{}, ags...)
+		}
+		for _, a := range v.provided {
+			if a.Consumer == req.Consumer {
+				dc.Others = append(dc.Others, a)
 			}
 		}
 		c.Context = dc

@@ -26,6 +26,9 @@ type view struct {
 	r     *http.Request
 	depts map[string]hutong.Department
 	regs  map[string]hutong.Region
+	// provided are the active agreements the user's department provides,
+	// read once per page for the request cards (nil until asked).
+	provided []*hutong.Agreement
 }
 
 // navItem is one entry of the navigation.
