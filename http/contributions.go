@@ -1,9 +1,7 @@
 package http
 
 import (
-	"bytes"
 	"cmp"
-	"encoding/csv"
 	"fmt"
 	"net/http"
 
@@ -53,22 +51,14 @@ func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request) error {
 		return hutong.Errorf(hutong.ENOTFOUND, "department %s provided nothing in %s", dept, cmp.Or(q.Get("month"), "this month"))
 	}
 	c := &cs[0]
-	name := fmt.Sprintf("contribution-%s-%s", c.Department, c.Month)
-	switch format {
-	case "csv":
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
-		cw := csv.NewWriter(w)
-		cw.WriteAll(c.Statement())
-		return nil // the status is sent; a broken connection has no one to tell
-	case "xlsx":
-		var b bytes.Buffer
-		if err := sheet.WriteXLSX(&b, c.Month, c.Statement()); err != nil {
+	if format == "csv" || format == "xlsx" {
+		body, ctype, err := sheet.Table(format, c.Month, c.Statement())
+		if err != nil {
 			return hutong.Internal(err)
 		}
-		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.xlsx"`)
-		_, err := w.Write(b.Bytes())
+		w.Header().Set("Content-Type", ctype)
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="contribution-%s-%s.%s"`, c.Department, c.Month, format))
+		_, err = w.Write(body)
 		return err
 	}
 	return writeJSON(w, http.StatusOK, struct {

@@ -267,3 +267,17 @@ func TestWriteXLSX(t *testing.T) {
 		t.Errorf("read back %v, %v; want %v", got, err, rows)
 	}
 }
+
+func TestTable(t *testing.T) {
+	rows := [][]string{{"指标", "数值"}, {"得分", "70"}}
+	b, ctype, err := Table("csv", "x", rows)
+	if err != nil || ctype != "text/csv; charset=utf-8" || string(b) != "\uFEFF指标,数值\n得分,70\n" {
+		t.Errorf("csv: %q %q %v", b, ctype, err)
+	}
+	if b, ctype, err := Table("xlsx", "贡献", rows); err != nil || ctype != XLSXType || !bytes.HasPrefix(b, []byte("PK")) {
+		t.Errorf("xlsx: %q %v", ctype, err)
+	}
+	if _, _, err := Table("pdf", "x", rows); err == nil {
+		t.Error("a pdf table was made")
+	}
+}

@@ -1,6 +1,8 @@
 package sheet
 
 import (
+	"bytes"
+	"encoding/csv"
 	"fmt"
 	"io"
 
@@ -41,4 +43,30 @@ func WriteXLSX(w io.Writer, name string, rows [][]string) error {
 	}
 	_, err = f.WriteTo(w)
 	return err
+}
+
+// XLSXType is the media type of a workbook.
+const XLSXType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+// Table renders rows (the first a header) as a download: CSV with a
+// byte-order mark (so that Excel reads Chinese as UTF-8) or an XLSX
+// workbook of one sheet named name. It returns the bytes and their media
+// type; format is "csv" or "xlsx".
+func Table(format, name string, rows [][]string) ([]byte, string, error) {
+	var b bytes.Buffer
+	switch format {
+	case "csv":
+		b.WriteString("\uFEFF")
+		cw := csv.NewWriter(&b)
+		if err := cw.WriteAll(rows); err != nil {
+			return nil, "", err
+		}
+		return b.Bytes(), "text/csv; charset=utf-8", nil
+	case "xlsx":
+		if err := WriteXLSX(&b, name, rows); err != nil {
+			return nil, "", err
+		}
+		return b.Bytes(), XLSXType, nil
+	}
+	return nil, "", fmt.Errorf("table format %q: csv or xlsx", format)
 }

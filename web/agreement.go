@@ -212,11 +212,11 @@ func (d *Dashboard) handleAgreementExport(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return hutong.Internal(err)
 	}
-	var out bytes.Buffer
-	if err := sheet.WriteXLSX(&out, "data", rows); err != nil {
+	body, ctype, err := sheet.Table("xlsx", "data", rows)
+	if err != nil {
 		return hutong.Internal(err)
 	}
-	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-	_, err = w.Write(out.Bytes())
+	w.Header().Set("Content-Type", ctype)
+	_, err = w.Write(body)
 	return err
 }

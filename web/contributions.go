@@ -1,8 +1,6 @@
 package web
 
 import (
-	"bytes"
-	"encoding/csv"
 	"fmt"
 	"net/http"
 	"time"
@@ -66,22 +64,12 @@ func (d *Dashboard) handleStatement(w http.ResponseWriter, r *http.Request, v *v
 		return hutong.Errorf(hutong.ENOTFOUND, "department %s provided nothing that month", dept)
 	}
 	c := &cs[0]
-	var b bytes.Buffer
-	ctype := "text/csv; charset=utf-8"
-	if format == "csv" {
-		b.WriteString("\uFEFF") // so that Excel reads the Chinese labels as UTF-8
-		cw := csv.NewWriter(&b)
-		if err := cw.WriteAll(c.Statement()); err != nil {
-			return hutong.Internal(err)
-		}
-	} else {
-		ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-		if err := sheet.WriteXLSX(&b, c.Month, c.Statement()); err != nil {
-			return hutong.Internal(err)
-		}
+	body, ctype, err := sheet.Table(format, c.Month, c.Statement())
+	if err != nil {
+		return hutong.Internal(err)
 	}
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="contribution-%s-%s.%s"`, c.Department, c.Month, format))
-	_, err = w.Write(b.Bytes())
+	_, err = w.Write(body)
 	return err
 }
