@@ -63,22 +63,28 @@ func (s *Services) Service(ctx context.Context, code string) (*hutong.Service, e
 
 // Services lists every service by code.
 func (s *Services) Services(ctx context.Context) ([]*hutong.Service, error) {
-	rows, err := s.db.ro.QueryContext(ctx, `SELECT doc FROM services ORDER BY code`)
+	return queryDocs[hutong.Service](ctx, s.db, `SELECT doc FROM services ORDER BY code`)
+}
+
+// queryDocs runs q, whose one column is a JSON document of a T, and
+// decodes each row.
+func queryDocs[T any](ctx context.Context, db *DB, q string, args ...any) ([]*T, error) {
+	rows, err := db.ro.QueryContext(ctx, db.q(q), args...)
 	if err != nil {
 		return nil, internal(err)
 	}
 	defer rows.Close()
-	out := []*hutong.Service{}
+	out := []*T{}
 	for rows.Next() {
 		var doc string
 		if err := rows.Scan(&doc); err != nil {
 			return nil, internal(err)
 		}
-		var svc hutong.Service
-		if err := json.Unmarshal([]byte(doc), &svc); err != nil {
+		v := new(T)
+		if err := json.Unmarshal([]byte(doc), v); err != nil {
 			return nil, internal(err)
 		}
-		out = append(out, &svc)
+		out = append(out, v)
 	}
 	return out, internal(rows.Err())
 }
@@ -219,24 +225,7 @@ func (s *Services) Applications(ctx context.Context, f hutong.ApplicationFilter)
 	}
 	q += ` ORDER BY created DESC, id LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.db.ro.QueryContext(ctx, s.db.q(q), args...)
-	if err != nil {
-		return nil, internal(err)
-	}
-	defer rows.Close()
-	out := []*hutong.Application{}
-	for rows.Next() {
-		var doc string
-		if err := rows.Scan(&doc); err != nil {
-			return nil, internal(err)
-		}
-		var a hutong.Application
-		if err := json.Unmarshal([]byte(doc), &a); err != nil {
-			return nil, internal(err)
-		}
-		out = append(out, &a)
-	}
-	return out, internal(rows.Err())
+	return queryDocs[hutong.Application](ctx, s.db, q, args...)
 }
 
 // AddUpload stores data as a's last upload with a's changes and evs.
