@@ -84,7 +84,7 @@ func round2(x float64) float64 { return math.Round(x*100) / 100 }
 func ParseMonth(s string) (from, to time.Time, err error) {
 	t, err := time.ParseInLocation("2006-01", s, ChinaTime)
 	if err != nil || t.Year() < 2000 || t.Year() > 9999 {
-		return from, to, Errorf(EINVALID, "month %q must be YYYY-MM", s)
+		return from, to, Errorf(EINVALID, "month %q must be YYYY-MM", ClipText(s, 40))
 	}
 	return t, t.AddDate(0, 1, 0), nil
 }

@@ -1,6 +1,7 @@
 package hutong
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,5 +49,12 @@ func TestCycleCurrent(t *testing.T) {
 	}
 	if from, to, err := ParseMonth("2026-02"); err != nil || to.Sub(from) != 28*24*time.Hour {
 		t.Errorf("ParseMonth(2026-02) = %v, %v, %v", from, to, err)
+	}
+}
+
+func TestParseMonthClipsWhatItEchoes(t *testing.T) {
+	_, _, err := ParseMonth(strings.Repeat("a", 1<<20))
+	if ErrorCode(err) != EINVALID || len(ErrorMessage(err)) > 200 {
+		t.Errorf("a megabyte month: %d-byte message", len(ErrorMessage(err)))
 	}
 }

@@ -36,7 +36,7 @@ func (s *Contributions) Contributions(ctx context.Context, f hutong.Contribution
 		return nil, err
 	}
 	if f.Department != "" && s.db.department(f.Department) == nil {
-		return nil, hutong.Errorf(hutong.ENOTFOUND, "department %q not found", f.Department)
+		return nil, hutong.Errorf(hutong.ENOTFOUND, "department %q not found", hutong.ClipText(f.Department, 64))
 	}
 	sees := func(dept string) bool {
 		d := s.db.department(dept)

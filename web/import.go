@@ -74,7 +74,7 @@ func (d *Dashboard) handleImportRows(w http.ResponseWriter, r *http.Request, v *
 	case ".ndjson", ".jsonl":
 		src = sheet.NDJSONRows(file)
 	default:
-		return hutong.Errorf(hutong.EINVALID, "%s", v.T("import.kind", file.FileName()))
+		return hutong.Errorf(hutong.EINVALID, "%s", v.T("import.kind", hutong.ClipText(file.FileName(), 80)))
 	}
 	code := r.PathValue("code")
 	res, err := d.Rows.ImportRows(r.Context(), code, src, mode)
@@ -142,7 +142,7 @@ func (d *Dashboard) handleCatalogImport(w http.ResponseWriter, r *http.Request, 
 		ctype = sheet.XLSXType
 	case ".csv", ".txt":
 	default:
-		return hutong.Errorf(hutong.EINVALID, "%s", v.T("catimport.kind", part.FileName()))
+		return hutong.Errorf(hutong.EINVALID, "%s", v.T("catimport.kind", hutong.ClipText(part.FileName(), 80)))
 	}
 	data := &catalogImportData{}
 	v.Title, v.Data = "catimport.title", data
